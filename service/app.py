@@ -1,0 +1,110 @@
+"""The app factory: blueprints, error format, request ids, metrics, and the replica's lifecycle."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import timedelta
+
+from quart import Quart, Response, g, request
+
+from service import VERSION, logs, metrics
+from service.config import Config
+from service.errors import register_error_handlers
+from service.network import NetworkMonitor
+from service.operations import Processor
+from service.ports import Ports
+from service.ports.cache import Cache
+from service.ports.chain import Chain
+from service.ports.store import Store
+from service.ports.vault import KeyVault
+from service.routes import health, openapi, payments, payouts, staking, tron, usdt, wallets
+from service.runtime import Runtime
+from service.worker import Worker
+
+_RULE_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def build_ports(config: Config) -> Ports:
+    return Ports(
+        store=Store(config.mongodb_uri, config.mongodb_db),
+        cache=Cache(config.redis_url),
+        chain=Chain(
+            config.tron_fullnode_url,
+            config.usdt_contract_address,
+            config.tron_api_key,
+            network_name=config.network_name,
+        ),
+        vault=KeyVault(config.encryption_key),
+    )
+
+
+def create_app(config: Config | None = None, ports: Ports | None = None) -> Quart:
+    config = config or Config.from_env()
+    app = Quart("service")
+    app.config["SERVICE"] = config
+    app.config["JSON_SORT_KEYS"] = False
+    register_error_handlers(app)
+    for blueprint in (
+        health.bp,
+        openapi.bp,
+        tron.bp,
+        wallets.bp,
+        usdt.bp,
+        payouts.bp,
+        staking.bp,
+        payments.bp,
+    ):
+        app.register_blueprint(blueprint)
+
+    @app.before_serving
+    async def start() -> None:
+        logs.configure("tron-payment-service", config.pod_name)
+        replica_ports = ports or build_ports(config)
+        await replica_ports.store.prepare()
+        processor = Processor(
+            replica_ports,
+            f"{config.pod_name}-{uuid.uuid4().hex[:6]}",
+            timedelta(seconds=config.worker_lease_seconds),
+        )
+        state = Runtime(replica_ports, NetworkMonitor(replica_ports.chain), processor)
+        app.config["RUNTIME"] = state
+        app.config["PORTS"] = replica_ports
+        if config.worker_enabled:
+            state.worker = Worker(replica_ports, processor, config.webhook_secret, config.worker_poll_seconds)
+            state.worker.start()
+
+    @app.after_serving
+    async def stop() -> None:
+        state: Runtime = app.config["RUNTIME"]
+        if state.worker is not None:
+            await state.worker.stop()
+        await state.ports.store.close()
+        await state.ports.cache.close()
+        await state.ports.chain.close()
+
+    @app.before_request
+    async def begin() -> None:
+        g.started = time.perf_counter()
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+
+    @app.after_request
+    async def finish(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers["X-Service-Version"] = VERSION
+        for name, value in g.get("rate_limit_headers", {}).items():
+            response.headers.setdefault(name, value)
+        rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        route = _RULE_PARAM.sub(r"{\1}", rule)
+        metrics.HTTP_REQUESTS.labels(
+            method=request.method, route=route, status=str(response.status_code)
+        ).inc()
+        metrics.HTTP_DURATION.labels(method=request.method, route=route).observe(
+            time.perf_counter() - g.get("started", time.perf_counter())
+        )
+        return response
+
+    return app

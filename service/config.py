@@ -1,0 +1,122 @@
+"""Configuration from the environment, with the seed's variable names."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+# Development defaults: only ever used outside production mode.
+_DEV_JWT_SECRET = "dev-jwt-secret-change-me-0123456789abcdef"
+_DEV_ENCRYPTION_KEY = base64.b64encode(b"dev-encryption-key-32-bytes-long").decode()
+_DEV_WEBHOOK_SECRET = "dev-webhook-secret"
+
+
+@dataclass(frozen=True)
+class Config:
+    environment: str
+    host: str
+    port: int
+    mongodb_uri: str
+    mongodb_db: str
+    redis_url: str
+    tron_fullnode_url: str
+    tron_api_key: str | None
+    usdt_contract_address: str
+    jwt_secret: str
+    encryption_key: bytes
+    webhook_secret: str
+    pod_name: str
+    worker_enabled: bool
+    worker_poll_seconds: float
+    worker_lease_seconds: float
+    balance_cache_seconds: float
+    network_name: str
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        environment = env.get("NODE_ENV", env.get("APP_ENV", "development"))
+        production = environment == "production"
+
+        def secret(name: str, dev_default: str) -> str:
+            value = env.get(name, "")
+            if value:
+                return value
+            if production:
+                raise ConfigError(f"{name} is not set; production mode needs it (set it in the environment)")
+            return dev_default
+
+        jwt_secret = secret("JWT_SECRET", _DEV_JWT_SECRET)
+        if production and len(jwt_secret) < 32:
+            raise ConfigError("JWT_SECRET is too short: use at least 32 characters of random data")
+        encryption_key = parse_encryption_key(secret("ENCRYPTION_KEY", _DEV_ENCRYPTION_KEY))
+        webhook_secret = secret("WEBHOOK_SECRET", _DEV_WEBHOOK_SECRET)
+        return cls(
+            environment=environment,
+            host=env.get("HOST", "127.0.0.1"),
+            port=_int(env, "PORT", 8085),
+            mongodb_uri=secret("MONGODB_URI", "mongodb://127.0.0.1:27017"),
+            mongodb_db=env.get("MONGODB_DB", "lucid_tron_payment"),
+            redis_url=secret("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            tron_fullnode_url=env.get("TRON_FULLNODE_URL", "http://127.0.0.1:8090"),
+            tron_api_key=env.get("TRON_API_KEY") or None,
+            usdt_contract_address=env.get("USDT_CONTRACT_ADDRESS", ""),
+            jwt_secret=jwt_secret,
+            encryption_key=encryption_key,
+            webhook_secret=webhook_secret,
+            pod_name=env.get("POD_NAME", env.get("HOSTNAME", "local")),
+            worker_enabled=env.get("WORKER_ENABLED", "true").lower() not in {"0", "false", "no"},
+            worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 0.5),
+            worker_lease_seconds=_float(env, "WORKER_LEASE_SECONDS", 30.0),
+            balance_cache_seconds=_float(env, "BALANCE_CACHE_SECONDS", 2.0),
+            network_name=env.get("TRON_NETWORK_NAME", "devnet"),
+        )
+
+
+def parse_encryption_key(value: str) -> bytes:
+    """ENCRYPTION_KEY is 32 bytes for AES-256, given as 64 hex digits or base64."""
+    candidates: list[bytes] = []
+    if len(value) == 64:
+        with contextlib.suppress(ValueError):
+            candidates.append(bytes.fromhex(value))
+    with contextlib.suppress(binascii.Error, ValueError):
+        candidates.append(base64.b64decode(value, validate=True))
+    for key in candidates:
+        if len(key) == 32:
+            return key
+    raise ConfigError(
+        "ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)"
+    )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None

@@ -1,0 +1,123 @@
+"""Idempotency-Key handling: one effect per key, the original response replayed to every retry.
+
+The record is claimed in the store with a unique id before the handler runs, so two requests with
+the same key racing on different replicas cannot both run it; the loser waits for the winner's
+response. Handlers derive the ids of what they create from the key (`derived_id`), so even a
+request that takes over a stale key after a crash finds the objects already made, not new ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from quart import Response, current_app, g, jsonify, make_response, request
+
+from service.auth import principal
+from service.errors import IDEMPOTENCY_CONFLICT, IDEMPOTENCY_MISMATCH, ApiError, invalid
+from service.ports.store import now
+from service.validation import raw_body
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+_NAMESPACE = uuid.UUID("6f1c7f57-2d2b-4e0a-9d38-1f3f3e8b7a11")
+WAIT_FOR_ORIGINAL_SECONDS = 25.0
+STALE_AFTER = timedelta(minutes=2)
+
+
+def derived_id(*parts: object) -> str:
+    """A UUID fixed by the request's idempotency key (random without one)."""
+    key_id = getattr(g, "idempotency_key_id", None)
+    if key_id is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(_NAMESPACE, ":".join([key_id, *map(str, parts)])))
+
+
+def _fingerprint(raw: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = raw
+    return hashlib.sha256(
+        request.method.encode() + b" " + request.path.encode() + b"\n" + canonical
+    ).hexdigest()
+
+
+def idempotent(*, required: bool) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        @wraps(view)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            key = request.headers.get("Idempotency-Key")
+            if key is None:
+                if required:
+                    raise invalid(
+                        "Idempotency-Key",
+                        "header is required: send a unique key per money move, "
+                        "and the same key when you retry it",
+                    )
+                return await view(*args, **kwargs)
+            if not 1 <= len(key) <= 255 or not key.isprintable():
+                raise invalid("Idempotency-Key", "must be 1 to 255 printable characters")
+            store = current_app.config["PORTS"].store
+            key_id = hashlib.sha256(f"{principal().user_id}\0{key}".encode()).hexdigest()
+            fingerprint = _fingerprint(await raw_body())
+            g.idempotency_key_id = key_id
+            record = {"_id": key_id, "state": "in_progress", "fingerprint": fingerprint, "started_at": now()}
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + WAIT_FOR_ORIGINAL_SECONDS
+            while (existing := await store.claim_idempotency_key(record)) is not None:
+                if existing["fingerprint"] != fingerprint:
+                    raise ApiError(
+                        422,
+                        IDEMPOTENCY_MISMATCH,
+                        "Idempotency-Key was already used with a different request body; use a new key",
+                    )
+                if existing["state"] == "done":
+                    return _replay(existing)
+                if await store.release_idempotency_key(key_id, stale_before=now() - STALE_AFTER):
+                    continue  # the first attempt died mid-way; take over (ids are derived, so no duplicates)
+                if loop.time() > deadline:
+                    raise ApiError(
+                        409,
+                        IDEMPOTENCY_CONFLICT,
+                        "a request with this Idempotency-Key is still in progress; retry shortly",
+                    )
+                await asyncio.sleep(0.05)
+            try:
+                response = await make_response(await view(*args, **kwargs))
+            except ApiError as err:
+                if err.status >= 500:
+                    await store.release_idempotency_key(key_id)
+                    raise
+                await store.finish_idempotency_key(
+                    key_id, err.status, {"__error__": [err.code, err.message, err.details]}
+                )
+                raise
+            except BaseException:
+                await store.release_idempotency_key(key_id)
+                raise
+            if response.status_code >= 500:
+                await store.release_idempotency_key(key_id)
+            else:
+                await store.finish_idempotency_key(key_id, response.status_code, await response.get_json())
+            return response
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _replay(record: dict[str, Any]) -> Response:
+    body = record["body"]
+    if isinstance(body, dict) and "__error__" in body:
+        code, message, details = body["__error__"]
+        raise ApiError(record["status"], code, message, details, headers={"Idempotent-Replayed": "true"})
+    response = jsonify(body)
+    response.status_code = record["status"]
+    response.headers["Idempotent-Replayed"] = "true"
+    return response

@@ -1,0 +1,50 @@
+"""The TRON network as this service sees it: healthy, degraded (blocks lagging) or down."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from service import metrics
+from service.ports.chain import Chain, ChainUnavailable
+
+
+@dataclass(frozen=True)
+class Observation:
+    status: str  # healthy | degraded | down
+    height: int
+    block_time_ms: int
+    sync_lag_seconds: float
+    error: str = ""
+
+
+class NetworkMonitor:
+    """Probes the node at most once per `max_age` seconds; every reader shares the last probe."""
+
+    def __init__(self, chain: Chain, degraded_lag_seconds: float = 30.0, max_age: float = 1.0) -> None:
+        self._chain = chain
+        self._degraded_lag = degraded_lag_seconds
+        self._max_age = max_age
+        self._last: Observation | None = None
+        self._taken_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def observe(self) -> Observation:
+        async with self._lock:
+            if self._last is None or time.monotonic() - self._taken_at > self._max_age:
+                self._last = await self._probe()
+                self._taken_at = time.monotonic()
+                metrics.set_network_status(self._last.status)
+                if self._last.height:
+                    metrics.BLOCK_HEIGHT.set(self._last.height)
+            return self._last
+
+    async def _probe(self) -> Observation:
+        try:
+            height, block_time_ms = await self._chain.head_block()
+        except ChainUnavailable as exc:
+            return Observation("down", 0, 0, 0.0, str(exc))
+        lag = max(0.0, time.time() - block_time_ms / 1000)
+        status = "degraded" if lag > self._degraded_lag else "healthy"
+        return Observation(status, height, block_time_ms, round(lag, 3))

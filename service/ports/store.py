@@ -1,0 +1,195 @@
+"""MongoDB, through pymongo's async client: wallets, the operations ledger, idempotency records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+Doc = dict[str, Any]
+
+# Operation states every money move goes through; `final` ones never change again.
+FINAL_STATES = ("completed", "failed", "cancelled")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    def __init__(self, uri: str, database: str) -> None:
+        self._client: AsyncMongoClient[Doc] = AsyncMongoClient(
+            uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000
+        )
+        db = self._client[database]
+        self.wallets = db["wallets"]
+        self.operations = db["operations"]
+        self.idempotency = db["idempotency_keys"]
+        self.webhook_events = db["webhook_events"]
+
+    async def prepare(self) -> None:
+        """Create the indexes every replica relies on (idempotent)."""
+        await self.wallets.create_index([("address", ASCENDING)], unique=True)
+        await self.wallets.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
+        await self.operations.create_index([("status", ASCENDING), ("kind", ASCENDING)])
+        await self.operations.create_index([("user_id", ASCENDING), ("kind", ASCENDING)])
+        await self.operations.create_index([("tx_id", ASCENDING)])
+        await self.operations.create_index([("from_address", ASCENDING)])
+        await self.operations.create_index([("to_address", ASCENDING)])
+
+    async def ping(self) -> bool:
+        await self._client.admin.command("ping")
+        return True
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    # -- wallets ------------------------------------------------------------------------------
+    async def insert_wallet(self, wallet: Doc) -> None:
+        await self.wallets.insert_one(wallet)
+
+    async def wallet(self, user_id: str, wallet_id: str) -> Doc | None:
+        return await self.wallets.find_one({"_id": wallet_id, "user_id": user_id, "deleted": False})
+
+    async def wallet_by_address(self, address: str) -> Doc | None:
+        return await self.wallets.find_one({"address": address, "deleted": False})
+
+    async def list_wallets(
+        self, user_id: str, currency: str | None, skip: int, limit: int
+    ) -> tuple[list[Doc], int]:
+        query: Doc = {"user_id": user_id, "deleted": False}
+        if currency:
+            query["currency"] = currency
+        return await self._page(
+            self.wallets, query, [("created_at", DESCENDING), ("_id", ASCENDING)], skip, limit
+        )
+
+    async def update_wallet(self, user_id: str, wallet_id: str, changes: Doc) -> Doc | None:
+        return await self.wallets.find_one_and_update(
+            {"_id": wallet_id, "user_id": user_id, "deleted": False},
+            {"$set": {**changes, "updated_at": now()}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    # -- operations (the ledger of money moves) -----------------------------------------------
+    async def insert_operation(self, operation: Doc) -> tuple[Doc, bool]:
+        """Insert, or return the one already stored under the same id: (operation, created)."""
+        try:
+            await self.operations.insert_one(operation)
+            return operation, True
+        except DuplicateKeyError:
+            existing = await self.operations.find_one({"_id": operation["_id"]})
+            assert existing is not None
+            return existing, False
+
+    async def operation(self, operation_id: str, **match: Any) -> Doc | None:
+        return await self.operations.find_one({"_id": operation_id, **match})
+
+    async def find_operations(
+        self, query: Doc, skip: int = 0, limit: int = 0, sort: list[tuple[str, int]] | None = None
+    ) -> tuple[list[Doc], int]:
+        return await self._page(self.operations, query, sort or [("submitted_at", DESCENDING)], skip, limit)
+
+    async def transition(self, operation_id: str, expected: Doc, changes: Doc) -> Doc | None:
+        """Compare-and-set: apply changes only if the operation still matches `expected`."""
+        return await self.operations.find_one_and_update(
+            {"_id": operation_id, **expected},
+            {"$set": {**changes, "updated_at": now()}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def claim(self, worker: str, lease_until: datetime, kinds: list[str]) -> Doc | None:
+        """Take the next operation that needs work: a pending one, or one whose worker's lease ran out."""
+        moment = now()
+        for query in (
+            {"status": "processing", "lease_until": {"$lt": moment}, "kind": {"$in": kinds}},
+            {"status": "pending", "kind": {"$in": kinds}},
+        ):
+            claimed = await self.operations.find_one_and_update(
+                query,
+                {
+                    "$set": {
+                        "status": "processing",
+                        "lease_owner": worker,
+                        "lease_until": lease_until,
+                        "updated_at": moment,
+                    }
+                },
+                sort=[("priority_rank", ASCENDING), ("submitted_at", ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if claimed is not None:
+                return claimed
+        return None
+
+    async def reserved(self, address: str, currency: str) -> int:
+        """Amount already promised out of an address by operations not yet final."""
+        rows = self.operations.aggregate(
+            [
+                {
+                    "$match": {
+                        "from_address": address,
+                        "currency": currency,
+                        "debits": True,
+                        "status": {"$in": ["pending", "processing"]},
+                    }
+                },
+                {"$group": {"_id": None, "total": {"$sum": "$amount"}}},
+            ]
+        )
+        async for row in await rows:
+            return int(row["total"])
+        return 0
+
+    async def queue_depth(self, kind: str) -> dict[str, int]:
+        rows = self.operations.aggregate(
+            [
+                {"$match": {"kind": kind, "status": "pending"}},
+                {"$group": {"_id": "$priority", "count": {"$sum": 1}}},
+            ]
+        )
+        return {str(row["_id"]): int(row["count"]) async for row in await rows}
+
+    # -- idempotency records -----------------------------------------------------------------
+    async def claim_idempotency_key(self, record: Doc) -> Doc | None:
+        """Store a new in-progress record; if the key exists, return the stored one instead."""
+        try:
+            await self.idempotency.insert_one(record)
+            return None
+        except DuplicateKeyError:
+            return await self.idempotency.find_one({"_id": record["_id"]})
+
+    async def idempotency_record(self, key_id: str) -> Doc | None:
+        return await self.idempotency.find_one({"_id": key_id})
+
+    async def finish_idempotency_key(self, key_id: str, status: int, body: Any) -> None:
+        await self.idempotency.update_one(
+            {"_id": key_id}, {"$set": {"state": "done", "status": status, "body": body, "finished_at": now()}}
+        )
+
+    async def release_idempotency_key(self, key_id: str, *, stale_before: datetime | None = None) -> bool:
+        query: Doc = {"_id": key_id, "state": "in_progress"}
+        if stale_before is not None:
+            query["started_at"] = {"$lt": stale_before}
+        return (await self.idempotency.delete_one(query)).deleted_count == 1
+
+    # -- webhook events ----------------------------------------------------------------------
+    async def record_webhook_event(self, event: Doc) -> bool:
+        """True if new, False if this exact event was already received."""
+        try:
+            await self.webhook_events.insert_one(event)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    @staticmethod
+    async def _page(
+        collection: Any, query: Doc, sort: list[tuple[str, int]], skip: int, limit: int
+    ) -> tuple[list[Doc], int]:
+        total = await collection.count_documents(query)
+        cursor = collection.find(query).sort(sort).skip(skip)
+        if limit:
+            cursor = cursor.limit(limit)
+        return [doc async for doc in cursor], total

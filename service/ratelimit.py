@@ -1,0 +1,54 @@
+"""Per-user, per-route-group request limits in a fixed one-minute window shared through Redis."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import g, request
+from redis.exceptions import RedisError
+
+from service import metrics
+from service.errors import RATE_LIMITED, ApiError
+from service.ports.cache import Cache
+
+LIMITS_PER_MINUTE = {
+    "tron": 1000,
+    "wallets": 500,
+    "usdt": 200,
+    "payouts": 100,
+    "staking": 50,
+    "payments": 300,
+    "other": 100,
+}
+log = logging.getLogger(__name__)
+
+
+def route_group(path: str) -> str:
+    parts = path.split("/")
+    group = parts[3] if len(parts) > 3 and parts[1:3] == ["api", "v1"] else "other"
+    return group if group in LIMITS_PER_MINUTE else "other"
+
+
+async def enforce(cache: Cache, user_id: str) -> None:
+    group = route_group(request.path)
+    limit = LIMITS_PER_MINUTE[group]
+    try:
+        count, reset = await cache.hit_rate_limit(user_id, group)
+    except (RedisError, OSError):
+        # Fail open: a Redis outage must not take payments down; /health reports Redis as down.
+        log.warning("rate limit skipped: redis unavailable", extra={"group": group})
+        return
+    g.rate_limit_headers = {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(max(0, limit - count)),
+        "X-RateLimit-Reset": str(reset),
+    }
+    if count > limit:
+        metrics.RATE_LIMIT_EXCEEDED.labels(group=group).inc()
+        raise ApiError(
+            429,
+            RATE_LIMITED,
+            f"rate limit of {limit} requests per minute for /{group} exceeded; retry after {reset} s",
+            {"group": group, "limit": limit},
+            headers={**g.rate_limit_headers, "Retry-After": str(reset)},
+        )

@@ -1,0 +1,1 @@
+"""One blueprint per route group of the API, plus health and the OpenAPI document."""

@@ -1,0 +1,89 @@
+"""What several route groups share: the caller's wallets, funds checks, timestamps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from service import errors
+from service.errors import ApiError
+from service.money import format_amount
+from service.operations import Processor
+from service.ports.chain import ChainTimeout, ChainUnavailable
+from service.ports.store import Doc
+from service.runtime import ports
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def chain_error(exc: ChainUnavailable) -> ApiError:
+    if isinstance(exc, ChainTimeout):
+        return ApiError(
+            503,
+            errors.NETWORK_TIMEOUT,
+            "the TRON node timed out; retry shortly",
+            headers={"Retry-After": "5"},
+        )
+    return ApiError(
+        503,
+        errors.NETWORK_UNAVAILABLE,
+        "the TRON network is unreachable; retry shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def owned_wallet(
+    user_id: str, *, wallet_id: str | None = None, address: str | None = None, field: str = "wallet"
+) -> Doc:
+    """The caller's active wallet, by id or address; anyone else's is reported as not found."""
+    store = ports().store
+    wallet = (
+        await store.wallet(user_id, wallet_id) if wallet_id else await store.wallet_by_address(address or "")
+    )
+    if wallet is None or wallet["user_id"] != user_id:
+        raise ApiError(
+            404,
+            errors.WALLET_NOT_FOUND,
+            f"{field}: no wallet of yours with that id or address",
+            {"field": field},
+        )
+    if not wallet["is_active"]:
+        raise ApiError(
+            409,
+            errors.WALLET_INACTIVE,
+            f"{field}: the wallet is deactivated; reactivate it first",
+            {"field": field},
+        )
+    return wallet
+
+
+async def require_funds(address: str, currency: str, amount: int, code: str) -> None:
+    """Chain balance less what is already promised out of the address must cover the amount."""
+    try:
+        balance = await ports().chain.balance(address, currency)
+    except ChainUnavailable as exc:
+        raise chain_error(exc) from None
+    available = balance - await ports().store.reserved(address, currency)
+    if available < amount:
+        raise ApiError(
+            409,
+            code,
+            f"insufficient {currency} balance: available {format_amount(available)}, "
+            f"needed {format_amount(amount)}",
+            {"available": format_amount(available), "required": format_amount(amount)},
+        )
+
+
+async def submit_inline(processor: Processor, op: Doc, created: bool) -> Doc:
+    """Sign and broadcast a new operation within the request, so the response carries its tx id.
+    If the chain fails now, the worker carries it on later; the operation is never lost."""
+    if not created:
+        return op
+    claimed = await processor.claim_inline(op)
+    return await processor.step(claimed) if claimed else op
+
+
+def amount_fields(op: Doc) -> dict[str, Any]:
+    return {"amount": format_amount(op["amount"]), "currency": op["currency"]}

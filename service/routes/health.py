@@ -1,0 +1,70 @@
+"""Probes: /health (deep, for humans and dashboards), /health/live, /health/ready and /ready."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from quart import Blueprint, Response, jsonify
+
+from service import VERSION
+from service.metrics import REGISTRY
+from service.runtime import runtime
+
+bp = Blueprint("health", __name__)
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
+async def _up(check: Awaitable[Any]) -> dict[str, Any]:
+    try:
+        await asyncio.wait_for(check, PROBE_TIMEOUT_SECONDS)
+        return {"status": "up"}
+    except Exception as exc:
+        return {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:200]}
+
+
+def _answer(ok: bool, body: dict[str, Any]) -> Response:
+    response = jsonify({"status": "ok" if ok else "unavailable", "version": VERSION, **body})
+    response.status_code = 200 if ok else 503
+    return response
+
+
+@bp.get("/health")
+async def deep() -> Response:
+    state = runtime()
+    database, redis = await asyncio.gather(_up(state.ports.store.ping()), _up(state.ports.cache.ping()))
+    network = await state.monitor.observe()
+    tron = {
+        "status": "up" if network.status != "down" else "down",
+        "network_status": network.status,
+        "height": network.height,
+    }
+    if network.error:
+        tron["error"] = network.error[:200]
+    components = {"database": database, "redis": redis, "tron_network": tron}
+    return _answer(all(c["status"] == "up" for c in components.values()), {"components": components})
+
+
+@bp.get("/health/live")
+async def live() -> Response:
+    return _answer(True, {})
+
+
+@bp.get("/health/ready")
+@bp.get("/ready")
+async def ready() -> Response:
+    state = runtime()
+    if state.draining:
+        return _answer(False, {"reason": "draining: shutting down"})
+    database, redis = await asyncio.gather(_up(state.ports.store.ping()), _up(state.ports.cache.ping()))
+    return _answer(
+        database["status"] == redis["status"] == "up", {"components": {"database": database, "redis": redis}}
+    )
+
+
+@bp.get("/metrics")
+async def prometheus_metrics() -> Response:
+    await runtime().monitor.observe()  # keeps tron_network_status and tron_block_height fresh per scrape
+    return Response(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

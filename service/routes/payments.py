@@ -1,0 +1,281 @@
+"""/api/v1/payments: payments from a custodial wallet, refunds, reconciliation, signed webhooks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+from urllib.parse import urlparse
+
+from quart import Blueprint, current_app, request
+
+from service import errors
+from service.auth import principal, requires
+from service.errors import ApiError, invalid
+from service.idempotency import derived_id, idempotent
+from service.money import format_amount
+from service.operations import new_operation
+from service.ports.store import Doc, now
+from service.routes.common import iso, owned_wallet, require_funds
+from service.runtime import ports
+from service.validation import Body, parse_uuid, query_choice, query_date, raw_body
+
+bp = Blueprint("payments", __name__, url_prefix="/api/v1/payments")
+ROLES = ("payment_manager", "admin")
+CURRENCIES = ("TRX", "USDT")
+STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+def payment_view(op: Doc) -> dict[str, Any]:
+    return {
+        "payment_id": op["_id"],
+        "status": op["status"],
+        "amount": format_amount(op["amount"]),
+        "currency": op["currency"],
+        "recipient_address": op["to_address"],
+        "source_wallet_id": op["wallet_id"],
+        "description": op.get("description"),
+        "tx_id": op.get("tx_id"),
+        "submitted_at": iso(op["submitted_at"]),
+        "completed_at": iso(op.get("completed_at")) if op["status"] == "completed" else None,
+        "refunded_amount": format_amount(op.get("refund_reserved", 0)),
+        "failure_reason": op.get("failure_reason"),
+    }
+
+
+def refund_view(op: Doc) -> dict[str, Any]:
+    return {
+        "refund_id": op["_id"],
+        "payment_id": op["payment_id"],
+        "status": op["status"],
+        "amount": format_amount(op["amount"]),
+        "currency": op["currency"],
+        "reason": op.get("reason"),
+        "tx_id": op.get("tx_id"),
+        "submitted_at": iso(op["submitted_at"]),
+        "failure_reason": op.get("failure_reason"),
+    }
+
+
+@bp.post("/process")
+@requires(*ROLES)
+@idempotent(required=True)
+async def process() -> tuple[dict[str, Any], int]:
+    body = await Body.load()
+    amount = body.require_amount()
+    currency = body.choice("currency", CURRENCIES)
+    recipient = body.address("recipient_address")
+    wallet_id = body.uuid("source_wallet_id")
+    description = body.string("description", required=False, max_len=1024)
+    callback_url = body.string("callback_url", required=False, max_len=2048)
+    if callback_url is not None:
+        parsed = urlparse(callback_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise invalid("callback_url", "must be an absolute http(s) URL")
+    user = principal().user_id
+    wallet = await owned_wallet(user, wallet_id=wallet_id, field="source_wallet_id")
+    if wallet["currency"] != currency:
+        raise ApiError(
+            422,
+            errors.WALLET_CURRENCY_MISMATCH,
+            f"source_wallet_id: the wallet holds {wallet['currency']}, not {currency}",
+        )
+    if wallet["address"] == recipient:
+        raise invalid("recipient_address", "must differ from the source wallet's address")
+    op_id = derived_id("payment")
+    if await ports().store.operation(op_id) is None:
+        await require_funds(wallet["address"], currency, amount, errors.PAYMENT_INSUFFICIENT_BALANCE)
+    op, _ = await ports().store.insert_operation(
+        new_operation(
+            "payment",
+            op_id,
+            user,
+            wallet_id=wallet["_id"],
+            from_address=wallet["address"],
+            to_address=recipient,
+            amount=amount,
+            currency=currency,
+            description=description,
+            callback_url=callback_url,
+            refund_reserved=0,
+        )
+    )
+    return payment_view(op), 202
+
+
+async def _payment(payment_id: str) -> Doc:
+    match = {} if "admin" in principal().roles else {"user_id": principal().user_id}
+    op = await ports().store.operation(parse_uuid(payment_id, "payment_id"), kind="payment", **match)
+    if op is None:
+        raise ApiError(404, errors.PAYMENT_NOT_FOUND, "payment_id: no payment of yours with that id")
+    return op
+
+
+@bp.get("/<payment_id>")
+@requires(*ROLES)
+async def get_payment(payment_id: str) -> dict[str, Any]:
+    return payment_view(await _payment(payment_id))
+
+
+@bp.post("/refund")
+@requires(*ROLES)
+@idempotent(required=True)
+async def refund() -> tuple[dict[str, Any], int]:
+    body = await Body.load()
+    payment = await _payment(body.uuid("payment_id"))
+    reason = body.require_string("reason", max_len=512)
+    amount = body.amount("amount", required=False)
+    if payment["status"] != "completed":
+        raise ApiError(
+            409,
+            errors.PAYMENT_NOT_REFUNDABLE,
+            f"payment is {payment['status']}: only a completed payment can be refunded",
+        )
+    # [decided] Refunds send the money back from the recipient, which must be a custodial wallet here.
+    merchant = await ports().store.wallet_by_address(payment["to_address"])
+    if merchant is None or not merchant["is_active"]:
+        raise ApiError(
+            409,
+            errors.PAYMENT_NOT_REFUNDABLE,
+            "the payment's recipient is not an active wallet of this service, so it cannot refund",
+        )
+    refund_id = derived_id("refund")
+    existing = await ports().store.operation(refund_id)
+    if existing is not None:
+        return refund_view(existing), 202
+    amount = amount if amount is not None else payment["amount"] - payment.get("refund_reserved", 0)
+    if amount <= 0:
+        raise ApiError(409, errors.PAYMENT_OVER_REFUND, "the payment is already fully refunded")
+    await require_funds(merchant["address"], payment["currency"], amount, errors.PAYMENT_NOT_REFUNDABLE)
+    # Reserve the amount against the payment atomically: concurrent refunds can never exceed it.
+    reserved = await ports().store.operations.find_one_and_update(
+        {"_id": payment["_id"], "refund_reserved": {"$lte": payment["amount"] - amount}},
+        {"$inc": {"refund_reserved": amount}},
+    )
+    if reserved is None:
+        left = payment["amount"] - (await _payment(payment["_id"])).get("refund_reserved", 0)
+        raise ApiError(
+            409,
+            errors.PAYMENT_OVER_REFUND,
+            f"amount: only {format_amount(left)} {payment['currency']} is left to refund",
+            {"refundable": format_amount(left)},
+        )
+    op, _ = await ports().store.insert_operation(
+        new_operation(
+            "refund",
+            refund_id,
+            merchant["user_id"],
+            wallet_id=merchant["_id"],
+            from_address=merchant["address"],
+            to_address=payment["from_address"],
+            amount=amount,
+            currency=payment["currency"],
+            reason=reason,
+            payment_id=payment["_id"],
+        )
+    )
+    return refund_view(op), 202
+
+
+@bp.get("/reconciliation")
+@requires(*ROLES)
+async def reconciliation() -> dict[str, Any]:
+    day = query_date("date") or datetime.now(UTC).date()
+    currency = query_choice("currency", CURRENCIES)
+    status = query_choice("status", STATUSES)
+    start = datetime.combine(day, dtime.min, UTC)
+    query: Doc = {
+        "kind": {"$in": ["payment", "refund"]},
+        "submitted_at": {"$gte": start, "$lt": start + timedelta(days=1)},
+    }
+    if "admin" not in principal().roles:
+        query["user_id"] = principal().user_id
+    if currency:
+        query["currency"] = currency
+    if status:
+        query["status"] = status
+    items, _ = await ports().store.find_operations(query, sort=[("submitted_at", 1), ("_id", 1)])
+    rows = [
+        {
+            "transaction_id": op["_id"],
+            "type": op["kind"],
+            "amount": format_amount(op["amount"]),
+            "currency": op["currency"],
+            "status": op["status"],
+            "timestamp": iso(op["submitted_at"]),
+            "tx_hash": op.get("tx_id"),
+        }
+        for op in items
+    ]
+    by_status: dict[str, dict[str, Any]] = {}
+    for op in items:
+        bucket = by_status.setdefault(op["status"], {"count": 0, "amount": 0})
+        bucket["count"] += 1
+        bucket["amount"] += op["amount"] if op["kind"] == "payment" else -op["amount"]
+    settled = [op for op in items if op["status"] == "completed"]
+    paid = sum(op["amount"] for op in settled if op["kind"] == "payment")
+    refunded = sum(op["amount"] for op in settled if op["kind"] == "refund")
+    return {
+        "date": day.isoformat(),
+        "currency": currency,
+        "status": status,
+        "totals": {
+            "count": len(items),
+            "completed_payments": format_amount(paid),
+            "completed_refunds": format_amount(refunded),
+            "net_settled": format_amount(paid - refunded),
+            "by_status": {
+                k: {"count": v["count"], "net_amount": format_amount(v["amount"])}
+                for k, v in sorted(by_status.items())
+            },
+        },
+        "transactions": rows,
+    }
+
+
+def verify_signature(header: str, raw: bytes, secret: str, now_s: float | None = None) -> str | None:
+    """None when valid, else what is wrong with the X-Lucid-Signature header."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    if "t" not in parts or "v1" not in parts or not parts["t"].isdigit():
+        return "X-Lucid-Signature must be t=<unix seconds>,v1=<hex HMAC-SHA256>"
+    if abs((now_s or time.time()) - int(parts["t"])) > SIGNATURE_TOLERANCE_SECONDS:
+        return "signature timestamp is more than 5 minutes from now"
+    expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + raw, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, parts["v1"]):
+        return "signature does not match the body"
+    return None
+
+
+@bp.post("/webhook")
+async def webhook() -> tuple[dict[str, Any], int]:
+    raw = await raw_body()
+    problem = verify_signature(
+        request.headers.get("X-Lucid-Signature", ""), raw, current_app.config["SERVICE"].webhook_secret
+    )
+    if problem:
+        raise ApiError(401, errors.WEBHOOK_SIGNATURE_INVALID, problem)
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        raise invalid("body", "must be JSON") from None
+    if not isinstance(event, dict):
+        raise invalid("body", "must be a JSON object")
+    body = Body(event)
+    body.require_string("event_type", max_len=100)
+    payment_id = body.uuid("payment_id")
+    body.choice("status", STATUSES)
+    # [decided] A webhook is recorded, never trusted to change money state: the chain is the truth.
+    new = await ports().store.record_webhook_event(
+        {
+            "_id": hashlib.sha256(raw).hexdigest(),
+            "payment_id": payment_id,
+            "event": event,
+            "received_at": now(),
+        }
+    )
+    return {"received": True, "duplicate": not new}, 200

@@ -1,0 +1,180 @@
+"""/api/v1/usdt: TRC20 USDT transfers, approvals, balances and allowances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, request
+
+from service import errors, metrics
+from service.auth import principal, requires
+from service.errors import ApiError, invalid
+from service.idempotency import derived_id, idempotent
+from service.money import format_amount
+from service.operations import new_operation
+from service.ports.chain import ChainUnavailable
+from service.ports.store import Doc, now
+from service.routes.common import chain_error, iso, owned_wallet, require_funds, submit_inline
+from service.routes.wallets import cached_balance, transaction_view
+from service.runtime import ports, runtime
+from service.validation import Body, Page, is_tron_address, parse_uuid, query_datetime
+
+bp = Blueprint("usdt", __name__, url_prefix="/api/v1/usdt")
+TRANSFER_STATUS = {
+    "pending": "pending",
+    "processing": "submitted",
+    "completed": "confirmed",
+    "failed": "failed",
+}
+
+
+def transfer_view(op: Doc) -> dict[str, Any]:
+    return {
+        "transfer_id": op["_id"],
+        "tx_id": op.get("tx_id"),
+        "status": TRANSFER_STATUS[op["status"]],
+        "amount": format_amount(op["amount"]),
+        "from_address": op["from_address"],
+        "to_address": op["to_address"],
+        "memo": op.get("memo"),
+        "submitted_at": iso(op["submitted_at"]),
+        "confirmed_at": iso(op.get("completed_at")) if op["status"] == "completed" else None,
+        "failure_reason": op.get("failure_reason"),
+    }
+
+
+def _address(value: str, field: str) -> str:
+    if not is_tron_address(value):
+        raise invalid(field, "must be a TRON base58 address (T..., 34 characters, valid checksum)")
+    return value
+
+
+@bp.post("/transfer")
+@requires()
+@idempotent(required=False)
+async def transfer() -> tuple[dict[str, Any], int]:
+    body = await Body.load()
+    source = body.address("from_address")
+    to = body.address("to_address")
+    amount = body.require_amount()
+    memo = body.string("memo", required=False, max_len=512)
+    if source == to:
+        raise invalid("to_address", "must differ from from_address")
+    user = principal().user_id
+    await owned_wallet(user, address=source, field="from_address")
+    await require_funds(source, "USDT", amount, errors.USDT_INSUFFICIENT_BALANCE)
+    op, created = await ports().store.insert_operation(
+        new_operation(
+            "usdt_transfer",
+            derived_id("usdt_transfer"),
+            user,
+            from_address=source,
+            to_address=to,
+            amount=amount,
+            currency="USDT",
+            memo=memo,
+        )
+    )
+    if created:
+        metrics.USDT_TRANSFERS.labels(status="submitted").inc()
+    op = await submit_inline(runtime().processor, op, created)
+    return transfer_view(op), 202
+
+
+@bp.get("/transfers/<transfer_id>")
+@requires()
+async def get_transfer(transfer_id: str) -> dict[str, Any]:
+    op = await ports().store.operation(
+        parse_uuid(transfer_id, "transfer_id"), kind="usdt_transfer", user_id=principal().user_id
+    )
+    if op is None:
+        raise ApiError(404, errors.USDT_TRANSFER_NOT_FOUND, "transfer_id: no transfer of yours with that id")
+    return transfer_view(op)
+
+
+@bp.get("/balance/<address>")
+@requires()
+async def balance(address: str) -> dict[str, Any]:
+    amount = await cached_balance(_address(address, "address"), "USDT")
+    return {"address": address, "balance": format_amount(amount), "last_updated": iso(now())}
+
+
+@bp.get("/transactions/<address>")
+@requires()
+async def transactions(address: str) -> dict[str, Any]:
+    _address(address, "address")
+    page = Page()
+    start, end = query_datetime("start_time"), query_datetime("end_time")
+    if start and end and start > end:
+        raise invalid("start_time", "must not be after end_time")
+    query: Doc = {
+        "currency": "USDT",
+        "kind": {"$in": ["usdt_transfer", "payout", "payment", "refund"]},
+        "$or": [{"from_address": address}, {"to_address": address}],
+        "user_id": principal().user_id,
+    }
+    window: Doc = {}
+    if start:
+        window["$gte"] = start
+    if end:
+        window["$lte"] = end
+    if window:
+        query["submitted_at"] = window
+    items, total = await ports().store.find_operations(query, page.skip, page.limit)
+    return {
+        "address": address,
+        "transactions": [transaction_view(op) for op in items],
+        "pagination": page.envelope(total),
+    }
+
+
+@bp.post("/approve")
+@requires()
+@idempotent(required=False)
+async def approve() -> tuple[dict[str, Any], int]:
+    body = await Body.load()
+    owner = body.address("owner_address")
+    spender = body.address("spender_address")
+    amount = body.require_amount()
+    if owner == spender:
+        raise invalid("spender_address", "must differ from owner_address")
+    user = principal().user_id
+    await owned_wallet(user, address=owner, field="owner_address")
+    op, created = await ports().store.insert_operation(
+        new_operation(
+            "usdt_approve",
+            derived_id("usdt_approve"),
+            user,
+            from_address=owner,
+            to_address=spender,
+            amount=amount,
+            currency="USDT",
+        )
+    )
+    op = await submit_inline(runtime().processor, op, created)
+    return {
+        "approval_id": op["_id"],
+        "tx_id": op.get("tx_id"),
+        "status": TRANSFER_STATUS[op["status"]],
+        "owner_address": owner,
+        "spender_address": spender,
+        "amount": format_amount(amount),
+        "submitted_at": iso(op["submitted_at"]),
+    }, 202
+
+
+@bp.get("/allowance")
+@requires()
+async def allowance() -> dict[str, Any]:
+    owner = _address(request.args.get("owner", ""), "owner")
+    spender = _address(request.args.get("spender", ""), "spender")
+    try:
+        amount = await ports().chain.usdt_allowance(owner, spender)
+    except ChainUnavailable as exc:
+        raise chain_error(exc) from None
+    return {
+        "owner_address": owner,
+        "spender_address": spender,
+        "allowance": format_amount(amount),
+        "last_updated": iso(now()),
+    }

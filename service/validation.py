@@ -1,0 +1,174 @@
+"""Reading request bodies and query strings: every rejection names the field and what to fix."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from quart import request
+from tronpy import keys
+
+from service.errors import ApiError, invalid
+from service.money import AmountError, parse_amount
+
+_KEY_MATERIAL = ("private_key", "privatekey", "secret_key", "mnemonic", "seed")
+
+
+def is_tron_address(value: Any) -> bool:
+    """Base58 with the right alphabet, length, 0x41 prefix and a valid checksum."""
+    if not isinstance(value, str) or len(value) != 34 or not value.startswith("T"):
+        return False
+    return bool(keys.is_base58check_address(value))
+
+
+class Body:
+    """A JSON object request body, read field by field."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    @classmethod
+    async def load(cls) -> Body:
+        data = await request.get_json(force=True, silent=True)
+        if not isinstance(data, dict):
+            raise ApiError(
+                400, "LUCID_ERR_9005", "the body must be a JSON object (Content-Type: application/json)"
+            )
+        for field in data:
+            if any(marker in field.lower().replace("-", "_") for marker in _KEY_MATERIAL):
+                raise invalid(
+                    field, "key material is never accepted: wallets are custodial, name a wallet instead"
+                )
+        return cls(data)
+
+    def _get(self, name: str, required: bool) -> Any:
+        value = self.data.get(name)
+        if value is None and required:
+            raise invalid(name, "is required")
+        return value
+
+    def string(self, name: str, *, required: bool = True, min_len: int = 1, max_len: int = 255) -> str | None:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise invalid(name, "must be a string")
+        if not min_len <= len(value) <= max_len:
+            raise invalid(name, f"must be {min_len} to {max_len} characters long")
+        return value
+
+    def require_string(self, name: str, *, min_len: int = 1, max_len: int = 255) -> str:
+        value = self.string(name, min_len=min_len, max_len=max_len)
+        assert value is not None
+        return value
+
+    def amount(self, name: str = "amount", *, required: bool = True) -> int | None:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        try:
+            return parse_amount(value)
+        except AmountError as exc:
+            raise invalid(name, str(exc)) from None
+
+    def require_amount(self, name: str = "amount") -> int:
+        value = self.amount(name)
+        assert value is not None
+        return value
+
+    def address(self, name: str) -> str:
+        value = self._get(name, True)
+        if not is_tron_address(value):
+            raise invalid(name, "must be a TRON base58 address (T..., 34 characters, valid checksum)")
+        return str(value)
+
+    def choice(self, name: str, options: Iterable[str], *, default: str | None = None) -> str:
+        allowed = list(options)
+        value = self._get(name, default is None)
+        if value is None:
+            assert default is not None
+            return default
+        if value not in allowed:
+            raise invalid(name, f"must be one of {', '.join(allowed)}")
+        return str(value)
+
+    def boolean(self, name: str) -> bool | None:
+        value = self._get(name, False)
+        if value is not None and not isinstance(value, bool):
+            raise invalid(name, "must be true or false")
+        return value
+
+    def uuid(self, name: str) -> str:
+        return parse_uuid(self._get(name, True), name)
+
+
+def parse_uuid(value: Any, name: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise invalid(name, "must be a UUID") from None
+
+
+def query_choice(name: str, options: Iterable[str]) -> str | None:
+    value = request.args.get(name)
+    allowed = list(options)
+    if value is not None and value not in allowed:
+        raise invalid(name, f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def query_datetime(name: str) -> datetime | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid(name, "must be an ISO-8601 date or time, e.g. 2026-11-26T00:00:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def query_date(name: str) -> date | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise invalid(name, "must be a date, YYYY-MM-DD") from None
+
+
+class Page:
+    """`page` (>= 1) and `limit` (1..100) from the query string."""
+
+    def __init__(self) -> None:
+        self.page = _query_int("page", 1, 1, 1_000_000)
+        self.limit = _query_int("limit", 20, 1, 100)
+
+    @property
+    def skip(self) -> int:
+        return (self.page - 1) * self.limit
+
+    def envelope(self, total: int) -> dict[str, int]:
+        return {"page": self.page, "limit": self.limit, "total": total, "pages": -(-total // self.limit)}
+
+
+def _query_int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(name, f"must be a whole number from {low} to {high}") from None
+    if not low <= value <= high:
+        raise invalid(name, f"must be a whole number from {low} to {high}")
+    return value
+
+
+async def raw_body() -> bytes:
+    """The request body exactly as sent (signatures and fingerprints are over these bytes)."""
+    data = await request.get_data()
+    return data if isinstance(data, bytes) else data.encode()

@@ -1,0 +1,251 @@
+"""Real parts as local processes on loopback: the store, Redis, the TRON devnet, service replicas.
+
+Each part is a child process on a free port, waited for by a readiness check with a deadline (never
+a fixed sleep), and stopped with SIGTERM then SIGKILL. Logs go to files under the run directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PYTHON = sys.executable
+REPO = Path(__file__).resolve().parent.parent
+
+
+class StartError(RuntimeError):
+    """A part did not come up; the message says which, why, and where its log is."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return True
+    return False
+
+
+def http_ok(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return 200 <= response.status < 300
+    except (OSError, ValueError):
+        return False
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def require_binary(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise StartError(
+            f"`{name}` is not installed: run `make setup` "
+            f"(or apt-get install --no-install-recommends {package})"
+        )
+    return path
+
+
+@dataclass
+class Part:
+    """One running child process and how to tell it is ready."""
+
+    name: str
+    argv: list[str]
+    log_path: Path
+    ready: Callable[[], bool]
+    env: Mapping[str, str] = field(default_factory=dict)
+    url: str = ""
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> Part:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            cwd=REPO,
+            start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop the parts in order
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if self.process.poll() is not None:
+                raise StartError(
+                    f"{self.name} exited with code {self.process.returncode} while starting; "
+                    f"see {self.log_path}:\n{self.log_tail()}"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise StartError(
+                    f"{self.name} was not ready after {timeout:.0f} s; see {self.log_path}:\n"
+                    f"{self.log_tail()}"
+                )
+            time.sleep(0.05)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crashed pod or `kill -9`."""
+        if self.alive():
+            assert self.process is not None
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self, grace: float = 10.0) -> None:
+        if not self.alive():
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def store_part(run_dir: Path, port: int | None = None) -> Part:
+    """nx-27017: a MongoDB wire-protocol server on SQLite, so pymongo runs unchanged."""
+    port = port or free_port()
+    data = run_dir / "store"
+    data.mkdir(parents=True, exist_ok=True)
+    pid_file = data / "nx-27017.pid"
+    pid_file.unlink(missing_ok=True)  # a stale pid file after kill -9 makes it refuse to start
+    return Part(
+        "store",
+        [
+            str(Path(PYTHON).parent / "nx-27017"),
+            "--db",
+            str(data / "store.db"),
+            "--host",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--pid-file",
+            str(pid_file),
+            "--log-file",
+            str(data / "nx-27017.log"),
+        ],
+        run_dir / "logs" / "store.log",
+        lambda: port_open(port),
+        url=f"mongodb://127.0.0.1:{port}",
+    )
+
+
+def redis_part(run_dir: Path, port: int | None = None) -> Part:
+    port = port or free_port()
+    data = run_dir / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    binary = require_binary("redis-server", "redis-server")
+
+    def ready() -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+        return False
+
+    return Part(
+        "redis",
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--protected-mode",
+            "no",
+        ],
+        run_dir / "logs" / "redis.log",
+        ready,
+        url=f"redis://127.0.0.1:{port}/0",
+    )
+
+
+def devnet_part(
+    run_dir: Path,
+    port: int | None = None,
+    block_interval: float = 3.0,
+    confirmations: int = 19,
+    extra: list[str] | None = None,
+) -> Part:
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    return Part(
+        "devnet",
+        [
+            PYTHON,
+            "-m",
+            "stack.devnet",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--block-interval",
+            str(block_interval),
+            "--confirmations",
+            str(confirmations),
+            *(extra or []),
+        ],
+        run_dir / "logs" / "devnet.log",
+        lambda: http_ok(f"{url}/control/info"),
+        url=url,
+    )
+
+
+def devnet_info(devnet_url: str) -> dict[str, object]:
+    with urllib.request.urlopen(f"{devnet_url}/control/info", timeout=5) as response:
+        return dict(json.loads(response.read()))
+
+
+def service_part(run_dir: Path, name: str, env: Mapping[str, str], port: int | None = None) -> Part:
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    return Part(
+        name,
+        [PYTHON, "-m", "service"],
+        run_dir / "logs" / f"{name}.log",
+        lambda: http_ok(f"{url}/health/ready"),
+        env={**env, "PORT": str(port), "HOST": "127.0.0.1", "POD_NAME": name},
+        url=url,
+    )

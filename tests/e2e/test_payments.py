@@ -1,0 +1,147 @@
+"""Payments, refunds, reconciliation and signed webhooks / callbacks."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+
+from service.routes.payments import verify_signature
+from service.worker import sign_payload
+from stack.local import Backends
+from tests.e2e.test_payouts import new_address, trx_balance
+from tests.support.clients import Api, Devnet
+from tests.support.waiting import wait_for
+
+
+@pytest.fixture
+def callback_receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+
+
+def test_payment_refund_and_exact_reconciliation(
+    api_as: Callable[..., Api], devnet: Devnet, backends: Backends, callback_receiver: tuple[str, list[Any]]
+) -> None:
+    url, received = callback_receiver
+    merchant = api_as("payment_manager")
+    customer_wallet, shop_wallet = merchant.wallet("TRX"), merchant.wallet("TRX")
+    devnet.fund(customer_wallet["address"], 20_000_000)
+    payment = merchant.post(
+        "/api/v1/payments/process",
+        {
+            "amount": "10",
+            "currency": "TRX",
+            "recipient_address": shop_wallet["address"],
+            "source_wallet_id": customer_wallet["wallet_id"],
+            "description": "order 1",
+            "callback_url": url,
+        },
+        key=str(uuid.uuid4()),
+    )
+    assert payment.status_code == 202, payment.text
+    paid = merchant.wait_status(f"/api/v1/payments/{payment.json()['payment_id']}", ("completed", "failed"))
+    assert paid["status"] == "completed" and paid["tx_id"]
+
+    headers, body = wait_for(lambda: received and received[0], 20, "the signed completion callback")
+    secret = backends.service_env()["WEBHOOK_SECRET"]
+    assert verify_signature(headers["X-Lucid-Signature"], body, secret) is None
+    assert json.loads(body)["status"] == "completed" and json.loads(body)["payment_id"] == paid["payment_id"]
+
+    refund_body = {"payment_id": paid["payment_id"], "reason": "returned", "amount": "4"}
+    refund = merchant.post("/api/v1/payments/refund", refund_body, key="refund-1")
+    assert refund.status_code == 202, refund.text
+    over = merchant.post("/api/v1/payments/refund", {**refund_body, "amount": "6.000001"}, key="refund-2")
+    assert over.status_code == 409 and over.json()["error"]["code"] == "LUCID_ERR_1403"
+    merchant.wait_status(f"/api/v1/payments/{paid['payment_id']}", ("completed",))
+    wait_for(lambda: trx_balance(devnet, customer_wallet["address"]) == 14_000_000, 30, "the refund on chain")
+    assert trx_balance(devnet, shop_wallet["address"]) == 6_000_000
+
+    wait_for(
+        lambda: all(
+            r["status"] == "completed"
+            for r in merchant.get("/api/v1/payments/reconciliation").json()["transactions"]
+        ),
+        30,
+        "settlement",
+    )
+    report = merchant.get("/api/v1/payments/reconciliation", params={"currency": "TRX"}).json()
+    assert report["totals"]["completed_payments"] == "10.000000"
+    assert report["totals"]["completed_refunds"] == "4.000000"
+    assert report["totals"]["net_settled"] == "6.000000"
+    assert report["totals"]["count"] == len(report["transactions"]) == 2
+    rows = {r["type"]: r for r in report["transactions"]}
+    assert rows["payment"]["tx_hash"] == paid["tx_id"] and rows["refund"]["tx_hash"]
+    assert (rows["payment"]["amount"], rows["refund"]["amount"]) == ("10.000000", "4.000000")
+
+
+def test_refund_of_an_unfinished_or_external_payment_is_refused(
+    api_as: Callable[..., Api], devnet: Devnet
+) -> None:
+    merchant = api_as("payment_manager")
+    wallet = merchant.wallet("TRX")
+    devnet.fund(wallet["address"], 5_000_000)
+    payment = merchant.post(
+        "/api/v1/payments/process",
+        {
+            "amount": "1",
+            "currency": "TRX",
+            "recipient_address": new_address(),
+            "source_wallet_id": wallet["wallet_id"],
+        },
+        key=str(uuid.uuid4()),
+    ).json()
+    merchant.wait_status(f"/api/v1/payments/{payment['payment_id']}", ("completed",))
+    refused = merchant.post(
+        "/api/v1/payments/refund", {"payment_id": payment["payment_id"], "reason": "x"}, key=str(uuid.uuid4())
+    )
+    assert refused.status_code == 409 and "not an active wallet" in refused.json()["error"]["message"]
+
+
+def test_webhooks_need_a_fresh_valid_signature(api: Api, backends: Backends) -> None:
+    secret = backends.service_env()["WEBHOOK_SECRET"]
+    event = json.dumps(
+        {
+            "event_type": "payment.completed",
+            "payment_id": str(uuid.uuid4()),
+            "tx_id": "ab",
+            "status": "completed",
+            "amount": "1",
+            "currency": "TRX",
+            "timestamp": "2026-11-26T00:00:00Z",
+        }
+    ).encode()
+    plain = {"Content-Type": "application/json"}
+    ok = api.http.post(
+        "/api/v1/payments/webhook",
+        content=event,
+        headers={**plain, "X-Lucid-Signature": sign_payload(secret, event)},
+    )
+    assert ok.status_code == 200 and ok.json() == {"received": True, "duplicate": False}
+    forged = api.http.post(
+        "/api/v1/payments/webhook",
+        content=event,
+        headers={**plain, "X-Lucid-Signature": sign_payload("wrong", event)},
+    )
+    assert forged.status_code == 401 and forged.json()["error"]["code"] == "LUCID_ERR_1404"
+    missing = api.http.post("/api/v1/payments/webhook", content=event, headers=plain)
+    assert missing.status_code == 401

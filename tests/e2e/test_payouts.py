@@ -1,0 +1,184 @@
+"""Payouts in TRX and USDT, end to end: queued, signed, broadcast, confirmed on the devnet."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from tronpy import keys
+from tronpy.abi import tron_abi
+from tronpy.keys import PrivateKey
+
+from stack.local import Backends
+from tests.support.clients import Api, Devnet
+
+
+def new_address() -> str:
+    return str(PrivateKey.random().public_key.to_base58check_address())
+
+
+def usdt_balance(devnet: Devnet, address: str) -> int:
+    result = devnet.node(
+        "wallet/triggerconstantcontract",
+        {
+            "owner_address": address,
+            "contract_address": devnet.info()["usdt_contract_address"],
+            "function_selector": "balanceOf(address)",
+            "parameter": tron_abi.encode_abi(["address"], [keys.to_hex_address(address)]).hex(),
+        },
+    )
+    return int(result["constant_result"][0], 16)
+
+
+def trx_balance(devnet: Devnet, address: str) -> int:
+    return int(devnet.node("wallet/getaccount", {"address": address}).get("balance", 0))
+
+
+def test_trx_and_usdt_payouts_complete_once_on_chain(api_as: Callable[..., Api], devnet: Devnet) -> None:
+    manager = api_as("payout_manager")
+    trx_wallet, usdt_wallet = manager.wallet("TRX"), manager.wallet("USDT")
+    devnet.fund(trx_wallet["address"], 100_000_000)
+    devnet.fund(usdt_wallet["address"], 50_000_000, "USDT")
+    recipient = new_address()
+
+    trx = manager.post(
+        "/api/v1/payouts/initiate",
+        {
+            "recipient_address": recipient,
+            "amount": "12.5",
+            "currency": "TRX",
+            "priority": "high",
+            "source_wallet_id": trx_wallet["wallet_id"],
+            "memo": "invoice 7",
+        },
+        key=str(uuid.uuid4()),
+    )
+    usdt = manager.post(
+        "/api/v1/payouts/initiate",
+        {
+            "recipient_address": recipient,
+            "amount": "7.000001",
+            "currency": "USDT",
+            "source_wallet_id": usdt_wallet["wallet_id"],
+        },
+        key=str(uuid.uuid4()),
+    )
+    assert trx.status_code == usdt.status_code == 202, (trx.text, usdt.text)
+    assert trx.json()["status"] == "pending" and trx.json()["amount"] == "12.500000"
+
+    done_trx = manager.wait_status(f"/api/v1/payouts/{trx.json()['payout_id']}", ("completed", "failed"))
+    done_usdt = manager.wait_status(f"/api/v1/payouts/{usdt.json()['payout_id']}", ("completed", "failed"))
+    assert done_trx["status"] == done_usdt["status"] == "completed", (done_trx, done_usdt)
+    assert done_trx["tx_id"] and done_usdt["tx_id"] and done_trx["completed_at"]
+
+    assert trx_balance(devnet, recipient) == 12_500_000
+    assert usdt_balance(devnet, recipient) == 7_000_001
+    assert trx_balance(devnet, trx_wallet["address"]) == 87_500_000
+    assert usdt_balance(devnet, usdt_wallet["address"]) == 42_999_999
+
+    history = manager.get("/api/v1/payouts/history", params={"currency": "USDT"}).json()
+    assert [p["payout_id"] for p in history["payouts"]] == [usdt.json()["payout_id"]]
+    txs = manager.get(f"/api/v1/wallets/{trx_wallet['wallet_id']}/transactions").json()["transactions"]
+    assert [(t["type"], t["amount"], t["status"]) for t in txs] == [("payout", "12.500000", "confirmed")]
+
+
+def test_batch_payout_queues_each_and_reports_shortfalls(api_as: Callable[..., Api], devnet: Devnet) -> None:
+    manager = api_as("payout_manager")
+    wallet = manager.wallet("TRX")
+    devnet.fund(wallet["address"], 3_000_000)
+    item = {"amount": "1", "currency": "TRX", "source_wallet_id": wallet["wallet_id"]}
+    batch = manager.post(
+        "/api/v1/payouts/batch",
+        {
+            "batch_memo": "salaries",
+            "payouts": [
+                {**item, "recipient_address": new_address()},
+                {**item, "recipient_address": new_address()},
+                {**item, "recipient_address": new_address(), "amount": "5"},
+            ],
+        },
+        key=str(uuid.uuid4()),
+    )
+    body = batch.json()
+    assert batch.status_code == 202, batch.text
+    assert (body["payout_count"], body["successful_count"], body["failed_count"]) == (3, 2, 1)
+    assert body["failures"][0]["index"] == 2 and "insufficient" in body["failures"][0]["message"]
+    for payout_id in body["payout_ids"]:
+        assert (
+            manager.wait_status(f"/api/v1/payouts/{payout_id}", ("completed", "failed"))["status"]
+            == "completed"
+        )
+    assert trx_balance(devnet, wallet["address"]) == 1_000_000
+
+
+def test_insufficient_balance_is_refused_and_queues_nothing(
+    api_as: Callable[..., Api], devnet: Devnet
+) -> None:
+    manager = api_as("payout_manager")
+    wallet = manager.wallet("TRX")
+    devnet.fund(wallet["address"], 1_000_000)
+    response = manager.post(
+        "/api/v1/payouts/initiate",
+        {
+            "recipient_address": new_address(),
+            "amount": "1.000001",
+            "currency": "TRX",
+            "source_wallet_id": wallet["wallet_id"],
+        },
+        key=str(uuid.uuid4()),
+    )
+    assert response.status_code == 409 and response.json()["error"]["code"] == "LUCID_ERR_1203"
+    assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 0
+
+
+def test_a_pending_payout_can_be_cancelled_and_never_moves(
+    backends: Backends, api_as: Callable[..., Api], devnet: Devnet
+) -> None:
+    # A replica with no worker, on its own database: its payouts stay pending until cancelled.
+    idle = backends.start_replica(
+        f"idle-{uuid.uuid4().hex[:4]}", WORKER_ENABLED="false", MONGODB_DB="cancel_test"
+    )
+    try:
+        manager = api_as("payout_manager", base_url=idle.url)
+        wallet = manager.wallet("TRX")
+        devnet.fund(wallet["address"], 2_000_000)
+        payout = manager.post(
+            "/api/v1/payouts/initiate",
+            {
+                "recipient_address": new_address(),
+                "amount": "1",
+                "currency": "TRX",
+                "source_wallet_id": wallet["wallet_id"],
+            },
+            key=str(uuid.uuid4()),
+        ).json()
+        cancelled = manager.post(
+            "/api/v1/payouts/cancel", {"payout_id": payout["payout_id"], "reason": "typo"}
+        )
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        assert cancelled.json()["reason"] == "typo"
+        again = manager.get(f"/api/v1/payouts/{payout['payout_id']}").json()
+        assert again["status"] == "cancelled" and again["tx_id"] is None
+        assert trx_balance(devnet, wallet["address"]) == 2_000_000
+    finally:
+        idle.stop()
+        backends.replicas.remove(idle)
+
+
+def test_a_completed_payout_cannot_be_cancelled(api_as: Callable[..., Api], devnet: Devnet) -> None:
+    manager = api_as("payout_manager")
+    wallet = manager.wallet("TRX")
+    devnet.fund(wallet["address"], 2_000_000)
+    payout = manager.post(
+        "/api/v1/payouts/initiate",
+        {
+            "recipient_address": new_address(),
+            "amount": "1",
+            "currency": "TRX",
+            "source_wallet_id": wallet["wallet_id"],
+        },
+        key=str(uuid.uuid4()),
+    ).json()
+    manager.wait_status(f"/api/v1/payouts/{payout['payout_id']}", ("completed",))
+    refused = manager.post("/api/v1/payouts/cancel", {"payout_id": payout["payout_id"]})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "LUCID_ERR_1202"

@@ -1,0 +1,46 @@
+import base64
+
+import pytest
+
+from service.config import Config, ConfigError
+
+GOOD = {
+    "NODE_ENV": "production",
+    "JWT_SECRET": "x" * 40,
+    "ENCRYPTION_KEY": base64.b64encode(b"k" * 32).decode(),
+    "WEBHOOK_SECRET": "w",
+    "MONGODB_URI": "mongodb://db",
+    "REDIS_URL": "redis://r",
+}
+
+
+def test_production_config_reads_the_seed_names() -> None:
+    config = Config.from_env({**GOOD, "PORT": "9000", "ENCRYPTION_KEY": "ab" * 32})
+    assert config.production and config.port == 9000 and config.encryption_key == b"\xab" * 32
+
+
+@pytest.mark.parametrize(
+    "missing", ["JWT_SECRET", "ENCRYPTION_KEY", "WEBHOOK_SECRET", "MONGODB_URI", "REDIS_URL"]
+)
+def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
+    env = {k: v for k, v in GOOD.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        Config.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("ENCRYPTION_KEY", "short", "32 bytes"),
+        ("JWT_SECRET", "abc", "too short"),
+        ("PORT", "eighty", "whole number"),
+    ],
+)
+def test_malformed_settings_are_named(name: str, value: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        Config.from_env({**GOOD, name: value})
+
+
+def test_development_has_working_defaults() -> None:
+    config = Config.from_env({})
+    assert not config.production and len(config.encryption_key) == 32 and config.port == 8085
