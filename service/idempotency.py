@@ -13,21 +13,20 @@ import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
 from quart import Response, current_app, g, jsonify, make_response, request
 
 from service.auth import principal
+from service.clock import now_ms
 from service.errors import IDEMPOTENCY_CONFLICT, IDEMPOTENCY_MISMATCH, ApiError, invalid
-from service.ports.store import now
 from service.validation import raw_body
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 _NAMESPACE = uuid.UUID("6f1c7f57-2d2b-4e0a-9d38-1f3f3e8b7a11")
 WAIT_FOR_ORIGINAL_SECONDS = 25.0
-STALE_AFTER = timedelta(minutes=2)
+STALE_AFTER_MS = 120_000
 
 
 def derived_id(*parts: object) -> str:
@@ -67,7 +66,12 @@ def idempotent(*, required: bool) -> Callable[[F], F]:
             key_id = hashlib.sha256(f"{principal().user_id}\0{key}".encode()).hexdigest()
             fingerprint = _fingerprint(await raw_body())
             g.idempotency_key_id = key_id
-            record = {"_id": key_id, "state": "in_progress", "fingerprint": fingerprint, "started_at": now()}
+            record = {
+                "_id": key_id,
+                "state": "in_progress",
+                "fingerprint": fingerprint,
+                "started_at": now_ms(),
+            }
             loop = asyncio.get_running_loop()
             deadline = loop.time() + WAIT_FOR_ORIGINAL_SECONDS
             while (existing := await store.claim_idempotency_key(record)) is not None:
@@ -79,7 +83,7 @@ def idempotent(*, required: bool) -> Callable[[F], F]:
                     )
                 if existing["state"] == "done":
                     return _replay(existing)
-                if await store.release_idempotency_key(key_id, stale_before=now() - STALE_AFTER):
+                if await store.release_idempotency_key(key_id, stale_before=now_ms() - STALE_AFTER_MS):
                     continue  # the first attempt died mid-way; take over (ids are derived, so no duplicates)
                 if loop.time() > deadline:
                     raise ApiError(

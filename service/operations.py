@@ -13,27 +13,27 @@ when it can no longer land.
 from __future__ import annotations
 
 import logging
-import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from service import metrics
+from service.clock import now_ms
 from service.ports import Ports
 from service.ports.chain import ChainUnavailable, SignedTx
-from service.ports.store import Doc, now
+from service.ports.store import Doc
 
 log = logging.getLogger(__name__)
 
 KINDS = ("payout", "payment", "refund", "usdt_transfer", "usdt_approve", "stake", "unstake", "withdraw")
 PRIORITY_RANK = {"high": 0, "normal": 1, "low": 2}
 # A signed transaction is abandoned only this long after its expiration, so clocks may differ a little.
-EXPIRY_MARGIN = timedelta(seconds=30)
+EXPIRY_MARGIN_MS = 30_000
 # Refusals after which the transaction can never land, so signing a new one is safe.
 _RESIGN_CODES = ("TRANSACTION_EXPIRATION_ERROR", "TAPOS_ERROR")
 
 
 def new_operation(kind: str, op_id: str, user_id: str, **fields: Any) -> Doc:
-    moment = now()
+    moment = now_ms()
     priority = fields.pop("priority", "normal")
     return {
         "_id": op_id,
@@ -76,7 +76,7 @@ class Processor:
                 op = await self._confirm(op)
         except ChainUnavailable as exc:
             log.warning("chain unavailable; will retry", extra={"operation_id": op["_id"], "error": str(exc)})
-            await self._ports.store.transition(op["_id"], {"status": "processing"}, {"lease_until": now()})
+            await self._ports.store.transition(op["_id"], {"status": "processing"}, {"lease_until": now_ms()})
         return op
 
     async def claim_inline(self, op: Doc) -> Doc | None:
@@ -84,7 +84,7 @@ class Processor:
         return await self._ports.store.transition(
             op["_id"],
             {"status": "pending"},
-            {"status": "processing", "lease_owner": self.worker_name, "lease_until": now() + self.lease},
+            {"status": "processing", "lease_owner": self.worker_name, "lease_until": self.lease_until()},
         )
 
     async def _sign(self, op: Doc) -> Doc:
@@ -124,7 +124,7 @@ class Processor:
             updated = await self._ports.store.transition(
                 op["_id"],
                 {"status": "processing", "stage": "signed"},
-                {"stage": "broadcast", "broadcast_at": now()},
+                {"stage": "broadcast", "broadcast_at": now_ms()},
             )
             return updated or await self._reload(op)
         if result.reason.startswith(_RESIGN_CODES):
@@ -134,10 +134,7 @@ class Processor:
     async def _confirm(self, op: Doc) -> Doc:
         outcome = await self._ports.chain.outcome(op["tx_id"])
         if outcome is None:
-            expired = (
-                op.get("expires_at")
-                and time.time() * 1000 > op["expires_at"] + EXPIRY_MARGIN.total_seconds() * 1000
-            )
+            expired = op.get("expires_at") and now_ms() > op["expires_at"] + EXPIRY_MARGIN_MS
             if expired and not await self._ports.chain.is_known(op["tx_id"]):
                 return await self._resign(op, "expired before it was included in a block")
             return op
@@ -166,13 +163,13 @@ class Processor:
     async def finish(self, op: Doc, status: str, **fields: Any) -> Doc:
         changes: Doc = {
             "status": status,
-            "completed_at": now(),
+            "completed_at": now_ms(),
             "lease_owner": None,
             "lease_until": None,
             **fields,
         }
         if op.get("callback_url"):
-            changes["callback"] = {"state": "pending", "attempts": 0, "next_at": now()}
+            changes["callback"] = {"state": "pending", "attempts": 0, "next_at": now_ms()}
         updated = await self._ports.store.transition(op["_id"], {"status": op["status"]}, changes)
         if updated is None:
             return await self._reload(op)
@@ -188,6 +185,7 @@ class Processor:
                 "kind": op["kind"],
                 "status": status,
                 "tx_id": updated.get("tx_id"),
+                "failure_reason": updated.get("failure_reason"),
             },
         )
         return updated
@@ -195,8 +193,8 @@ class Processor:
     async def _reload(self, op: Doc) -> Doc:
         return await self._ports.store.operation(op["_id"]) or op
 
-    def lease_until(self) -> datetime:
-        return now() + self.lease
+    def lease_until(self) -> int:
+        return now_ms() + int(self.lease.total_seconds() * 1000)
 
 
 def _count_final(op: Doc) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from quart import request
 from tronpy import keys
 
+from service.clock import to_ms
 from service.errors import ApiError, invalid
 from service.money import AmountError, parse_amount
 
@@ -20,7 +21,10 @@ def is_tron_address(value: Any) -> bool:
     """Base58 with the right alphabet, length, 0x41 prefix and a valid checksum."""
     if not isinstance(value, str) or len(value) != 34 or not value.startswith("T"):
         return False
-    return bool(keys.is_base58check_address(value))
+    try:
+        return bool(keys.is_base58check_address(value))
+    except ValueError:  # tronpy raises on a bad checksum instead of answering False
+        return False
 
 
 class Body:
@@ -119,7 +123,7 @@ def query_choice(name: str, options: Iterable[str]) -> str | None:
     return value
 
 
-def query_datetime(name: str) -> datetime | None:
+def query_time_ms(name: str) -> int | None:
     value = request.args.get(name)
     if value is None:
         return None
@@ -127,7 +131,7 @@ def query_datetime(name: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise invalid(name, "must be an ISO-8601 date or time, e.g. 2026-11-26T00:00:00Z") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return to_ms(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
 
 
 def query_date(name: str) -> date | None:

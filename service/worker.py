@@ -8,15 +8,15 @@ import hmac
 import json
 import logging
 import time
-from datetime import timedelta
 
 import httpx
 
 from service import metrics
+from service.clock import iso, now_ms
 from service.money import format_amount
 from service.operations import KINDS, PRIORITY_RANK, Processor
 from service.ports import Ports
-from service.ports.store import Doc, now
+from service.ports.store import Doc
 
 log = logging.getLogger(__name__)
 CALLBACK_ATTEMPTS = 6  # backoff 1, 2, 4, 8, 16 s between them
@@ -92,7 +92,7 @@ class Worker:
 
     async def _deliver_callbacks(self) -> None:
         due, _ = await self._ports.store.find_operations(
-            {"callback.state": "pending", "callback.next_at": {"$lte": now()}}, limit=20
+            {"callback.state": "pending", "callback.next_at": {"$lte": now_ms()}}, limit=20
         )
         for op in due:
             await self._deliver(op)
@@ -106,7 +106,7 @@ class Worker:
             "status": op["status"],
             "amount": format_amount(op["amount"]),
             "currency": op["currency"],
-            "timestamp": now().isoformat(),
+            "timestamp": iso(now_ms()),
         }
         body = json.dumps(event, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "X-Lucid-Signature": sign_payload(self._secret, body)}
@@ -123,7 +123,7 @@ class Worker:
             state = {
                 "state": "pending",
                 "attempts": attempts,
-                "next_at": now() + timedelta(seconds=2 ** (attempts - 1)),
+                "next_at": now_ms() + 1000 * 2 ** (attempts - 1),
             }
         await self._ports.store.transition(
             op["_id"], {"callback.attempts": attempts - 1}, {"callback": state}

@@ -152,27 +152,30 @@ class Chain:
 
     async def sign_stake(self, key: PrivateKey, amount: int, resource: str) -> SignedTx:
         owner = key.public_key.to_base58check_address()
-        return await self._sign(self._client.trx.freeze_balance(owner, amount, resource), key)
+        return await self._sign(self._client.trx.freeze_balance(owner, amount, resource), key, offline=False)
 
     async def sign_unstake(self, key: PrivateKey, amount: int, resource: str) -> SignedTx:
         owner = key.public_key.to_base58check_address()
         return await self._sign(
-            self._client.trx.unfreeze_balance(owner, resource, unfreeze_balance=amount), key
+            self._client.trx.unfreeze_balance(owner, resource, unfreeze_balance=amount), key, offline=False
         )
 
     async def sign_withdraw_unstaked(self, key: PrivateKey) -> SignedTx:
         owner = key.public_key.to_base58check_address()
-        return await self._sign(self._client.trx.withdraw_stake_balance(owner), key)
+        return await self._sign(self._client.trx.withdraw_stake_balance(owner), key, offline=False)
 
     async def _usdt_contract(self) -> AsyncContract:
         if self._usdt is None:
             self._usdt = await self._client.get_contract(self.usdt_contract)
         return self._usdt
 
-    async def _sign(self, builder: Any, key: PrivateKey) -> SignedTx:
-        # Built offline against the latest solid block: the txID is computed here, no extra node round trip.
-        ref_block_id = await self._client.get_latest_solid_block_id()
-        txn = await builder.build(offline=True, ref_block_id=ref_block_id)
+    async def _sign(self, builder: Any, key: PrivateKey, *, offline: bool = True) -> SignedTx:
+        if offline:
+            # Built against the latest solid block with the txID computed here: no extra node round trip.
+            ref_block_id = await self._client.get_latest_solid_block_id()
+            txn = await builder.build(offline=True, ref_block_id=ref_block_id)
+        else:
+            txn = await builder.build()  # tronpy cannot encode Stake 2.0 itself; the node computes the id
         return dict(txn.sign(key).to_json())
 
     # -- broadcast and confirmation -----------------------------------------------------------

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError
+
+from service.clock import now_ms
 
 Doc = dict[str, Any]
 
@@ -14,14 +15,10 @@ Doc = dict[str, Any]
 FINAL_STATES = ("completed", "failed", "cancelled")
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Store:
     def __init__(self, uri: str, database: str) -> None:
         self._client: AsyncMongoClient[Doc] = AsyncMongoClient(
-            uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000
+            uri, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000
         )
         db = self._client[database]
         self.wallets = db["wallets"]
@@ -69,7 +66,7 @@ class Store:
     async def update_wallet(self, user_id: str, wallet_id: str, changes: Doc) -> Doc | None:
         return await self.wallets.find_one_and_update(
             {"_id": wallet_id, "user_id": user_id, "deleted": False},
-            {"$set": {**changes, "updated_at": now()}},
+            {"$set": {**changes, "updated_at": now_ms()}},
             return_document=ReturnDocument.AFTER,
         )
 
@@ -96,13 +93,13 @@ class Store:
         """Compare-and-set: apply changes only if the operation still matches `expected`."""
         return await self.operations.find_one_and_update(
             {"_id": operation_id, **expected},
-            {"$set": {**changes, "updated_at": now()}},
+            {"$set": {**changes, "updated_at": now_ms()}},
             return_document=ReturnDocument.AFTER,
         )
 
-    async def claim(self, worker: str, lease_until: datetime, kinds: list[str]) -> Doc | None:
+    async def claim(self, worker: str, lease_until: int, kinds: list[str]) -> Doc | None:
         """Take the next operation that needs work: a pending one, or one whose worker's lease ran out."""
-        moment = now()
+        moment = now_ms()
         for query in (
             {"status": "processing", "lease_until": {"$lt": moment}, "kind": {"$in": kinds}},
             {"status": "pending", "kind": {"$in": kinds}},
@@ -166,10 +163,11 @@ class Store:
 
     async def finish_idempotency_key(self, key_id: str, status: int, body: Any) -> None:
         await self.idempotency.update_one(
-            {"_id": key_id}, {"$set": {"state": "done", "status": status, "body": body, "finished_at": now()}}
+            {"_id": key_id},
+            {"$set": {"state": "done", "status": status, "body": body, "finished_at": now_ms()}},
         )
 
-    async def release_idempotency_key(self, key_id: str, *, stale_before: datetime | None = None) -> bool:
+    async def release_idempotency_key(self, key_id: str, *, stale_before: int | None = None) -> bool:
         query: Doc = {"_id": key_id, "state": "in_progress"}
         if stale_before is not None:
             query["started_at"] = {"$lt": stale_before}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from service import errors
@@ -12,10 +11,6 @@ from service.operations import Processor
 from service.ports.chain import ChainTimeout, ChainUnavailable
 from service.ports.store import Doc
 from service.runtime import ports
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 def chain_error(exc: ChainUnavailable) -> ApiError:
@@ -60,11 +55,21 @@ async def owned_wallet(
 
 
 async def require_funds(address: str, currency: str, amount: int, code: str) -> None:
-    """Chain balance less what is already promised out of the address must cover the amount."""
+    """Chain balance less what is already promised out of the address must cover the amount.
+    A TRC20 transfer also needs an activated account (one that has held TRX) to pay its fees."""
+    chain = ports().chain
     try:
-        balance = await ports().chain.balance(address, currency)
+        balance = await chain.balance(address, currency)
+        activated = currency == "TRX" or bool(await chain.account(address))
     except ChainUnavailable as exc:
         raise chain_error(exc) from None
+    if not activated:
+        raise ApiError(
+            409,
+            code,
+            "the wallet has never held TRX, so it cannot pay network fees: send it some TRX first",
+            {"needs": "TRX for fees"},
+        )
     available = balance - await ports().store.reserved(address, currency)
     if available < amount:
         raise ApiError(

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from datetime import time as dtime
 from typing import Any
 from urllib.parse import urlparse
@@ -15,12 +15,13 @@ from quart import Blueprint, current_app, request
 
 from service import errors
 from service.auth import principal, requires
+from service.clock import iso, now_ms, to_ms
 from service.errors import ApiError, invalid
 from service.idempotency import derived_id, idempotent
 from service.money import format_amount
 from service.operations import new_operation
-from service.ports.store import Doc, now
-from service.routes.common import iso, owned_wallet, require_funds
+from service.ports.store import Doc
+from service.routes.common import owned_wallet, require_funds
 from service.runtime import ports
 from service.validation import Body, parse_uuid, query_choice, query_date, raw_body
 
@@ -148,9 +149,10 @@ async def refund() -> tuple[dict[str, Any], int]:
     existing = await ports().store.operation(refund_id)
     if existing is not None:
         return refund_view(existing), 202
-    amount = amount if amount is not None else payment["amount"] - payment.get("refund_reserved", 0)
-    if amount <= 0:
-        raise ApiError(409, errors.PAYMENT_OVER_REFUND, "the payment is already fully refunded")
+    refundable = payment["amount"] - payment.get("refund_reserved", 0)
+    amount = refundable if amount is None else amount
+    if refundable <= 0 or amount > refundable:
+        raise _over_refund(payment, refundable)
     await require_funds(merchant["address"], payment["currency"], amount, errors.PAYMENT_NOT_REFUNDABLE)
     # Reserve the amount against the payment atomically: concurrent refunds can never exceed it.
     reserved = await ports().store.operations.find_one_and_update(
@@ -158,13 +160,8 @@ async def refund() -> tuple[dict[str, Any], int]:
         {"$inc": {"refund_reserved": amount}},
     )
     if reserved is None:
-        left = payment["amount"] - (await _payment(payment["_id"])).get("refund_reserved", 0)
-        raise ApiError(
-            409,
-            errors.PAYMENT_OVER_REFUND,
-            f"amount: only {format_amount(left)} {payment['currency']} is left to refund",
-            {"refundable": format_amount(left)},
-        )
+        current = await _payment(payment["_id"])
+        raise _over_refund(current, current["amount"] - current.get("refund_reserved", 0))
     op, _ = await ports().store.insert_operation(
         new_operation(
             "refund",
@@ -182,16 +179,25 @@ async def refund() -> tuple[dict[str, Any], int]:
     return refund_view(op), 202
 
 
+def _over_refund(payment: Doc, refundable: int) -> ApiError:
+    return ApiError(
+        409,
+        errors.PAYMENT_OVER_REFUND,
+        f"amount: only {format_amount(max(0, refundable))} {payment['currency']} is left to refund",
+        {"refundable": format_amount(max(0, refundable))},
+    )
+
+
 @bp.get("/reconciliation")
 @requires(*ROLES)
 async def reconciliation() -> dict[str, Any]:
     day = query_date("date") or datetime.now(UTC).date()
     currency = query_choice("currency", CURRENCIES)
     status = query_choice("status", STATUSES)
-    start = datetime.combine(day, dtime.min, UTC)
+    start = to_ms(datetime.combine(day, dtime.min, UTC))
     query: Doc = {
         "kind": {"$in": ["payment", "refund"]},
-        "submitted_at": {"$gte": start, "$lt": start + timedelta(days=1)},
+        "submitted_at": {"$gte": start, "$lt": start + 86_400_000},
     }
     if "admin" not in principal().roles:
         query["user_id"] = principal().user_id
@@ -275,7 +281,7 @@ async def webhook() -> tuple[dict[str, Any], int]:
             "_id": hashlib.sha256(raw).hexdigest(),
             "payment_id": payment_id,
             "event": event,
-            "received_at": now(),
+            "received_at": now_ms(),
         }
     )
     return {"received": True, "duplicate": not new}, 200

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from quart import Blueprint
 
 from service import errors, metrics
 from service.auth import principal, requires
+from service.clock import iso, now_ms
 from service.errors import ApiError, invalid
 from service.idempotency import derived_id, idempotent
 from service.money import format_amount
 from service.operations import PRIORITY_RANK, new_operation
-from service.ports.store import Doc, now
-from service.routes.common import iso, owned_wallet, require_funds
+from service.ports.store import Doc
+from service.routes.common import owned_wallet, require_funds
 from service.runtime import ports
-from service.validation import Body, Page, parse_uuid, query_choice, query_datetime
+from service.validation import Body, Page, parse_uuid, query_choice, query_time_ms
 
 bp = Blueprint("payouts", __name__, url_prefix="/api/v1/payouts")
 ROLES = ("payout_manager", "admin")
@@ -38,7 +38,7 @@ def payout_view(op: Doc) -> dict[str, Any]:
         "memo": op.get("memo"),
         "source_wallet_id": op["wallet_id"],
         "batch_id": op.get("batch_id"),
-        "estimated_completion": iso(op["submitted_at"] + timedelta(seconds=EXPECTED_SECONDS[op["priority"]])),
+        "estimated_completion": iso(op["submitted_at"] + 1000 * EXPECTED_SECONDS[op["priority"]]),
         "submitted_at": iso(op["submitted_at"]),
         "tx_id": op.get("tx_id"),
         "completed_at": iso(op.get("completed_at")) if op["status"] == "completed" else None,
@@ -168,7 +168,7 @@ async def batch() -> tuple[dict[str, Any], int]:
         "failed_count": len(failures),
         "payout_ids": payout_ids,
         "failures": failures,
-        "submitted_at": iso(now()),
+        "submitted_at": iso(now_ms()),
     }, 202
 
 
@@ -183,7 +183,7 @@ async def history() -> dict[str, Any]:
         query["status"] = status
     if currency := query_choice("currency", CURRENCIES):
         query["currency"] = currency
-    start, end = query_datetime("start_date"), query_datetime("end_date")
+    start, end = query_time_ms("start_date"), query_time_ms("end_date")
     if start and end and start > end:
         raise invalid("start_date", "must not be after end_date")
     window: Doc = {}
@@ -207,7 +207,7 @@ async def cancel() -> dict[str, Any]:
     cancelled = await ports().store.transition(
         op["_id"],
         {"status": "pending"},
-        {"status": "cancelled", "completed_at": now(), "cancel_reason": reason},
+        {"status": "cancelled", "completed_at": now_ms(), "cancel_reason": reason},
     )
     if cancelled is not None:
         metrics.PAYOUTS_PROCESSED.labels(currency=cancelled["currency"], status="cancelled").inc()

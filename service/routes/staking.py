@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from quart import Blueprint
 
 from service import errors
 from service.auth import principal, requires
+from service.clock import iso, now_ms
 from service.errors import ApiError, invalid
 from service.idempotency import derived_id, idempotent
 from service.money import UNIT, format_amount
 from service.operations import new_operation
 from service.ports.chain import ChainUnavailable
 from service.ports.store import Doc
-from service.routes.common import chain_error, iso, owned_wallet, require_funds, submit_inline
+from service.routes.common import chain_error, owned_wallet, require_funds, submit_inline
 from service.runtime import ports, runtime
 from service.validation import Body, is_tron_address, query_choice
 
@@ -118,11 +118,11 @@ async def withdraw() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     address = body.address("wallet_address")
     await owned_wallet(principal().user_id, address=address, field="wallet_address")
-    now_ms = datetime.now(UTC).timestamp() * 1000
+    moment = now_ms()
     unlocked = sum(
         int(u.get("unfreeze_amount", 0))
         for u in (await _account(address)).get("unfrozenV2", [])
-        if int(u.get("unfreeze_expire_time", 0)) <= now_ms
+        if int(u.get("unfreeze_expire_time", 0)) <= moment
     )
     if unlocked == 0:
         raise ApiError(
@@ -141,7 +141,7 @@ def _address_param(address: str) -> str:
 @requires(*ROLES)
 async def status(address: str) -> dict[str, Any]:
     account = await _account(_address_param(address))
-    now_ms = datetime.now(UTC).timestamp() * 1000
+    moment = now_ms()
     entries = []
     for index, pending in enumerate(account.get("unfrozenV2", [])):
         expire = int(pending.get("unfreeze_expire_time", 0))
@@ -151,8 +151,8 @@ async def status(address: str) -> dict[str, Any]:
                 "amount": format_amount(int(pending.get("unfreeze_amount", 0))),
                 "resource": pending.get("type", "BANDWIDTH"),
                 "staked_at": None,
-                "unlock_time": datetime.fromtimestamp(expire / 1000, UTC).isoformat(),
-                "is_unlocked": expire <= now_ms,
+                "unlock_time": iso(expire),
+                "is_unlocked": expire <= moment,
             }
         )
     stakes, _ = await ports().store.find_operations(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from quart import Blueprint
 
 from service.auth import requires
+from service.clock import iso
 from service.money import format_amount
 from service.network import Observation
 from service.ports.chain import ChainUnavailable
@@ -31,10 +31,6 @@ async def _prices() -> dict[str, int]:
     except ChainUnavailable as exc:
         raise chain_error(exc) from None
     return {"energy": params.get("getEnergyFee", 420), "bandwidth": params.get("getTransactionFee", 1000)}
-
-
-def _ms(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
 
 
 @bp.get("/network/info")
@@ -66,7 +62,7 @@ async def status() -> dict[str, Any]:
     return {
         "status": observation.status,
         "current_height": observation.height,
-        "last_block_time": _ms(observation.block_time_ms) if observation.block_time_ms else None,
+        "last_block_time": iso(observation.block_time_ms) if observation.block_time_ms else None,
         "sync_lag_seconds": observation.sync_lag_seconds,
     }
 
@@ -75,7 +71,7 @@ async def status() -> dict[str, Any]:
 @requires()
 async def height() -> dict[str, Any]:
     observation = await _reachable()
-    return {"height": observation.height, "timestamp": _ms(observation.block_time_ms)}
+    return {"height": observation.height, "timestamp": iso(observation.block_time_ms)}
 
 
 @bp.get("/network/fees")

@@ -8,16 +8,17 @@ from quart import Blueprint, request
 
 from service import errors, metrics
 from service.auth import principal, requires
+from service.clock import iso, now_ms
 from service.errors import ApiError, invalid
 from service.idempotency import derived_id, idempotent
 from service.money import format_amount
 from service.operations import new_operation
 from service.ports.chain import ChainUnavailable
-from service.ports.store import Doc, now
-from service.routes.common import chain_error, iso, owned_wallet, require_funds, submit_inline
+from service.ports.store import Doc
+from service.routes.common import chain_error, owned_wallet, require_funds, submit_inline
 from service.routes.wallets import cached_balance, transaction_view
 from service.runtime import ports, runtime
-from service.validation import Body, Page, is_tron_address, parse_uuid, query_datetime
+from service.validation import Body, Page, is_tron_address, parse_uuid, query_time_ms
 
 bp = Blueprint("usdt", __name__, url_prefix="/api/v1/usdt")
 TRANSFER_STATUS = {
@@ -96,7 +97,7 @@ async def get_transfer(transfer_id: str) -> dict[str, Any]:
 @requires()
 async def balance(address: str) -> dict[str, Any]:
     amount = await cached_balance(_address(address, "address"), "USDT")
-    return {"address": address, "balance": format_amount(amount), "last_updated": iso(now())}
+    return {"address": address, "balance": format_amount(amount), "last_updated": iso(now_ms())}
 
 
 @bp.get("/transactions/<address>")
@@ -104,7 +105,7 @@ async def balance(address: str) -> dict[str, Any]:
 async def transactions(address: str) -> dict[str, Any]:
     _address(address, "address")
     page = Page()
-    start, end = query_datetime("start_time"), query_datetime("end_time")
+    start, end = query_time_ms("start_time"), query_time_ms("end_time")
     if start and end and start > end:
         raise invalid("start_time", "must not be after end_time")
     query: Doc = {
@@ -176,5 +177,5 @@ async def allowance() -> dict[str, Any]:
         "owner_address": owner,
         "spender_address": spender,
         "allowance": format_amount(amount),
-        "last_updated": iso(now()),
+        "last_updated": iso(now_ms()),
     }

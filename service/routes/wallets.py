@@ -11,11 +11,12 @@ from redis.exceptions import RedisError
 
 from service import errors
 from service.auth import principal, requires
+from service.clock import iso, now_ms
 from service.errors import ApiError
 from service.money import format_amount
 from service.ports.chain import ChainUnavailable
-from service.ports.store import Doc, now
-from service.routes.common import chain_error, iso
+from service.ports.store import Doc
+from service.routes.common import chain_error
 from service.runtime import ports, runtime
 from service.validation import Body, Page, parse_uuid, query_choice
 
@@ -49,7 +50,7 @@ def wallet_view(wallet: Doc, balance: int | None = None) -> dict[str, Any]:
         "currency": wallet["currency"],
         "network": "TRON",
         "balance": format_amount(balance) if balance is not None else None,
-        "is_active": wallet["is_active"],
+        "is_active": bool(wallet["is_active"]),  # the local store returns a $set boolean as 0/1
         "created_at": iso(wallet["created_at"]),
         "updated_at": iso(wallet["updated_at"]),
     }
@@ -101,7 +102,7 @@ async def create_wallet() -> tuple[dict[str, Any], int]:
     currency = body.choice("currency", CURRENCIES)
     wallet_id = str(uuid.uuid4())
     address, encrypted_key = runtime().ports.vault.new_key(wallet_id)
-    moment = now()
+    moment = now_ms()
     wallet = {
         "_id": wallet_id,
         "user_id": principal().user_id,
@@ -163,7 +164,7 @@ async def balance(wallet_id: str) -> dict[str, Any]:
         "address": wallet["address"],
         "currency": wallet["currency"],
         "balance": format_amount(amount),
-        "last_updated": iso(now()),
+        "last_updated": iso(now_ms()),
     }
 
 

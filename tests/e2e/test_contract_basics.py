@@ -120,8 +120,7 @@ def test_metrics_follow_the_contract(service: Part, api: Api) -> None:
     text = httpx.get(f"{service.url}/metrics").text
     types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
     for name, kind in CONTRACT.items():
-        family = name.removesuffix("_total")
-        assert types.get(family) == kind, f"{name}: expected a {kind}, /metrics says {types.get(family)}"
+        assert types.get(name) == kind, f"{name}: expected a {kind}, /metrics says {types.get(name)}"
     assert 'route="/api/v1/wallets/{wallet_id}"' in text, "routes are templated, not raw paths"
     assert "3f0e8c2a" not in text
     assert re.search(r'http_request_duration_seconds_bucket\{le="0.005",method="GET",route="[^"]+"\}', text)

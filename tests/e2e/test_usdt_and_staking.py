@@ -14,6 +14,7 @@ def test_usdt_transfer_approve_and_allowance(api_as: Callable[..., Api], devnet:
     user = api_as("user")
     wallet = user.wallet("USDT")
     devnet.fund(wallet["address"], 10_000_000, "USDT")
+    devnet.fund(wallet["address"], 1_000_000)  # TRX for fees
     to, spender = new_address(), new_address()
 
     sent = user.post(

@@ -1,0 +1,157 @@
+"""Bad input gets a 4xx in the error format that names what to fix, and changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_payouts import new_address
+from tests.support.clients import Api, Devnet
+
+ADDRESS = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"  # valid checksum
+
+
+def _counts(api: Api) -> tuple[int, int]:
+    wallets = api.get("/api/v1/wallets").json()["pagination"]["total"]
+    payouts = api.get("/api/v1/payouts/history").json()["pagination"]["total"]
+    return wallets, payouts
+
+
+CASES: list[tuple[str, str, Any, str]] = [
+    ("POST", "/api/v1/wallets", {"name": "", "currency": "TRX"}, "name"),
+    ("POST", "/api/v1/wallets", {"name": "x" * 256, "currency": "TRX"}, "name"),
+    ("POST", "/api/v1/wallets", {"name": "a", "currency": "BTC"}, "currency"),
+    ("POST", "/api/v1/wallets", {"name": "a", "currency": "TRX", "private_key": "00" * 32}, "key material"),
+    ("POST", "/api/v1/wallets", ["not", "an", "object"], "JSON object"),
+    (
+        "POST",
+        "/api/v1/payouts/initiate",
+        {
+            "recipient_address": "T123",
+            "amount": "1",
+            "currency": "TRX",
+            "source_wallet_id": str(uuid.uuid4()),
+        },
+        "recipient_address",
+    ),
+    (
+        "POST",
+        "/api/v1/payouts/initiate",
+        {
+            "recipient_address": ADDRESS[:-1] + "9",
+            "amount": "1",
+            "currency": "TRX",
+            "source_wallet_id": str(uuid.uuid4()),
+        },
+        "checksum",
+    ),
+    (
+        "POST",
+        "/api/v1/payouts/initiate",
+        {
+            "recipient_address": ADDRESS,
+            "amount": "1.0000001",
+            "currency": "TRX",
+            "source_wallet_id": str(uuid.uuid4()),
+        },
+        "6 decimal places",
+    ),
+    (
+        "POST",
+        "/api/v1/payouts/initiate",
+        {
+            "recipient_address": ADDRESS,
+            "amount": "-1",
+            "currency": "TRX",
+            "source_wallet_id": str(uuid.uuid4()),
+        },
+        "negative",
+    ),
+    (
+        "POST",
+        "/api/v1/payouts/initiate",
+        {
+            "recipient_address": ADDRESS,
+            "amount": "0",
+            "currency": "TRX",
+            "source_wallet_id": str(uuid.uuid4()),
+        },
+        "greater than zero",
+    ),
+    (
+        "POST",
+        "/api/v1/payouts/initiate",
+        {
+            "recipient_address": ADDRESS,
+            "amount": "NaN",
+            "currency": "TRX",
+            "source_wallet_id": str(uuid.uuid4()),
+        },
+        "amount",
+    ),
+    (
+        "POST",
+        "/api/v1/payouts/initiate",
+        {"recipient_address": ADDRESS, "amount": "1", "currency": "TRX", "source_wallet_id": "nope"},
+        "source_wallet_id",
+    ),
+    (
+        "POST",
+        "/api/v1/payouts/initiate",
+        {
+            "recipient_address": ADDRESS,
+            "amount": "1",
+            "currency": "TRX",
+            "priority": "urgent",
+            "source_wallet_id": str(uuid.uuid4()),
+        },
+        "priority",
+    ),
+    ("POST", "/api/v1/payouts/batch", {"payouts": []}, "payouts"),
+    ("POST", "/api/v1/payouts/batch", {"payouts": [{"amount": "1"}] * 101}, "payouts"),
+    ("GET", "/api/v1/wallets?page=0", None, "page"),
+    ("GET", "/api/v1/wallets?limit=101", None, "limit"),
+    ("GET", "/api/v1/payouts/history?start_date=yesterday", None, "start_date"),
+    ("GET", "/api/v1/payouts/not-a-uuid", None, "payout_id"),
+    ("GET", "/api/v1/usdt/balance/0x1234", None, "address"),
+    ("GET", "/api/v1/staking/rewards/" + ADDRESS + "?period=hourly", None, "period"),
+    ("GET", "/api/v1/payments/reconciliation?date=2026-13-01", None, "date"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "names"), CASES)
+def test_bad_input_is_named_and_changes_nothing(
+    method: str, path: str, body: Any, names: str, api: Api
+) -> None:
+    before = _counts(api)
+    response = api.http.request(method, path, json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "LUCID_ERR_9005" and names in error["message"], error
+    assert _counts(api) == before
+
+
+def test_idempotency_key_is_required_where_money_moves(api_as: Callable[..., Api], devnet: Devnet) -> None:
+    manager = api_as("admin")
+    wallet = manager.wallet("TRX")
+    devnet.fund(wallet["address"], 2_000_000)
+    body = {
+        "recipient_address": new_address(),
+        "amount": "1",
+        "currency": "TRX",
+        "source_wallet_id": wallet["wallet_id"],
+    }
+    for path in ("/api/v1/payouts/initiate", "/api/v1/payments/process"):
+        response = manager.post(path, body)
+        assert response.status_code == 400 and "Idempotency-Key" in response.json()["error"]["message"]
+    assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 0
+
+
+def test_malformed_json_is_a_clear_400(api: Api) -> None:
+    response = api.http.post(
+        "/api/v1/wallets", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400 and "JSON object" in response.json()["error"]["message"]

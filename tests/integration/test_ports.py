@@ -1,0 +1,96 @@
+"""The service's ports against the real store, Redis and devnet (no service process)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import uuid
+
+from tronpy.keys import PrivateKey
+
+from service.clock import now_ms
+from service.operations import new_operation
+from service.ports.cache import Cache
+from service.ports.chain import Chain, Outcome
+from service.ports.store import Store
+from stack.local import Backends
+from tests.support.clients import Devnet
+
+
+async def test_only_one_worker_claims_an_operation(backends: Backends) -> None:
+    await check_store_semantics(backends.store.url)
+
+
+async def check_store_semantics(url: str) -> None:
+    """What the worker and idempotency rely on; run against nx-27017 here and real MongoDB with Docker."""
+    store = Store(url, f"ports_{uuid.uuid4().hex[:6]}")
+    await store.prepare()
+    try:
+        for index in range(5):
+            await store.insert_operation(
+                new_operation("payout", f"op-{index}", "u", from_address="A", amount=1, currency="TRX")
+            )
+        lease = now_ms() + 30_000
+        claims = await asyncio.gather(*(store.claim(f"w{i}", lease, ["payout"]) for i in range(12)))
+        claimed = [c["_id"] for c in claims if c is not None]
+        assert sorted(claimed) == [f"op-{i}" for i in range(5)], "each operation claimed exactly once"
+        assert await store.reserved("A", "TRX") == 5
+        again, created = await store.insert_operation(
+            new_operation("payout", "op-0", "u", from_address="A", amount=99, currency="TRX")
+        )
+        assert not created and again["amount"] == 1, "an id derived from an idempotency key is never reused"
+    finally:
+        await store.close()
+
+
+async def test_rate_limit_window_is_shared(backends: Backends) -> None:
+    first, second = Cache(backends.redis.url), Cache(backends.redis.url)  # as two replicas
+    user = f"u-{uuid.uuid4().hex[:6]}"
+    try:
+        counts = [(await (first if i % 2 else second).hit_rate_limit(user, "payouts"))[0] for i in range(6)]
+        assert counts == [1, 2, 3, 4, 5, 6]
+        _, reset = await first.hit_rate_limit(user, "payouts")
+        assert 1 <= reset <= 61
+        assert (await first.hit_rate_limit(user, "wallets"))[0] == 1, "groups count separately"
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_chain_signs_broadcasts_and_confirms_once(backends: Backends, devnet: Devnet) -> None:
+    chain = Chain(backends.devnet.url, backends.usdt_contract)
+    key, recipient = PrivateKey.random(), PrivateKey.random().public_key.to_base58check_address()
+    owner = key.public_key.to_base58check_address()
+    devnet.fund(owner, 5_000_000)
+    devnet.fund(owner, 5_000_000, "USDT")
+    try:
+        assert await chain.trx_balance(owner) == 5_000_000
+        assert await chain.usdt_balance(owner) == 5_000_000
+        for currency in ("TRX", "USDT"):
+            signed = await chain.sign_transfer(key, recipient, 1_234_567, currency)
+            assert (await chain.broadcast(signed)).accepted
+            assert (await chain.broadcast(signed)).accepted, "re-sending the same transaction is harmless"
+            outcome = await wait_for_outcome(chain, signed["txID"])
+            assert outcome.success and outcome.block_height > 0
+            assert await chain.balance(recipient, currency) == 1_234_567
+
+        tampered = copy.deepcopy(await chain.sign_transfer(key, recipient, 1, "TRX"))
+        tampered["raw_data"]["contract"][0]["parameter"]["value"]["amount"] = 2_000_000
+        refused = await chain.broadcast(tampered)
+        assert not refused.accepted and refused.reason
+
+        overspend = await chain.sign_transfer(key, recipient, 10_000_000, "USDT")
+        assert (await chain.broadcast(overspend)).accepted, "a TRC20 overspend is included, then reverts"
+        reverted = await wait_for_outcome(chain, overspend["txID"])
+        assert not reverted.success
+        assert await chain.usdt_balance(recipient) == 1_234_567
+    finally:
+        await chain.close()
+
+
+async def wait_for_outcome(chain: Chain, txid: str, timeout: float = 10.0) -> Outcome:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (outcome := await chain.outcome(txid)) is None:
+        assert asyncio.get_running_loop().time() < deadline, f"{txid} was not confirmed within {timeout} s"
+        await asyncio.sleep(0.05)
+    return outcome
