@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -23,6 +24,7 @@ from service.routes import health, openapi, payments, payouts, staking, tron, us
 from service.runtime import Runtime
 from service.worker import Worker
 
+access_log = logging.getLogger("service.access")
 _RULE_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -99,11 +101,19 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
             response.headers.setdefault(name, value)
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
         route = _RULE_PARAM.sub(r"{\1}", rule)
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         metrics.HTTP_REQUESTS.labels(
             method=request.method, route=route, status=str(response.status_code)
         ).inc()
-        metrics.HTTP_DURATION.labels(method=request.method, route=route).observe(
-            time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.HTTP_DURATION.labels(method=request.method, route=route).observe(elapsed)
+        access_log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
         )
         return response
 

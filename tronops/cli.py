@@ -72,19 +72,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 0
         print("Ctrl-C stops everything.", flush=True)
         stopped = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-        try:
-            while not stopped.wait(1.0):
-                dead = [
-                    p.name
-                    for p in (service, backends.store, backends.redis, backends.devnet)
-                    if not p.alive()
-                ]
-                if dead:
-                    print(f"{', '.join(dead)} exited; see {RUN_DIR / 'logs'}; stopping.", file=sys.stderr)
-                    return 1
-        except KeyboardInterrupt:
-            pass
+        for sig in (
+            signal.SIGINT,
+            signal.SIGTERM,
+        ):  # also when started in the background, where SIGINT is ignored
+            signal.signal(sig, lambda *_: stopped.set())
+        while not stopped.wait(1.0):
+            dead = [
+                p.name for p in (service, backends.store, backends.redis, backends.devnet) if not p.alive()
+            ]
+            if dead:
+                print(f"{', '.join(dead)} exited; see {RUN_DIR / 'logs'}; stopping.", file=sys.stderr)
+                return 1
         return 0
     finally:
         print("stopping ...", flush=True)
