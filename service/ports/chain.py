@@ -209,7 +209,7 @@ class Chain:
         )
 
     async def is_known(self, txid: str) -> bool:
-        """Whether the node has the transaction at all, pending or in a block."""
+        """Whether the transaction is in a block (a node answers {} while it is only pooled)."""
         return bool(await self._call("wallet/gettransactionbyid", {"value": txid}))
 
 

@@ -1,0 +1,83 @@
+"""Request routing independent of the HTTP server: faults, body parsing, metrics."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from stack.devnet.control_api import ControlApi
+from stack.devnet.faults import Faults
+from stack.devnet.metrics import DevnetMetrics
+from stack.devnet.wallet_api import WalletApi
+
+JSON = "application/json"
+UNKNOWN_ROUTE = "unknown"  # one label for every unrouted path keeps metric cardinality bounded
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: str = JSON
+
+
+def json_response(payload: dict[str, Any], status: int = 200) -> Response:
+    return Response(status, json.dumps(payload, separators=(",", ":")).encode())
+
+
+class DevnetApp:
+    def __init__(
+        self,
+        wallet: WalletApi,
+        control: ControlApi,
+        faults: Faults,
+        metrics: DevnetMetrics,
+    ) -> None:
+        self._wallet = wallet
+        self._control = control
+        self._faults = faults
+        self._metrics = metrics
+        self._control_paths = {path for _, path in control.routes}
+
+    def handle(self, method: str, path: str, body: bytes) -> Response:
+        label, response = self._route(method, path.rstrip("/") or "/", body)
+        self._metrics.observe_request(label, response.status)
+        return response
+
+    def _route(self, method: str, path: str, body: bytes) -> tuple[str, Response]:
+        if path.startswith(("/wallet/", "/walletsolidity/")):
+            label = path if path in self._wallet.routes else UNKNOWN_ROUTE
+            return label, self._wallet_request(path, body)
+        if path.startswith("/control/"):
+            label = path if path in self._control_paths else UNKNOWN_ROUTE
+            return label, self._control_request(method, path, body)
+        if path == "/metrics":
+            return path, Response(200, self._metrics.render(), CONTENT_TYPE_LATEST)
+        return UNKNOWN_ROUTE, json_response({"Error": f"no such endpoint {path}"}, 404)
+
+    def _wallet_request(self, path: str, body: bytes) -> Response:
+        if self._faults.down:
+            return json_response({"Error": "devnet is down (injected fault)"}, 503)
+        if self._faults.latency_ms:
+            time.sleep(self._faults.latency_ms / 1000)
+        if path not in self._wallet.routes:
+            return json_response({"Error": f"no such endpoint {path}"}, 404)
+        try:
+            payload = json.loads(body) if body.strip() else {}
+        except ValueError as exc:
+            return json_response({"Error": f"invalid JSON body: {exc}"})  # java-tron answers 200 here
+        if not isinstance(payload, dict):
+            return json_response({"Error": "body must be a JSON object"})
+        return json_response(self._wallet.handle(path, payload))
+
+    def _control_request(self, method: str, path: str, body: bytes) -> Response:
+        try:
+            payload = json.loads(body) if body.strip() else None
+        except ValueError as exc:
+            return json_response({"error": f"invalid JSON body: {exc}"}, 400)
+        status, answer = self._control.handle(method, path, payload)
+        return json_response(answer, status)

@@ -1,0 +1,35 @@
+"""Prometheus metrics of the devnet, on a registry of its own."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+from stack.devnet.chain import Chain
+from stack.devnet.faults import Faults
+
+
+class DevnetMetrics:
+    def __init__(self, chain: Chain, faults: Faults) -> None:
+        self.registry = CollectorRegistry()
+        # Gauges read live state at scrape time, so nothing has to remember to update them.
+        Gauge("tron_devnet_block_height", "Number of the latest block", registry=self.registry).set_function(
+            lambda: chain.height
+        )
+        Gauge("tron_devnet_up", "1 unless the down fault is injected", registry=self.registry).set_function(
+            lambda: 0 if faults.down else 1
+        )
+        Gauge(
+            "tron_devnet_pending_transactions", "Transactions waiting for a block", registry=self.registry
+        ).set_function(lambda: chain.pending_count)
+        self._requests = Counter(
+            "tron_devnet_requests",
+            "HTTP requests by route and status",
+            ["path", "code"],
+            registry=self.registry,
+        )
+
+    def observe_request(self, path: str, code: int) -> None:
+        self._requests.labels(path=path, code=str(code)).inc()
+
+    def render(self) -> bytes:
+        return bytes(generate_latest(self.registry))
