@@ -1,0 +1,1 @@
+"""Observability as code: the SLOs, the alert rules generated from them, their tests and lint."""

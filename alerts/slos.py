@@ -1,0 +1,81 @@
+"""Loading the SLO file and turning each SLO into PromQL, for rules, dashboards and load gates alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SLO_FILE = Path(__file__).with_name("slos.yaml")
+
+
+@dataclass(frozen=True)
+class Slo:
+    name: str
+    description: str
+    objective: float
+    kind: str  # availability | latency | success
+    metric: str
+    route_group: str | None = None  # set for the per-group instances of a per_route_group SLO
+    threshold_seconds: float | None = None
+
+    @property
+    def error_budget(self) -> float:
+        return round(1 - self.objective, 10)
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}-{self.route_group}" if self.route_group else self.name
+
+    def route_selector(self) -> str:
+        prefix = f"/api/v1/{self.route_group}" if self.route_group else "/api/v1/"
+        return f'route=~"{prefix}.*"'
+
+    def error_ratio(self, window: str) -> str:
+        """PromQL for the fraction of bad events over `window` (e.g. "5m"): the SLI's complement."""
+        if self.kind == "availability":
+            sel = self.route_selector()
+            bad = f'sum(rate(http_requests_total{{{sel},status=~"5.."}}[{window}]))'
+            total = f"sum(rate(http_requests_total{{{sel}}}[{window}]))"
+        elif self.kind == "latency":
+            sel = self.route_selector()
+            bucket = f'{sel},le="{_le(self.threshold_seconds)}"'
+            good = f"sum(rate(http_request_duration_seconds_bucket{{{bucket}}}[{window}]))"
+            total = f"sum(rate(http_request_duration_seconds_count{{{sel}}}[{window}]))"
+            bad = f"({total} - {good})"
+        elif self.kind == "success":
+            bad = f'sum(rate(tron_payouts_processed_total{{status="failed"}}[{window}]))'
+            total = f'sum(rate(tron_payouts_processed_total{{status=~"completed|failed"}}[{window}]))'
+        else:
+            raise ValueError(f"SLO {self.name}: unknown kind {self.kind!r}")
+        return f"({bad}) / ({total})"
+
+
+def _le(seconds: float | None) -> str:
+    """A histogram bucket bound as the client library writes it (2 -> "2.0")."""
+    if seconds is None:
+        raise ValueError("a latency SLO needs threshold_seconds")
+    return repr(float(seconds))
+
+
+@dataclass(frozen=True)
+class SloFile:
+    window: str
+    route_groups: dict[str, dict[str, Any]]
+    slos: list[Slo]
+
+
+def load(path: Path = SLO_FILE) -> SloFile:
+    raw = yaml.safe_load(path.read_text())
+    groups: dict[str, dict[str, Any]] = raw["route_groups"]
+    slos: list[Slo] = []
+    for entry in raw["slos"]:
+        fields = {k: entry[k] for k in ("name", "description", "objective", "kind", "metric")}
+        threshold = entry.get("threshold_seconds")
+        if entry.get("per_route_group"):
+            slos.extend(Slo(**fields, route_group=g, threshold_seconds=threshold) for g in groups)
+        else:
+            slos.append(Slo(**fields, threshold_seconds=threshold))
+    return SloFile(window=raw["window"], route_groups=groups, slos=slos)
