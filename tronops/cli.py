@@ -1,4 +1,4 @@
-"""tronops: run the service locally, mint tokens, benchmark."""
+"""tronops: run the service locally, mint tokens, smoke-test a deployment, benchmark."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import threading
 from service.auth import ROLES, mint_token
 from stack.local import LOCAL_SECRETS, start_backends
 from stack.processes import REPO, StartError, port_open
+from tronops import stack_commands
 
 RUN_DIR = REPO / "var" / "local"
+SMOKE_DIR = REPO / "smoke"
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -90,6 +92,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         backends.stop()
 
 
+def cmd_smoke(args: argparse.Namespace) -> int:
+    """pytest on smoke/ in this process; its exit code is ours (0 green, 1 failures, 2+ usage or infra)."""
+    import pytest  # a dev dependency: only this subcommand needs it
+
+    # The suite uses no plugins; autoloading the dev tools' (schemathesis, hypothesis...) costs seconds.
+    os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    argv = [
+        str(SMOKE_DIR),
+        f"--junitxml={args.junit}",
+        f"--smoke-base-url={args.base_url}",
+        f"--smoke-budget-ms={args.budget_ms}",
+    ]
+    if args.token:
+        argv.append(f"--smoke-token={args.token}")
+    if args.write:
+        argv.append("--smoke-write")
+    return int(pytest.main(argv))
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from loadtests.benchmark import run_benchmark
 
@@ -113,6 +134,22 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--check", action="store_true", help="start, print where everything is, then stop")
     run.set_defaults(func=cmd_run)
 
+    smoke = sub.add_parser("smoke", help="the post-deploy smoke suite against a deployment (JUnit XML out)")
+    smoke.add_argument("--base-url", required=True, help="e.g. https://staging.example.com")
+    smoke.add_argument(
+        "--token", help="bearer token (default: env SMOKE_TOKEN, else one minted from env JWT_SECRET)"
+    )
+    smoke.add_argument("--junit", default="var/smoke-junit.xml", help="JUnit XML path (default %(default)s)")
+    smoke.add_argument(
+        "--budget-ms", type=int, default=2000, help="latency budget per request (default %(default)s)"
+    )
+    writes = smoke.add_mutually_exclusive_group()
+    writes.add_argument(
+        "--write", action="store_true", help="also create and soft-delete a wallet (never moves money)"
+    )
+    writes.add_argument("--read-only", dest="write", action="store_false", help="GETs only (the default)")
+    smoke.set_defaults(func=cmd_smoke)
+
     bench = sub.add_parser("bench", help="benchmark one replica against a bare Quart hello-world")
     bench.add_argument("--duration", type=float, default=10.0, help="seconds per measured endpoint")
     bench.add_argument("--concurrency", type=int, default=16)
@@ -120,6 +157,7 @@ def parser() -> argparse.ArgumentParser:
         "--soak", type=float, default=300.0, help="seconds of load for the RSS check (0 skips)"
     )
     bench.set_defaults(func=cmd_bench)
+    stack_commands.add_parsers(sub)
     return top
 
 
