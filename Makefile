@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-DEBIAN_PACKAGES := redis-server
+# Servers the stack runs, and tools the tests use (docker-compose only validates; no engine needed).
+DEBIAN_PACKAGES := redis-server prometheus prometheus-alertmanager docker-compose wrk
 
 .PHONY: setup run test lint bench clean
 
@@ -28,7 +29,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy service stack tronops loadtests
+	$(VENV)/bin/mypy service stack tronops loadtests smoke alerts dashboards
 
 bench: setup
 	$(VENV)/bin/tronops bench
