@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stack import parent_death
+
 PYTHON = sys.executable
 REPO = Path(__file__).resolve().parent.parent
 
@@ -77,24 +79,31 @@ class Part:
     env: Mapping[str, str] = field(default_factory=dict)
     url: str = ""
     process: subprocess.Popen[bytes] | None = None
+    # SIGKILLed by the kernel when its parent ends (see stack.parent_death): for supervisors that must
+    # leave no orphans even when they are killed themselves.
+    die_with_parent: bool = False
+
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """Start the process without waiting for it to be ready; again after it ended, to restart it."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                parent_death.wrap(self.argv) if self.die_with_parent else self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+                cwd=REPO,
+                start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop the parts in order
+            )
+        return self.process
 
     def start(self, timeout: float = 30.0) -> Part:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            self.argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
-            cwd=REPO,
-            start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop the parts in order
-        )
-        log.close()
+        process = self.spawn()
         deadline = time.monotonic() + timeout
         while not self.ready():
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 raise StartError(
-                    f"{self.name} exited with code {self.process.returncode} while starting; "
+                    f"{self.name} exited with code {process.returncode} while starting; "
                     f"see {self.log_path}:\n{self.log_tail()}"
                 )
             if time.monotonic() > deadline:
@@ -120,6 +129,12 @@ class Part:
             assert self.process is not None
             self.process.kill()
             self.process.wait(10)
+
+    def signal(self, signum: int) -> None:
+        """Signal the process's whole group (it leads its own session), if it still runs."""
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):  # it ended between the check and the signal
+                os.killpg(self.pid, signum)
 
     def stop(self, grace: float = 10.0) -> None:
         if not self.alive():

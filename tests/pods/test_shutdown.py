@@ -1,0 +1,34 @@
+"""No pod outlives its supervisor: stopped gracefully on SIGTERM, killed by the kernel on SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+from stack.pods.manifest import load_deployment
+from tests.pods.harness import DEPLOYMENT, TIME_SCALE, gone, launch, processes_of, stop
+from tests.support.waiting import wait_for
+
+
+def test_sigterm_drains_every_pod_and_leaves_no_process(env_file: Path, tmp_path: Path) -> None:
+    pods = launch(tmp_path, env_file)
+    listed = pods.pods()
+    grace = load_deployment(DEPLOYMENT).termination_grace * TIME_SCALE
+    assert stop(pods, signal.SIGTERM, timeout=grace + 10) == 0, pods.log_tail()
+    assert all(gone(pod["pid"]) for pod in listed)
+    assert processes_of({pod["name"] for pod in listed}) == []
+    events = [json.loads(line) for line in pods.log_path.read_text().splitlines() if line.startswith("{")]
+    ended = {e["pod"]: e for e in events if e["event"] == "container_ended"}
+    for pod in listed:  # each got SIGTERM and drained to a clean exit within the grace period
+        assert ended[pod["name"]]["exit_code"] == 0, ended[pod["name"]]
+        assert ended[pod["name"]]["message"].startswith("stopped with the supervisor"), ended[pod["name"]]
+
+
+def test_sigkill_of_the_supervisor_leaves_no_process(env_file: Path, tmp_path: Path) -> None:
+    pods = launch(tmp_path, env_file)
+    listed = pods.pods()
+    assert stop(pods, signal.SIGKILL) == -signal.SIGKILL
+    names = {pod["name"] for pod in listed}
+    wait_for(lambda: all(gone(pod["pid"]) for pod in listed), timeout=10, what="every pod process gone")
+    assert processes_of(names) == []
