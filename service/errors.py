@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo.errors import ConnectionFailure
 from quart import Quart, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -104,6 +105,16 @@ def register_error_handlers(app: Quart) -> None:
         if status == 400:
             message = "the request is malformed: send a JSON object body with Content-Type: application/json"
         return error_response(ApiError(status, code, message))
+
+    @app.errorhandler(ConnectionFailure)
+    async def _store_unreachable(err: ConnectionFailure) -> Response:
+        # An outage, not a bug: tell clients (and the mesh's retries) to come back, as for the TRON node.
+        app.logger.warning("database unreachable: %s", err)
+        return error_response(
+            ApiError(
+                503, UNAVAILABLE, "the database is unreachable; retry shortly", headers={"Retry-After": "5"}
+            )
+        )
 
     @app.errorhandler(Exception)
     async def _unexpected(err: Exception) -> Response:

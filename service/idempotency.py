@@ -40,7 +40,7 @@ def derived_id(*parts: object) -> str:
 def _fingerprint(raw: bytes) -> str:
     try:
         canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep: the raw bytes are the body
         canonical = raw
     return hashlib.sha256(
         request.method.encode() + b" " + request.path.encode() + b"\n" + canonical

@@ -10,7 +10,7 @@ DECIMALS = 6  # 1 TRX = 1,000,000 SUN; USDT TRC20 has 6 decimals too
 UNIT = 10**DECIMALS
 MAX_AMOUNT = 10**18  # base units; far above any supply, bounds what we store as int64-safe
 
-_DECIMAL = re.compile(r"^(\d+)(?:\.(\d{1,6}))?$")
+_DECIMAL = re.compile(r"^(\d+)(?:\.(\d{1,6}))?$", re.ASCII)
 
 
 class AmountError(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -27,6 +28,33 @@ def is_tron_address(value: Any) -> bool:
         return False
 
 
+def _check_fields(data: dict[str, Any]) -> None:
+    """Walk the whole body (iteratively: it may be deeply nested): no key material under any field
+    name, and only text the store can encode (JSON escapes can carry unpaired UTF-16 surrogates)."""
+    pending: list[Any] = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            _require_text(item)
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            for field, value in item.items():
+                _require_text(field)  # before it is quoted in an error that gets stored
+                if any(marker in field.lower().replace("-", "_") for marker in _KEY_MATERIAL):
+                    raise invalid(
+                        field, "key material is never accepted: wallets are custodial, name a wallet instead"
+                    )
+                pending.append(value)
+
+
+def _require_text(value: str) -> None:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ApiError(400, "LUCID_ERR_9005", "the body holds an unpaired UTF-16 surrogate") from None
+
+
 class Body:
     """A JSON object request body, read field by field."""
 
@@ -35,16 +63,15 @@ class Body:
 
     @classmethod
     async def load(cls) -> Body:
-        data = await request.get_json(force=True, silent=True)
+        try:
+            data = json.loads(await raw_body())
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested too deep to parse
+            data = None
         if not isinstance(data, dict):
             raise ApiError(
                 400, "LUCID_ERR_9005", "the body must be a JSON object (Content-Type: application/json)"
             )
-        for field in data:
-            if any(marker in field.lower().replace("-", "_") for marker in _KEY_MATERIAL):
-                raise invalid(
-                    field, "key material is never accepted: wallets are custodial, name a wallet instead"
-                )
+        _check_fields(data)
         return cls(data)
 
     def _get(self, name: str, required: bool) -> Any:

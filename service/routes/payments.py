@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from datetime import UTC, datetime
 from datetime import time as dtime
@@ -247,12 +248,14 @@ async def reconciliation() -> dict[str, Any]:
 def verify_signature(header: str, raw: bytes, secret: str, now_s: float | None = None) -> str | None:
     """None when valid, else what is wrong with the X-Lucid-Signature header."""
     parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-    if "t" not in parts or "v1" not in parts or not parts["t"].isdigit():
+    # ASCII digits, at most 12: str.isdigit() also takes "²", and a huge t overflows the float maths below.
+    if "t" not in parts or "v1" not in parts or not re.fullmatch(r"[0-9]{1,12}", parts["t"]):
         return "X-Lucid-Signature must be t=<unix seconds>,v1=<hex HMAC-SHA256>"
     if abs((now_s or time.time()) - int(parts["t"])) > SIGNATURE_TOLERANCE_SECONDS:
         return "signature timestamp is more than 5 minutes from now"
     expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + raw, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, parts["v1"]):
+    # As bytes: compare_digest raises TypeError on str with non-ASCII characters, which a header may carry.
+    if not hmac.compare_digest(expected.encode(), parts["v1"].encode()):
         return "signature does not match the body"
     return None
 
@@ -267,7 +270,7 @@ async def webhook() -> tuple[dict[str, Any], int]:
         raise ApiError(401, errors.WEBHOOK_SIGNATURE_INVALID, problem)
     try:
         event = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise invalid("body", "must be JSON") from None
     if not isinstance(event, dict):
         raise invalid("body", "must be a JSON object")
