@@ -33,6 +33,7 @@ def test_amounts_become_exact_base_units(given: object, units: int) -> None:
         (True, "decimal string"),
         (None, "decimal string"),
         ("", "decimal string"),
+        ("\u0661\u0662", "decimal string"),
         ("1,5", "decimal string"),
         ([], "decimal string"),
         ("1" * 30, "too large"),
