@@ -8,7 +8,14 @@ from typing import Any
 
 import yaml
 
+from alerts.durations import parse_duration
+
 SLO_FILE = Path(__file__).with_name("slos.yaml")
+
+
+def sli_record(window: str) -> str:
+    """The recorded series of every SLI's bad-event ratio over `window` (level:metric:operations)."""
+    return f"slo:sli_error:ratio_rate{window}"
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,21 @@ class Slo:
     def id(self) -> str:
         return f"{self.name}-{self.route_group}" if self.route_group else self.name
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """The labels that tell this SLO's recorded series (and so its alerts) apart."""
+        return {"slo": self.name} | ({"route_group": self.route_group} if self.route_group else {})
+
+    @property
+    def bucket_le(self) -> str:
+        """The `le` of the histogram bucket that counts good events of a latency SLO."""
+        return _le(self.threshold_seconds)
+
+    def recorded_error_ratio(self, window: str) -> str:
+        """PromQL selecting the recorded `error_ratio(window)` of this SLO (see alerts/slo_rules.py)."""
+        matchers = ",".join(f'{k}="{v}"' for k, v in self.labels.items())
+        return f"{sli_record(window)}{{{matchers}}}"
+
     def route_selector(self) -> str:
         prefix = f"/api/v1/{self.route_group}" if self.route_group else "/api/v1/"
         return f'route=~"{prefix}.*"'
@@ -41,7 +63,7 @@ class Slo:
             total = f"sum(rate(http_requests_total{{{sel}}}[{window}]))"
         elif self.kind == "latency":
             sel = self.route_selector()
-            bucket = f'{sel},le="{_le(self.threshold_seconds)}"'
+            bucket = f'{sel},le="{self.bucket_le}"'
             good = f"sum(rate(http_request_duration_seconds_bucket{{{bucket}}}[{window}]))"
             total = f"sum(rate(http_request_duration_seconds_count{{{sel}}}[{window}]))"
             bad = f"({total} - {good})"
@@ -61,10 +83,45 @@ def _le(seconds: float | None) -> str:
 
 
 @dataclass(frozen=True)
+class BurnWindows:
+    """One multi-window condition: the error ratio over both windows exceeds burn_rate times the budget."""
+
+    long: str
+    short: str
+    burn_rate: float
+
+
+@dataclass(frozen=True)
+class BurnRateAlert:
+    """One alert per SLO: any of its window pairs burning (the SRE workbook's multiwindow alerts)."""
+
+    suffix: str  # the alert is named after the SLO plus this, e.g. ApiAvailabilityFastBurn
+    severity: str
+    hold: str  # the rule's `for`
+    windows: tuple[BurnWindows, ...]
+
+
+@dataclass(frozen=True)
 class SloFile:
     window: str
     route_groups: dict[str, dict[str, Any]]
     slos: list[Slo]
+    burn_rate_alerts: tuple[BurnRateAlert, ...] = ()
+
+    @property
+    def windows(self) -> list[str]:
+        """Every window the burn-rate alerts read, shortest first."""
+        used = {
+            w for alert in self.burn_rate_alerts for pair in alert.windows for w in (pair.long, pair.short)
+        }
+        return sorted(used, key=parse_duration)
+
+    def by_name(self) -> dict[str, list[Slo]]:
+        """The SLOs grouped by name: a per-route-group SLO is one name with one Slo per group."""
+        grouped: dict[str, list[Slo]] = {}
+        for slo in self.slos:
+            grouped.setdefault(slo.name, []).append(slo)
+        return grouped
 
 
 def load(path: Path = SLO_FILE) -> SloFile:
@@ -78,4 +135,15 @@ def load(path: Path = SLO_FILE) -> SloFile:
             slos.extend(Slo(**fields, route_group=g, threshold_seconds=threshold) for g in groups)
         else:
             slos.append(Slo(**fields, threshold_seconds=threshold))
-    return SloFile(window=raw["window"], route_groups=groups, slos=slos)
+    alerts = tuple(
+        BurnRateAlert(
+            suffix=suffix,
+            severity=entry["severity"],
+            hold=entry["for"],
+            windows=tuple(
+                BurnWindows(str(w["long"]), str(w["short"]), float(w["burn_rate"])) for w in entry["windows"]
+            ),
+        )
+        for suffix, entry in raw["burn_rate_alerts"].items()
+    )
+    return SloFile(window=raw["window"], route_groups=groups, slos=slos, burn_rate_alerts=alerts)

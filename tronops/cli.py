@@ -117,6 +117,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_benchmark(duration=args.duration, concurrency=args.concurrency, soak_seconds=args.soak)
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from alerts import generate, lint
+
+    return (
+        lint.main(args.paths) if args.action == "lint" else generate.main(["--check"] if args.check else [])
+    )
+
+
+def cmd_dashboards(args: argparse.Namespace) -> int:
+    from dashboards import build, lint
+
+    return lint.main(args.paths) if args.action == "lint" else build.main(["--check"] if args.check else [])
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="tronops", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -157,6 +171,15 @@ def parser() -> argparse.ArgumentParser:
         "--soak", type=float, default=300.0, help="seconds of load for the RSS check (0 skips)"
     )
     bench.set_defaults(func=cmd_bench)
+    for name, func, what in (
+        ("alerts", cmd_alerts, "rule files"),
+        ("dashboards", cmd_dashboards, "dashboards"),
+    ):
+        tool = sub.add_parser(name, help=f"build (generate) or lint the {what}")
+        tool.add_argument("action", choices=["build", "lint"])
+        tool.add_argument("paths", nargs="*", help=f"{what} to lint (default: the project's own)")
+        tool.add_argument("--check", action="store_true", help="build: only report what is out of date")
+        tool.set_defaults(func=func)
     stack_commands.add_parsers(sub)
     return top
 
