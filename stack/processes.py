@@ -165,8 +165,8 @@ def store_part(run_dir: Path, port: int | None = None) -> Part:
         "store",
         [
             str(Path(PYTHON).parent / "nx-27017"),
-            "--db",
-            str(data / "store.db"),
+            "--data-dir",  # one SQLite file per database: databases are isolated as on MongoDB
+            str(data / "databases"),
             "--host",
             "127.0.0.1",
             "-p",

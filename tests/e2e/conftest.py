@@ -19,4 +19,4 @@ def money_is_conserved(backends: Backends, devnet: Devnet, scanner: ChainScanner
     """After every end-to-end test: faults cleared, then the ledger and the chain must agree."""
     yield
     devnet.reset()
-    audit(backends.store.url, "lucid_tron_payment", devnet, scanner)
+    audit(backends.store.url, "lucid_tron_payment", devnet, scanner)  # and every test database beside it

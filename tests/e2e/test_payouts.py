@@ -139,7 +139,7 @@ def test_a_pending_payout_can_be_cancelled_and_never_moves(
 ) -> None:
     # A replica with no worker, on its own database: its payouts stay pending until cancelled.
     idle = backends.start_replica(
-        f"idle-{uuid.uuid4().hex[:4]}", WORKER_ENABLED="false", MONGODB_DB="cancel_test"
+        f"idle-{uuid.uuid4().hex[:4]}", WORKER_ENABLED="false", MONGODB_DB="lucid_tron_payment_cancel_test"
     )
     try:
         manager = api_as("payout_manager", base_url=idle.url)

@@ -52,25 +52,32 @@ def moved(tx: dict[str, Any]) -> tuple[str, int]:
 
 
 def audit(
-    mongo_url: str, database: str, devnet: Devnet, scanner: ChainScanner, settle_timeout: float = 60
+    mongo_url: str, database_prefix: str, devnet: Devnet, scanner: ChainScanner, settle_timeout: float = 60
 ) -> int:
-    """Run every check; return how many operations were audited."""
-    db = MongoClient(mongo_url, tz_aware=True)[database]
+    """Run every check over all the service's databases (name starting with the prefix);
+    return how many operations were audited."""
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
     try:
-        wait_for(
-            lambda: db.operations.count_documents({"status": {"$in": ["pending", "processing"]}}) == 0,
-            settle_timeout,
-            "every accepted operation to reach a final state",
-        )
-        operations = list(db.operations.find())
-        by_tx = {}
+        databases = [
+            client[name] for name in client.list_database_names() if name.startswith(database_prefix)
+        ]
+
+        def unsettled() -> int:
+            return sum(
+                db.operations.count_documents({"status": {"$in": ["pending", "processing"]}})
+                for db in databases
+            )
+
+        wait_for(lambda: unsettled() == 0, settle_timeout, "every accepted operation to reach a final state")
+        operations = [op for db in databases for op in db.operations.find()]
+        by_tx: dict[str, str] = {}
         for op in operations:
             if op.get("tx_id"):
                 assert op["tx_id"] not in by_tx, (
                     f"operations {by_tx.get(op['tx_id'])} and {op['_id']} share a tx"
                 )
                 by_tx[op["tx_id"]] = op["_id"]
-        wallets = {w["address"] for w in db.wallets.find()}
+        wallets = {w["address"] for db in databases for w in db.wallets.find()}
         scanner.catch_up()
         on_chain = {tx["txID"]: tx for address in wallets for tx in scanner.sent.get(address, [])}
         unrecorded = set(on_chain) - set(by_tx)
@@ -87,4 +94,4 @@ def audit(
                 assert not succeeded, f"{op['status']} operation {op['_id']} has a successful tx on chain"
         return len(operations)
     finally:
-        db.client.close()
+        client.close()
