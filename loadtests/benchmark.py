@@ -1,0 +1,342 @@
+"""`tronops bench`: one replica's read and write throughput beside a bare Quart app, then a memory soak.
+
+Everything runs on this machine from one run: the real backends (store, Redis, TRON devnet), one
+service replica as deployed (its background worker on), the bare app served the same way, and wrk as
+the load generator with the same settings for every target. With 2+ CPUs the measured process gets
+a CPU to itself and wrk and the backends share the others, so both targets get the same core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from types import FrameType
+
+from loadtests import soak, wrk
+from loadtests.fixtures import SetupError, Writer, payout_body, provision_writers, seed_payouts
+from loadtests.procs import OTHERS, CpuMeter, hello_part, machine_busy_share, pin
+from loadtests.report import Progress, Row, describe, table
+from loadtests.stats import pool_size, share
+from service.auth import mint_token
+from stack.local import Backends, start_backends
+from stack.processes import Part, StartError
+
+READ_TARGET = 0.35  # the read path keeps at least this share of the bare app's throughput
+MAX_ERROR_RATE = 0.01
+PAYOUTS_PER_MINUTE = 100  # API.md: the payouts group's limit per user; reads and writes both count
+WARMUP_SECONDS = 2
+FUND_SUN = 1_000 * 1_000_000  # 1000 TRX per writer: 90 tiny payouts plus their network fees, many times over
+SEED_PAYOUTS = 8
+# Others using more than NOISE_WARNING % of a core while the target stays under SATURATED % of its own
+# means they held it back; a target at a full core was the bottleneck itself, whatever else ran.
+NOISE_WARNING = 25.0
+SATURATED = 90.0
+BUSY_WARNING = 0.1  # more of the machine than this used by others before the start skews the figures
+RUN_GRACE_SECONDS = 60.0  # how long past its duration a wrk run may take before it counts as hung
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: unwind through the `finally` blocks so every child is stopped."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+class Bench:
+    def __init__(
+        self, run_dir: Path, wrk_binary: str, duration: float, concurrency: int, soak: float
+    ) -> None:
+        self.run_dir = run_dir
+        self.wrk_binary = wrk_binary
+        self.seconds = max(1, round(duration))
+        self.concurrency = concurrency
+        self.soak = round(soak)
+        self.say = Progress()
+        self.nonce = uuid.uuid4().hex[:8]
+        self.ttl = int(3600 + 2 * self.soak + 20 * self.seconds)
+        cpus = sorted(os.sched_getaffinity(0))
+        self.target_cpu = {cpus[0]} if len(cpus) > 1 else None
+        self.other_cpus = set(cpus[1:]) if len(cpus) > 1 else None
+        self.backends: Backends | None = None
+        self.parts: list[Part] = []
+        self.wrk_run: subprocess.Popen[str] | None = None
+        self.failures: list[str] = []
+        self.noisy: list[str] = []  # runs during which other work on the machine competed
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def stop_all(self) -> None:
+        if self.wrk_run is not None and self.wrk_run.poll() is None:
+            self.wrk_run.kill()
+            self.wrk_run.wait(10)
+        for part in self.parts:
+            part.stop()
+        if self.backends is not None:
+            self.backends.stop()
+
+    def _pin(self, part: Part, cpus: set[int] | None) -> None:
+        if cpus is not None:
+            pin(part.pid, cpus)
+
+    def _backend_pids(self) -> dict[str, int]:
+        assert self.backends is not None
+        return {p.name: p.pid for p in (self.backends.store, self.backends.redis, self.backends.devnet)}
+
+    # -- measuring ---------------------------------------------------------------------------------
+    def _wrk(self, url: str, plan: wrk.Plan, name: str, seconds: int) -> subprocess.Popen[str]:
+        self.wrk_run = wrk.start(
+            self.wrk_binary,
+            url,
+            plan,
+            self.run_dir / f"{name}.lua",
+            seconds=seconds,
+            connections=self.concurrency,
+            cpus=self.other_cpus,
+        )
+        return self.wrk_run
+
+    def measure(self, name: str, url: str, plan: wrk.Plan, target: Part) -> wrk.WrkResult:
+        """A warm-up run (discarded), then the measured run; CPU use of every process is printed."""
+        wrk.collect(
+            self._wrk(
+                url, plan.with_keys(f"bench-{self.nonce}-{name}-warm-"), f"{name}-warm", WARMUP_SECONDS
+            ),
+            WARMUP_SECONDS + RUN_GRACE_SECONDS,
+        )
+        self.say(f"{name}: measuring {self.seconds} s ...")
+        run = self._wrk(url, plan.with_keys(f"bench-{self.nonce}-{name}-"), name, self.seconds)
+        meter = CpuMeter(
+            {"target": target.pid, "wrk": run.pid, **(self._backend_pids() if self.backends else {})}
+        )
+        # CPU is read over the run's middle, while wrk still runs: its figures vanish when it exits.
+        edge = min(0.5, self.seconds / 4)
+        time.sleep(edge)
+        meter.start()
+        time.sleep(self.seconds - 2 * edge)
+        shares = meter.shares()
+        result = wrk.collect(run, self.seconds + RUN_GRACE_SECONDS)
+        self.say(f"{name}: {describe(result)}")
+        self.say(f"{name}: CPU use, % of one core: " + ", ".join(f"{k} {v:.0f}" for k, v in shares.items()))
+        if shares[OTHERS] > NOISE_WARNING and shares["target"] < SATURATED:
+            self.say(
+                f"{name}: WARNING: other work on the machine took {shares[OTHERS]:.0f}% of a core while the "
+                f"target used only {shares['target']:.0f}%: these figures are likely too low"
+            )
+            self.noisy.append(name)
+        self._check_errors(name, result)
+        if not target.alive():
+            raise StartError(f"{target.name} exited during {name}; see {target.log_path}")
+        return result
+
+    def _check_errors(self, name: str, result: wrk.WrkResult) -> None:
+        if result.requests == 0:
+            self.failures.append(f"{name}: no request completed")
+        elif result.error_rate > MAX_ERROR_RATE:
+            message = (
+                f"{name}: {result.errors} of {result.requests} requests failed ({result.error_rate:.2%}), "
+                f"over the {MAX_ERROR_RATE:.0%} limit: the figures above are not valid"
+            )
+            self.say(f"!!! FAIL {message}")
+            self.failures.append(message)
+
+    def admin_tokens(self, rate: float, seconds: float, label: str) -> list[str]:
+        """Readers with the admin role (which sees every payout), enough that none is rate-limited."""
+        count = pool_size(rate, seconds, PAYOUTS_PER_MINUTE)
+        secret = self._secret()
+        return [mint_token(secret, f"bench-{label}-{i}", ["admin"], self.ttl) for i in range(count)]
+
+    def _secret(self) -> str:
+        assert self.backends is not None
+        return self.backends.service_env()["JWT_SECRET"]
+
+    # -- the run -----------------------------------------------------------------------------------
+    def run(self) -> int:
+        self._intro()
+        self.say("starting store, redis and the TRON devnet ...")
+        self.backends = backends = start_backends(self.run_dir / "stack")
+        for part in (backends.store, backends.redis, backends.devnet):
+            self._pin(part, self.other_cpus)
+
+        self.say("bare: starting the hello-world app ...")
+        hello = hello_part(self.run_dir)
+        self.parts.append(hello)  # before it starts, so an interrupt while it starts still stops it
+        self._pin(hello.start(), self.target_cpu)
+        # The bare app ignores the token; it is sent so that both targets get the same request bytes.
+        bare = self.measure("bare", hello.url, wrk.Plan("GET", ["/"], self.admin_tokens(1, 1, "bare")), hello)
+        hello.stop()
+
+        self.say("starting one service replica ...")
+        replica = backends.start_replica("bench-replica")
+        self._pin(replica, self.target_cpu)
+        self.say("funding a wallet from the devnet faucet and queueing payouts to read ...")
+        seeder = asyncio.run(
+            provision_writers(
+                replica.url,
+                backends.devnet.url,
+                self._secret(),
+                [f"bench-seeder-{self.nonce}"],
+                FUND_SUN,
+                self.ttl,
+            )
+        )[0]
+        payout_ids = asyncio.run(seed_payouts(replica.url, seeder, backends.treasury, SEED_PAYOUTS))
+        read_seconds = WARMUP_SECONDS + self.seconds
+        read = self.measure(
+            "read",
+            replica.url,
+            wrk.Plan(
+                "GET",
+                [f"/api/v1/payouts/{payout_ids[0]}"],
+                self.admin_tokens(bare.rps, read_seconds, "reader"),
+            ),
+            replica,
+        )
+
+        writers = self._writers(replica, read.rps)
+        write = self.measure(
+            "write",
+            replica.url,
+            wrk.Plan(
+                "POST",
+                ["/api/v1/payouts/initiate"],
+                [w.token for w in writers],
+                [payout_body(w, backends.treasury) for w in writers],
+            ),
+            replica,
+        )
+
+        self._verdict(bare, read, write)
+        if self.soak > 0:
+            self._soak(replica, payout_ids, read.rps)
+        return self._summary()
+
+    def _intro(self) -> None:
+        print(
+            f"tronops bench: one service replica vs a bare Quart hello-world, both `python -m` + hypercorn "
+            f"in-process (one event loop)\n"
+            f"  generator: wrk, 1 thread, {self.concurrency} connections, {WARMUP_SECONDS} s warm-up then "
+            f"{self.seconds} s per endpoint, same settings for every target"
+        )
+        if self.target_cpu is not None:
+            print(
+                f"  pinning: the measured process on CPU {min(self.target_cpu)}; wrk, store, redis, devnet "
+                f"on CPU {','.join(map(str, sorted(self.other_cpus or ())))} (taskset / sched_setaffinity)"
+            )
+        else:
+            print("  pinning: none (only one CPU is available), so wrk shares the CPU with the target")
+        busy = machine_busy_share(1.0)
+        print(
+            f"  machine: {os.cpu_count()} CPUs, {busy:.0%} busy just before the start"
+            + (": other work competes, so figures will be low and noisy" if busy > BUSY_WARNING else "")
+        )
+        print(
+            "  replica: as deployed, background worker on; requests spread over many users (readers hold "
+            f"the admin role, which sees every payout) so the {PAYOUTS_PER_MINUTE}/min per-user limit "
+            "is never reached",
+            flush=True,
+        )
+
+    def _writers(self, replica: Part, rate: float) -> list[Writer]:
+        """Writers for the write run; the read rate bounds the write rate, so it sizes the pool."""
+        assert self.backends is not None
+        count = pool_size(rate, WARMUP_SECONDS + self.seconds, PAYOUTS_PER_MINUTE)
+        self.say(f"write: creating and funding {count} wallets, one per user ...")
+        subs = [f"bench-writer-{self.nonce}-{i}" for i in range(count)]
+        return asyncio.run(
+            provision_writers(replica.url, self.backends.devnet.url, self._secret(), subs, FUND_SUN, self.ttl)
+        )
+
+    def _verdict(self, bare: wrk.WrkResult, read: wrk.WrkResult, write: wrk.WrkResult) -> None:
+        read_share, write_share = share(read.rps, bare.rps), share(write.rps, bare.rps)
+        read_ok = read_share >= READ_TARGET
+        print(
+            "\n"
+            + table(
+                [
+                    Row("bare   GET / (hello-world)", bare, 1.0),
+                    Row("read   GET /api/v1/payouts/{id}", read, read_share),
+                    Row("write  POST /api/v1/payouts/initiate", write, write_share),
+                ]
+            )
+        )
+        print(f"ratios: read/bare {read_share:.1%}, write/bare {write_share:.1%}")
+        print(
+            f"target: read path >= {READ_TARGET:.0%} of bare throughput: "
+            f"{'PASS' if read_ok else 'MISS'} ({read_share:.1%})"
+        )
+        skewed = [name for name in ("bare", "read") if name in self.noisy]
+        if skewed:
+            print(
+                f"  UNRELIABLE: other work on the machine competed during {' and '.join(skewed)}, so this "
+                "ratio is skewed either way; rerun on a quiet machine"
+            )
+        print(flush=True)
+        if not read_ok:
+            self.failures.append(f"read path at {read_share:.1%} of bare, under the {READ_TARGET:.0%} target")
+
+    def _soak(self, replica: Part, payout_ids: list[str], rate: float) -> None:
+        paths = [
+            *(f"/api/v1/payouts/{pid}" for pid in payout_ids),
+            "/api/v1/payouts/history?limit=5",
+            "/api/v1/tron/network/status",
+            "/api/v1/wallets",
+        ]
+        plan = wrk.Plan("GET", paths, self.admin_tokens(rate, self.soak, "soaker"))
+        self.say(f"soak: {self.soak} s of mixed reads ({len(paths)} paths), {soak.criteria(self.soak)}")
+        run = self._wrk(replica.url, plan, "soak", self.soak)
+        samples = soak.sample_rss(run, replica.pid, self.soak, RUN_GRACE_SECONDS, self.say)
+        result = wrk.collect(run, RUN_GRACE_SECONDS)
+        self.say(f"soak: load: {describe(result)}")
+        self._check_errors("soak", result)
+        verdict = soak.judge(samples, self.soak)
+        if not verdict.ok:
+            self.failures.append(f"soak: {verdict.reason}")
+
+    def _summary(self) -> int:
+        if self.noisy:
+            print(f"bench: note: other work on the machine competed during: {', '.join(self.noisy)}")
+        if not self.failures:
+            print("bench: all checks passed")
+            return 0
+        print("bench: FAILED:\n" + "\n".join(f"  - {failure}" for failure in self.failures), file=sys.stderr)
+        return 1
+
+
+def run_benchmark(duration: float, concurrency: int, soak_seconds: float) -> int:
+    """Run the whole benchmark and return the exit code: 0 when every check passed."""
+    try:
+        wrk_binary = wrk.ensure_installed()
+    except wrk.WrkError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    run_dir = Path(tempfile.mkdtemp(prefix="tronops-bench-"))
+    bench = Bench(run_dir, wrk_binary, duration, concurrency, soak_seconds)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    keep_logs = True  # for a failure, even an unforeseen one; a finished or interrupted run leaves nothing
+    try:
+        code = bench.run()
+        keep_logs = False
+        return code
+    except (StartError, SetupError, wrk.WrkError, TimeoutError, OSError) as exc:
+        print(f"bench: could not finish: {exc}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, _Terminated):
+        keep_logs = False
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        bench.say("stopping everything the benchmark started ...")
+        bench.stop_all()
+        signal.signal(signal.SIGTERM, previous)
+        if keep_logs:
+            print(f"bench: logs kept in {run_dir / 'logs'} and {run_dir / 'stack' / 'logs'}", file=sys.stderr)
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)

@@ -1,0 +1,83 @@
+import pytest
+
+from loadtests.stats import pool_size, rss_verdict, share
+from loadtests.wrk import Plan, WrkError, lua_string, parse_output
+
+MIB = 1024 * 1024
+
+
+def test_pool_keeps_every_user_under_the_limit_within_a_minute() -> None:
+    users = pool_size(rate=1000, seconds=12, limit_per_minute=100, safety=1.0)
+    assert 1000 * 12 / users <= 100 * 0.8
+    assert 1000 * 12 / (users - 1) > 100 * 0.8  # and no more users than that needs
+
+
+def test_pool_for_a_long_run_is_sized_by_one_window_not_the_whole_run() -> None:
+    assert pool_size(100, 300, 100) == pool_size(100, 60, 100) == pool_size(100, 3600, 100)
+
+
+def test_pool_has_at_least_one_user() -> None:
+    assert pool_size(0, 10, 100) == 1
+
+
+def test_share_of_bare_throughput() -> None:
+    assert share(350, 1000) == pytest.approx(0.35)
+    assert share(10, 0) == 0.0
+
+
+def _ramp(values_mib: list[float], every: float = 10.0) -> list[tuple[float, int]]:
+    return [(i * every, int(v * MIB)) for i, v in enumerate(values_mib)]
+
+
+def test_flat_rss_after_warm_up_passes_even_if_warm_up_grew() -> None:
+    verdict = rss_verdict(_ramp([60, 90, 100, 101, 100, 101, 100, 101]), 20, 200 * MIB, 0.10)
+    assert verdict.ok, verdict.reason
+    assert verdict.growth is not None and abs(verdict.growth) < 0.02
+
+
+def test_growing_rss_fails_with_the_growth_named() -> None:
+    verdict = rss_verdict(_ramp([100, 100, 110, 120, 130, 140, 150]), 10, 200 * MIB, 0.10)
+    assert not verdict.ok
+    assert verdict.growth == pytest.approx(145 / 105 - 1, rel=1e-3)
+    assert "grew" in verdict.reason
+
+
+def test_rss_over_the_limit_at_the_end_fails() -> None:
+    verdict = rss_verdict(_ramp([210, 210, 210, 210]), 0, 200 * MIB, 0.10)
+    assert not verdict.ok and "final RSS" in verdict.reason
+
+
+def test_too_few_samples_cannot_pass() -> None:
+    verdict = rss_verdict(_ramp([50, 50, 50]), 15, 200 * MIB, 0.10)
+    assert not verdict.ok and verdict.growth is None
+
+
+def test_wrk_output_is_parsed_with_non_2xx_by_status() -> None:
+    result = parse_output(
+        "Running 10s test @ http://127.0.0.1:1\n"
+        "WRK_RESULT duration_us=10000000 requests=5000 p50_us=2500 p99_us=12000 socket_errors=2\n"
+        "WRK_STATUS 429 30\nWRK_STATUS 503 20\n"
+    )
+    assert result.rps == 500
+    assert (result.p50_ms, result.p99_ms) == (2.5, 12.0)
+    assert result.statuses == {429: 30, 503: 20}
+    assert result.errors == 52
+    assert result.error_rate == pytest.approx(52 / 5002)
+
+
+def test_wrk_output_without_a_result_is_an_error() -> None:
+    with pytest.raises(WrkError):
+        parse_output("unable to connect to 127.0.0.1:1 Connection refused\n")
+
+
+def test_plan_becomes_a_lua_table_with_quotes_escaped() -> None:
+    lua = Plan("POST", ["/p"], ["t1"], ['{"a":"b\\\\c"}'], "k-").to_lua()
+    assert lua == (
+        'return {method="POST", paths={"/p"}, tokens={"t1"}, '
+        'bodies={"{\\"a\\":\\"b\\\\\\\\c\\"}"}, key_prefix="k-"}\n'
+    )
+
+
+def test_lua_strings_refuse_what_could_break_the_script() -> None:
+    with pytest.raises(ValueError):
+        lua_string("line\nbreak")
