@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 run: setup
-	$(VENV)/bin/tronops run
+	$(VENV)/bin/tronops up --smoke
 
 test: setup
 	$(PY) -m pytest -q --junitxml=var/junit.xml
