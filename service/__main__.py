@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 
-from hypercorn.asyncio import serve
-from hypercorn.config import Config as HypercornConfig
-
+from service import serving
 from service.app import create_app
 from service.config import Config, ConfigError
 
@@ -26,31 +23,23 @@ def main() -> None:
         print(f"configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
     app = create_app(config)
-    server = HypercornConfig()
-    server.bind = [f"{config.host}:{config.port}"]
-    server.graceful_timeout = float(os.environ.get("GRACEFUL_TIMEOUT_SECONDS", "25"))
-    server.accesslog = None
-    server.keep_alive_timeout = 75
     drain_seconds = float(os.environ.get("DRAIN_SECONDS", "1"))
 
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+    async def drain() -> None:
+        state = app.config.get("RUNTIME")
+        if state is not None:
+            state.draining = True
+            if state.worker is not None:
+                state.worker.drain()
+        await asyncio.sleep(drain_seconds)  # readiness is 503 now; give the mesh time to notice
 
-        async def shutdown_trigger() -> None:
-            await stop.wait()
-            state = app.config.get("RUNTIME")
-            if state is not None:
-                state.draining = True
-                if state.worker is not None:
-                    state.worker.drain()
-            await asyncio.sleep(drain_seconds)
-
-        await serve(app, server, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
-
-    asyncio.run(run())
+    serving.serve(
+        app,
+        config.host,
+        config.port,
+        graceful_timeout=float(os.environ.get("GRACEFUL_TIMEOUT_SECONDS", "25")),
+        before_stop=drain,
+    )
 
 
 if __name__ == "__main__":

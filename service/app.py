@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -27,6 +28,12 @@ from service.worker import Worker
 access_log = logging.getLogger("service.access")
 _RULE_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+@functools.lru_cache(maxsize=256)
+def _route_template(rule: str) -> str:
+    """`/api/v1/payouts/<payout_id>` -> `/api/v1/payouts/{payout_id}`: bounded label values."""
+    return _RULE_PARAM.sub(r"{\1}", rule)
 
 
 def build_ports(config: Config) -> Ports:
@@ -99,8 +106,7 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
         response.headers["X-Service-Version"] = VERSION
         for name, value in g.get("rate_limit_headers", {}).items():
             response.headers.setdefault(name, value)
-        rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        route = _RULE_PARAM.sub(r"{\1}", rule)
+        route = _route_template(request.url_rule.rule if request.url_rule is not None else "unmatched")
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         metrics.HTTP_REQUESTS.labels(
             method=request.method, route=route, status=str(response.status_code)

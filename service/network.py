@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ class NetworkMonitor:
         self._last: Observation | None = None
         self._taken_at = 0.0
         self._lock = asyncio.Lock()
+        self._refreshing: asyncio.Task[Observation] | None = None
 
     async def observe(self) -> Observation:
         async with self._lock:
@@ -39,6 +41,18 @@ class NetworkMonitor:
                 if self._last.height:
                     metrics.BLOCK_HEIGHT.set(self._last.height)
             return self._last
+
+    async def refresh(self, wait_seconds: float) -> None:
+        """Bring the metrics up to date if the node answers within `wait_seconds`; a slower probe goes on
+        in the background (one at a time) and updates them when it ends.
+
+        For the scrape: a node slower than Prometheus's scrape timeout must show as slow, not as a
+        service that does not answer (which would page TronPaymentServiceDown and hide every metric).
+        """
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.ensure_future(self.observe())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._refreshing), wait_seconds)
 
     async def _probe(self) -> Observation:
         try:

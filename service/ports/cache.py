@@ -13,6 +13,12 @@ class Cache:
             url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
         )
 
+        # One round trip, atomic in Redis: count, and set the expiry when the window opens.
+        self._count = self._redis.register_script(
+            "local n = redis.call('INCR', KEYS[1]) "
+            "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+        )
+
     async def ping(self) -> bool:
         return bool(await self._redis.ping())
 
@@ -21,10 +27,7 @@ class Cache:
         now = time.time()
         window = int(now // window_seconds)
         key = f"rl:{group}:{user}:{window}"
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.incr(key)
-        pipe.expire(key, window_seconds + 1)
-        count, _ = await pipe.execute()
+        count = await self._count(keys=[key], args=[window_seconds + 1])
         reset = int((window + 1) * window_seconds - now) + 1
         return int(count), reset
 

@@ -13,6 +13,7 @@ Doc = dict[str, Any]
 
 # Operation states every money move goes through; `final` ones never change again.
 FINAL_STATES = ("completed", "failed", "cancelled")
+_SETTLED_CACHE_MAX = 50_000
 
 
 class Store:
@@ -25,6 +26,8 @@ class Store:
         self.operations = db["operations"]
         self.idempotency = db["idempotency_keys"]
         self.webhook_events = db["webhook_events"]
+        # A payout in a final state is never written again, so reads of it can skip the store.
+        self._settled_payouts: dict[str, Doc] = {}
 
     async def prepare(self) -> None:
         """Create the indexes every replica relies on (idempotent)."""
@@ -82,7 +85,15 @@ class Store:
             return existing, False
 
     async def operation(self, operation_id: str, **match: Any) -> Doc | None:
-        return await self.operations.find_one({"_id": operation_id, **match})
+        cached = self._settled_payouts.get(operation_id)
+        if cached is not None:
+            return cached if all(cached.get(k) == v for k, v in match.items()) else None
+        found = await self.operations.find_one({"_id": operation_id, **match})
+        if found is not None and found["kind"] == "payout" and found["status"] in FINAL_STATES:
+            if len(self._settled_payouts) >= _SETTLED_CACHE_MAX:
+                self._settled_payouts.clear()
+            self._settled_payouts[operation_id] = found
+        return found
 
     async def find_operations(
         self, query: Doc, skip: int = 0, limit: int = 0, sort: list[tuple[str, int]] | None = None
