@@ -8,13 +8,15 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from stack import topology
 from stack.local import LOCAL_SECRETS
 from stack.processes import PYTHON, REPO, StartError
 
-STACK_DIR = REPO / "var" / "stack"
+# Where `up` keeps the stack's state, data and logs (TRONOPS_STACK_DIR moves it, e.g. for tests).
+STACK_DIR = Path(os.environ.get("TRONOPS_STACK_DIR", REPO / "var" / "stack"))
 
 
 def _print_status(rows: list[dict[str, Any]]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -153,3 +155,31 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_ctrl_c_on_a_foreground_up_leaves_no_process(tmp_path: Path) -> None:
+    env = {**os.environ, "TRONOPS_STACK_DIR": str(tmp_path)}
+    up = subprocess.Popen(
+        [sys.executable, "-m", "tronops.cli", "up", "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert up.stdout is not None
+        for line in up.stdout:  # ends with the process, so bounded
+            if "Ctrl-C stops everything" in line:
+                break
+        state = topology.running(tmp_path)
+        assert state is not None, "the stack should be recorded as running"
+        pods = httpx.get(f"{_part(state, 'pods')['url']}/pods").json()
+        pids = [p["pid"] for p in state["parts"]] + [p["pid"] for p in pods]
+        up.send_signal(signal.SIGINT)
+        assert up.wait(60) == 0
+        wait_for(
+            lambda: not [pid for pid in pids if _alive(pid)], 30, "every process to be gone after Ctrl-C"
+        )
+    finally:
+        if up.poll() is None:
+            up.kill()
+            topology.down(tmp_path)
