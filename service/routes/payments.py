@@ -283,7 +283,7 @@ async def webhook() -> tuple[dict[str, Any], int]:
         {
             "_id": hashlib.sha256(raw).hexdigest(),
             "payment_id": payment_id,
-            "event": event,
+            "body": raw.decode("utf-8", "replace"),  # as received: keys and numbers need not fit BSON
             "received_at": now_ms(),
         }
     )
