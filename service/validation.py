@@ -161,6 +161,15 @@ def query_time_ms(name: str) -> int | None:
     return to_ms(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
 
 
+def query_time_window(start_name: str, end_name: str) -> dict[str, int]:
+    """A Mongo range on a millisecond timestamp from two optional query parameters ({} for none)."""
+    start, end = query_time_ms(start_name), query_time_ms(end_name)
+    if start is not None and end is not None and start > end:
+        raise invalid(start_name, f"must not be after {end_name}")
+    window = {"$gte": start, "$lte": end}
+    return {op: value for op, value in window.items() if value is not None}
+
+
 def query_date(name: str) -> date | None:
     value = request.args.get(name)
     if value is None:

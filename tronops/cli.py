@@ -6,14 +6,13 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import sys
-import threading
 
 from service.auth import ROLES, mint_token
 from stack.local import LOCAL_SECRETS, start_backends
 from stack.processes import REPO, StartError, port_open
 from tronops import stack_commands
+from tronops.signals import wait_for_stop
 
 RUN_DIR = REPO / "var" / "local"
 SMOKE_DIR = REPO / "smoke"
@@ -73,19 +72,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             print("--check: everything came up; stopping.")
             return 0
         print("Ctrl-C stops everything.", flush=True)
-        stopped = threading.Event()
-        for sig in (
-            signal.SIGINT,
-            signal.SIGTERM,
-        ):  # also when started in the background, where SIGINT is ignored
-            signal.signal(sig, lambda *_: stopped.set())
-        while not stopped.wait(1.0):
-            dead = [
-                p.name for p in (service, backends.store, backends.redis, backends.devnet) if not p.alive()
-            ]
-            if dead:
-                print(f"{', '.join(dead)} exited; see {RUN_DIR / 'logs'}; stopping.", file=sys.stderr)
-                return 1
+        parts = (service, backends.store, backends.redis, backends.devnet)
+        if not wait_for_stop(lambda: all(p.alive() for p in parts)):
+            dead = ", ".join(p.name for p in parts if not p.alive())
+            print(f"{dead} exited; see {RUN_DIR / 'logs'}; stopping.", file=sys.stderr)
+            return 1
         return 0
     finally:
         print("stopping ...", flush=True)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 from stack import topology
 from stack.local import LOCAL_SECRETS
 from stack.processes import PYTHON, REPO, StartError
+from tronops.signals import wait_for_stop
 
 # Where `up` keeps the stack's state, data and logs (TRONOPS_STACK_DIR moves it, e.g. for tests).
 STACK_DIR = Path(os.environ.get("TRONOPS_STACK_DIR", REPO / "var" / "stack"))
@@ -49,13 +48,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("\nleft running; `tronops status` shows it, `tronops down` stops it.")
         return code
     print("\nCtrl-C stops everything.", flush=True)
-    stop = threading.Event()
-    for sig in (
-        signal.SIGINT,
-        signal.SIGTERM,
-    ):  # also when started in the background, where SIGINT is ignored
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    wait_for_stop()
     print("stopping ...", flush=True)
     topology.down(STACK_DIR)
     return code

@@ -16,7 +16,7 @@ from service.operations import PRIORITY_RANK, new_operation
 from service.ports.store import Doc
 from service.routes.common import owned_wallet, require_funds
 from service.runtime import ports
-from service.validation import Body, Page, parse_uuid, query_choice, query_time_ms
+from service.validation import Body, Page, parse_uuid, query_choice, query_time_window
 
 bp = Blueprint("payouts", __name__, url_prefix="/api/v1/payouts")
 ROLES = ("payout_manager", "admin")
@@ -183,15 +183,7 @@ async def history() -> dict[str, Any]:
         query["status"] = status
     if currency := query_choice("currency", CURRENCIES):
         query["currency"] = currency
-    start, end = query_time_ms("start_date"), query_time_ms("end_date")
-    if start and end and start > end:
-        raise invalid("start_date", "must not be after end_date")
-    window: Doc = {}
-    if start:
-        window["$gte"] = start
-    if end:
-        window["$lte"] = end
-    if window:
+    if window := query_time_window("start_date", "end_date"):
         query["submitted_at"] = window
     items, total = await ports().store.find_operations(query, page.skip, page.limit)
     return {"payouts": [payout_view(op) for op in items], "pagination": page.envelope(total)}

@@ -18,7 +18,7 @@ from service.ports.store import Doc
 from service.routes.common import chain_error, owned_wallet, require_funds, submit_inline
 from service.routes.wallets import cached_balance, transaction_view
 from service.runtime import ports, runtime
-from service.validation import Body, Page, is_tron_address, parse_uuid, query_time_ms
+from service.validation import Body, Page, is_tron_address, parse_uuid, query_time_window
 
 bp = Blueprint("usdt", __name__, url_prefix="/api/v1/usdt")
 TRANSFER_STATUS = {
@@ -105,21 +105,13 @@ async def balance(address: str) -> dict[str, Any]:
 async def transactions(address: str) -> dict[str, Any]:
     _address(address, "address")
     page = Page()
-    start, end = query_time_ms("start_time"), query_time_ms("end_time")
-    if start and end and start > end:
-        raise invalid("start_time", "must not be after end_time")
     query: Doc = {
         "currency": "USDT",
         "kind": {"$in": ["usdt_transfer", "payout", "payment", "refund"]},
         "$or": [{"from_address": address}, {"to_address": address}],
         "user_id": principal().user_id,
     }
-    window: Doc = {}
-    if start:
-        window["$gte"] = start
-    if end:
-        window["$lte"] = end
-    if window:
+    if window := query_time_window("start_time", "end_time"):
         query["submitted_at"] = window
     items, total = await ports().store.find_operations(query, page.skip, page.limit)
     return {

@@ -115,6 +115,8 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/wallets?page=0", None, "page"),
     ("GET", "/api/v1/wallets?limit=101", None, "limit"),
     ("GET", "/api/v1/payouts/history?start_date=yesterday", None, "start_date"),
+    ("GET", "/api/v1/payouts/history?start_date=2026-02-01&end_date=2026-01-01", None, "not be after end_date"),
+    ("GET", f"/api/v1/usdt/transactions/{ADDRESS}?start_time=2026-02-01&end_time=2026-01-01", None, "start_time"),
     ("GET", "/api/v1/payouts/not-a-uuid", None, "payout_id"),
     ("GET", "/api/v1/usdt/balance/0x1234", None, "address"),
     ("GET", "/api/v1/staking/rewards/" + ADDRESS + "?period=hourly", None, "period"),
