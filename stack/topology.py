@@ -303,4 +303,3 @@ def _reap(pid: int) -> None:
     """Collect our own exited child (when `up` and `down` run in one process) so it leaves /proc."""
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-
