@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 run: setup
 	$(VENV)/bin/tronops up --smoke
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -q --junitxml=var/junit.xml
 
 lint: setup
