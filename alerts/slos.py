@@ -56,10 +56,14 @@ class Slo:
         return f'route=~"{prefix}.*"'
 
     def error_ratio(self, window: str) -> str:
-        """PromQL for the fraction of bad events over `window` (e.g. "5m"): the SLI's complement."""
+        """PromQL for the fraction of bad events over `window` (e.g. "5m"): the SLI's complement.
+
+        Counters of bad events that never happened do not exist, so those count as none (`or vector(0)`):
+        a service that has never failed is at 0, not without data; with no events at all, it still has none.
+        """
         if self.kind == "availability":
             sel = self.route_selector()
-            bad = f'sum(rate(http_requests_total{{{sel},status=~"5.."}}[{window}]))'
+            bad = f'sum(rate(http_requests_total{{{sel},status=~"5.."}}[{window}])) or vector(0)'
             total = f"sum(rate(http_requests_total{{{sel}}}[{window}]))"
         elif self.kind == "latency":
             sel = self.route_selector()
@@ -68,7 +72,7 @@ class Slo:
             total = f"sum(rate(http_request_duration_seconds_count{{{sel}}}[{window}]))"
             bad = f"({total} - {good})"
         elif self.kind == "success":
-            bad = f'sum(rate(tron_payouts_processed_total{{status="failed"}}[{window}]))'
+            bad = f'sum(rate(tron_payouts_processed_total{{status="failed"}}[{window}])) or vector(0)'
             total = f'sum(rate(tron_payouts_processed_total{{status=~"completed|failed"}}[{window}]))'
         else:
             raise ValueError(f"SLO {self.name}: unknown kind {self.kind!r}")

@@ -27,7 +27,9 @@ def _overview(slo_file: SloFile) -> Row:
     all_api = sum_rate(requests, SERVICE_FILTER, API_ROUTES)
 
     def share(status_class: str) -> str:
-        return ratio(sum_rate(requests, SERVICE_FILTER, API_ROUTES, f'status=~"{status_class}"'), all_api)
+        # No such answer yet means none: 0 %, not "No data" (the series appears with the first one).
+        part = sum_rate(requests, SERVICE_FILTER, API_ROUTES, f'status=~"{status_class}"')
+        return ratio(f"{part} or vector(0)", all_api)
 
     return Row(
         "Overview",

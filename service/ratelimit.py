@@ -21,6 +21,10 @@ LIMITS_PER_MINUTE = {
     "other": 100,
 }
 log = logging.getLogger(__name__)
+# Every group's refusal counter exists from the start at 0, so that "none refused" reads 0 rather than no
+# data, and rate() counts the first refusals too (a series first seen at N has no increase to N).
+for _group in LIMITS_PER_MINUTE:
+    metrics.RATE_LIMIT_EXCEEDED.labels(group=_group)
 
 
 def route_group(path: str) -> str:
