@@ -57,7 +57,8 @@ def test_production_routes_keep_the_seed_timeouts_and_retry_only_what_is_safe() 
 
 def test_production_destination_rule_limits() -> None:
     config = load(PRODUCTION_VS, PRODUCTION_DR)
-    assert (config.pool.max_connections, config.pool.max_pending, config.pool.max_retries) == (100, 50, 3)
+    assert (config.pool.max_connections, config.pool.max_pending) == (100, 50)
+    assert config.pool.max_retries is None  # no cluster-wide cap on retries in flight (Istio's default)
     assert config.pool.max_requests_per_connection is None  # 0: keep-alive without a cap
     assert config.outlier is not None
     assert (config.outlier.consecutive_5xx, config.outlier.interval, config.outlier.base_ejection_time) == (
