@@ -18,31 +18,11 @@ import yaml
 from alerts import generate, lint, slos
 from alerts.durations import parse_duration
 from alerts.promql import check_expression, read
+from tests.support.oncall import PANEL_TITLES
 
 REPO = generate.REPO
 SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "schemas"
 UNIT_TESTS = sorted(generate.UNIT_TESTS.glob("*.yaml"))
-# The dashboard's panel titles (dashboards are built elsewhere); runbooks and docs/oncall.md name them.
-PANELS = (
-    "Request rate",
-    "Error ratio (5xx)",
-    "Latency p95 by route group",
-    "SLO: availability error budget remaining",
-    "SLO burn rate",
-    "Pods ready",
-    "Pod restarts",
-    "Memory vs limit",
-    "CPU vs limit",
-    "Mesh responses by flag",
-    "Mesh ejected endpoints",
-    "Payout queue depth",
-    "Payouts processed",
-    "USDT transfers",
-    "TRON network status",
-    "Block height",
-    "Node call latency p95",
-    "Rate-limited requests",
-)
 
 
 def _load(path: Path) -> Any:
@@ -188,11 +168,11 @@ def test_every_alert_has_a_runbook_that_names_a_dashboard_panel(alert: str) -> N
     text = runbook.read_text()
     flowing = " ".join(text.split())  # a panel name may wrap across lines
     assert text.startswith(f"# {alert}\n")
-    assert any(f'"{panel}"' in flowing for panel in PANELS), "the runbook names no dashboard panel"
+    assert any(f'"{panel}"' in flowing for panel in PANEL_TITLES), "the runbook names no dashboard panel"
     for section in ("## What it means", "## First checks", "## Mitigation"):
         assert section in text
     named = set(re.findall(r'\*\*"([^"]+)"\*\*', flowing))
-    assert named <= set(PANELS), f"panels that the dashboard does not have: {named - set(PANELS)}"
+    assert named <= set(PANEL_TITLES), f"panels that the dashboard does not have: {named - set(PANEL_TITLES)}"
 
 
 def test_oncall_page_lists_every_alert_with_severity_runbook_and_panel() -> None:
@@ -202,5 +182,5 @@ def test_oncall_page_lists_every_alert_with_severity_runbook_and_panel() -> None
         row = rows[rule["alert"]]
         assert f"| {rule['labels']['severity']} |" in row
         assert f"(runbooks/{rule['alert']}.md)" in row
-        assert any(f'"{panel}"' in row for panel in PANELS)
-    assert set(re.findall(r'"([^"]+)"', page)) - set(PANELS) == set()
+        assert any(f'"{panel}"' in row for panel in PANEL_TITLES)
+    assert set(re.findall(r'"([^"]+)"', page)) - set(PANEL_TITLES) == set()

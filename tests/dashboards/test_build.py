@@ -11,29 +11,9 @@ from alerts import slos
 from dashboards import build
 from dashboards.build import OUTPUT, render
 from dashboards.slo_panels import budget_remaining_title
+from tests.support.oncall import PANEL_TITLES
 
 ROWS = ["Overview", "SLOs", "Pods", "Mesh", "Payout pipeline", "TRON network"]
-# The titles the on-call doc refers to; they must not drift.
-TITLES = {
-    "Request rate",
-    "Error ratio (5xx)",
-    "Latency p95 by route group",
-    "SLO: availability error budget remaining",
-    "SLO burn rate",
-    "Pods ready",
-    "Pod restarts",
-    "Memory vs limit",
-    "CPU vs limit",
-    "Mesh responses by flag",
-    "Mesh ejected endpoints",
-    "Payout queue depth",
-    "Payouts processed",
-    "USDT transfers",
-    "TRON network status",
-    "Block height",
-    "Node call latency p95",
-    "Rate-limited requests",
-}
 
 
 def _titles(dashboard: dict[str, Any], rows: bool = False) -> list[str]:
@@ -66,7 +46,7 @@ def test_rows_in_order(dashboard: dict[str, Any]) -> None:
 
 
 def test_panel_titles(dashboard: dict[str, Any]) -> None:
-    expected = TITLES | {budget_remaining_title(s.kind) for s in slos.load().slos}
+    expected = set(PANEL_TITLES) | {budget_remaining_title(s.kind) for s in slos.load().slos}
     assert set(_titles(dashboard)) == expected
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import httpx
 import jwt
 
+from smoke.contract import METRICS
 from stack.local import Backends
 from stack.processes import Part
 from tests.support.clients import Api, Devnet
@@ -102,24 +103,11 @@ def test_network_endpoints(api: Api) -> None:
     assert all(re.fullmatch(r"\d+\.\d{6}", fees[k]) for k in ("energy_price", "transaction_fee"))
 
 
-CONTRACT = {
-    "http_requests_total": "counter",
-    "http_request_duration_seconds": "histogram",
-    "tron_network_status": "gauge",
-    "tron_usdt_transfers_total": "counter",
-    "tron_payouts_processed_total": "counter",
-    "tron_payment_rate_limit_exceeded_total": "counter",
-    "tron_payout_queue_depth": "gauge",
-    "tron_block_height": "gauge",
-    "tron_node_request_duration_seconds": "histogram",
-}
-
-
 def test_metrics_follow_the_contract(service: Part, api: Api) -> None:
     api.get("/api/v1/wallets/3f0e8c2a-0000-4000-8000-000000000000")
     text = httpx.get(f"{service.url}/metrics").text
     types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
-    for name, kind in CONTRACT.items():
+    for name, kind in METRICS.items():
         assert types.get(name) == kind, f"{name}: expected a {kind}, /metrics says {types.get(name)}"
     assert 'route="/api/v1/wallets/{wallet_id}"' in text, "routes are templated, not raw paths"
     assert "3f0e8c2a" not in text
