@@ -25,7 +25,7 @@ from pathlib import Path
 from statistics import fmean
 
 from loadtests import wrk
-from loadtests.procs import CpuMeter, hello_part, machine_busy_share, pin
+from loadtests.procs import CpuMeter, hello_part, http_module_part, machine_busy_share, pin
 from loadtests.report import Progress, describe
 from stack.processes import PYTHON, REPO, Part, StartError, free_port, http_ok
 
@@ -42,16 +42,7 @@ OTHERS = "everything else"  # CpuMeter's name for the rest of the machine
 def upstream_part(kind: str, run_dir: Path) -> Part:
     if kind == "quart":
         return hello_part(run_dir)  # Quart on hypercorn, served as the service's replicas are
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    return Part(
-        "asyncio-upstream",
-        [PYTHON, "-m", "loadtests.asyncio_upstream"],
-        run_dir / "logs" / "upstream.log",
-        lambda: http_ok(f"{url}/"),
-        env={"HOST": "127.0.0.1", "PORT": str(port)},
-        url=url,
-    )
+    return http_module_part("asyncio-upstream", "loadtests.asyncio_upstream", run_dir)
 
 
 def mesh_part(run_dir: Path, upstream_url: str) -> tuple[Part, str]:

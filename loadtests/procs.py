@@ -73,15 +73,20 @@ class CpuMeter:
         return {name: 100 * seconds / elapsed for name, seconds in used.items()}
 
 
-def hello_part(run_dir: Path) -> Part:
-    """The bare Quart app, started the way the service is: `python -m`, hypercorn in-process."""
+def http_module_part(name: str, module: str, run_dir: Path) -> Part:
+    """A small HTTP server module of ours (`GET /` answers) as a process on a free loopback port."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     return Part(
-        "hello",
-        [PYTHON, "-m", "loadtests.hello_app"],
-        run_dir / "logs" / "hello.log",
+        name,
+        [PYTHON, "-m", module],
+        run_dir / "logs" / f"{name}.log",
         lambda: http_ok(f"{url}/"),
         env={"HOST": "127.0.0.1", "PORT": str(port)},
         url=url,
     )
+
+
+def hello_part(run_dir: Path) -> Part:
+    """The bare Quart app, started the way the service is: `python -m`, hypercorn in-process."""
+    return http_module_part("hello", "loadtests.hello_app", run_dir)
