@@ -99,6 +99,10 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        if request.method in ("POST", "PUT", "PATCH"):
+            # Read the whole body before any early refusal: a response sent while the body is still
+            # arriving makes the server drop the connection, and a client reusing it fails.
+            await request.get_data()
 
     @app.after_request
     async def finish(response: Response) -> Response:

@@ -167,3 +167,18 @@ def test_malformed_json_is_a_clear_400(api: Api) -> None:
         "/api/v1/wallets", content=b"{nope", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400 and "JSON object" in response.json()["error"]["message"]
+
+
+def test_a_refused_post_leaves_the_connection_usable(api: Api) -> None:
+    # A 4xx decided before the body is read must still consume it: otherwise the server drops the
+    # kept-alive connection and the client's next request on it fails.
+    body = {
+        "recipient_address": ADDRESS,
+        "amount": "1",
+        "currency": "TRX",
+        "source_wallet_id": str(uuid.uuid4()),
+        "memo": "x" * 20_000,
+    }
+    for _ in range(40):
+        assert api.post("/api/v1/payouts/initiate", body).status_code == 400
+        assert api.get("/api/v1/payouts/history").status_code == 200
