@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from stack.alertsink.recorder import AlertRecorder
+from stack.json_http import send_json
 
 
 def make_server(host: str, port: int, recorder: AlertRecorder) -> ThreadingHTTPServer:
@@ -15,12 +16,7 @@ def make_server(host: str, port: int, recorder: AlertRecorder) -> ThreadingHTTPS
         protocol_version = "HTTP/1.1"
 
         def _answer(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body)
 
         def do_POST(self) -> None:
             if self.path != "/webhook":

@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from stack.json_http import send_json
 from stack.pods.pod import Pod
 from stack.pods.supervisor import SIGNALS, PodsError, Supervisor
 
@@ -143,12 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(404, {"error": f"no route {self.command} {path}; the routes are: {ROUTES}"})
 
     def _answer(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: a mesh polls /endpoints twice a second; the supervisor logs what it does instead."""
