@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
 
+from harness import objectives
 from loadtests import wrk
 from loadtests.procs import CpuMeter, hello_part, http_module_part, machine_busy_share, pin
 from loadtests.report import Progress, describe
 from stack.processes import PYTHON, REPO, Part, StartError, free_port, http_ok
 
-THROUGHPUT_TARGET = 0.80
-ADDED_P50_TARGET_MS = 1.0
+THROUGHPUT_TARGET = objectives.current().benchmarks.mesh_throughput_share
+ADDED_P50_TARGET_MS = objectives.current().benchmarks.mesh_added_p50_ms
 WARMUP_SECONDS = 2
 RUN_GRACE_SECONDS = 30.0  # how long past its duration a wrk run may take before it counts as hung
 ROUTE = "default-retryable"  # the route GET / takes in deploy/istio/virtual-service.yaml
