@@ -209,7 +209,7 @@ def _slos(reader: _Reader) -> tuple[SloSpec, ...]:
                 objective=objective,
                 kind=kind,
                 metric=reader.get("metric", str, entry),
-                threshold_seconds=None if threshold is None else float(threshold),
+                threshold_seconds=threshold,  # as written: 2 stays 2 in the dashboard
                 per_route_group=bool(entry.get("per_route_group", False)),
             )
         )
