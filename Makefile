@@ -29,7 +29,7 @@ test: setup lint
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy service stack tronops loadtests smoke alerts dashboards
+	$(VENV)/bin/mypy service stack tronops loadtests smoke alerts dashboards harness
 
 bench: setup
 	$(VENV)/bin/tronops bench
