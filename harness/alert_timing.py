@@ -123,6 +123,9 @@ def bound(rules: Rules, alert: str, intervals: Intervals, onset_s: float, joins_
         + DETECTION.slack_seconds
     )
     receipt = (
-        firing + intervals.group_wait + (intervals.group_interval if joins_group else 0.0) + DETECTION.notify_slack_seconds
+        firing
+        + intervals.group_wait
+        + (intervals.group_interval if joins_group else 0.0)
+        + DETECTION.notify_slack_seconds
     )
     return Bound(firing, receipt)

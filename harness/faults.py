@@ -79,7 +79,9 @@ def mesh_aborts(mesh: MeshAdmin, routes: Iterable[str], http_status: int = 503) 
 
 
 @contextlib.contextmanager
-def devnet_fault(devnet: Devnet, control: str, body: dict[str, Any], expect: dict[str, Any]) -> Iterator[Proof]:
+def devnet_fault(
+    devnet: Devnet, control: str, body: dict[str, Any], expect: dict[str, Any]
+) -> Iterator[Proof]:
     """One of the devnet's fixed fault controls; in force when its answer shows `expect`."""
     try:
         answer = devnet.control(control, body)
@@ -124,7 +126,7 @@ class _PodFreezer(Loops):
         self._pods = pods
 
     def freeze_new(self) -> None:
-        for pod in self._pods.list():
+        for pod in self._pods.pods():
             pid = pod.get("pid")
             if pid and pid not in self.frozen and (proc := process_state(pid)) is not None:
                 self.frozen[pid] = proc[1]  # recorded first: a Ctrl-C right after the signal still thaws it
@@ -193,9 +195,13 @@ def over_rate_limit(base_url: str, secret: str, path: str, timeout_s: float = 30
     try:
         hammer.start()
         try:
-            wait_for(lambda: hammer.tally.count("429"), timeout_s, "the hammering user to be refused with 429")
+            wait_for(
+                lambda: hammer.tally.count("429"), timeout_s, "the hammering user to be refused with 429"
+            )
         except WaitTimeout as error:
             raise FaultNotApplied(f"over_rate_limit: {error}") from None
-        yield Proof("over_rate_limit", time.time(), {"user": hammer.user, "refused": hammer.tally.count("429")})
+        yield Proof(
+            "over_rate_limit", time.time(), {"user": hammer.user, "refused": hammer.tally.count("429")}
+        )
     finally:
         hammer.stop()

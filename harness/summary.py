@@ -37,8 +37,10 @@ def timestamp(unix_seconds: float) -> str:
     return datetime.fromtimestamp(unix_seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
-def verdict(name: str, measured: float | None, comparison: str, threshold: float, unit: str = "") -> dict[str, Any]:
-    """One verdict: pass when `measured comparison threshold` holds, inconclusive when nothing was measured."""
+def verdict(
+    name: str, measured: float | None, comparison: str, threshold: float, unit: str = ""
+) -> dict[str, Any]:
+    """One verdict: pass when `measured comparison threshold` holds; inconclusive when none was measured."""
     if measured is None:
         outcome = "inconclusive"
     else:

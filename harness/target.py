@@ -68,7 +68,9 @@ class StackState:
     def from_dict(cls, raw: dict[str, Any], source: str = "stack state") -> StackState:
         try:
             parts = tuple(
-                PartState(p["name"], int(p["pid"]), p.get("start_time"), p["url"], p["log"], p.get("admin_url"))
+                PartState(
+                    p["name"], int(p["pid"]), p.get("start_time"), p["url"], p["log"], p.get("admin_url")
+                )
                 for p in raw["parts"]
             )
             return cls(
@@ -88,16 +90,22 @@ class StackState:
         try:
             raw = json.loads(path.read_text())
         except OSError:
-            raise TargetError(f"no local stack recorded at {path}: start one with `tronops up --detach`") from None
+            raise TargetError(
+                f"no local stack recorded at {path}: start one with `tronops up --detach`"
+            ) from None
         except ValueError as error:
-            raise TargetError(f"{path}: not JSON ({error}); `tronops down` then `tronops up` rewrites it") from None
+            raise TargetError(
+                f"{path}: not JSON ({error}); `tronops down` then `tronops up` rewrites it"
+            ) from None
         return cls.from_dict(raw, str(path))
 
     def part(self, name: str) -> PartState:
         for part in self.parts:
             if part.name == name:
                 return part
-        raise TargetError(f"the stack has no part {name!r}; its parts: {', '.join(p.name for p in self.parts)}")
+        raise TargetError(
+            f"the stack has no part {name!r}; its parts: {', '.join(p.name for p in self.parts)}"
+        )
 
     def url(self, name: str) -> str:
         return self.part(name).url
@@ -192,7 +200,9 @@ def load(path: Path) -> Target:
         raise TargetError(f"{path}: kind is {kind!r}; write `kind: local` or `kind: kubernetes`")
     unknown = sorted(set(raw) - set(allowed[kind]))
     if unknown:
-        raise TargetError(f"{path}: unknown keys {unknown} for a {kind} target; allowed: {list(allowed[kind])}")
+        raise TargetError(
+            f"{path}: unknown keys {unknown} for a {kind} target; allowed: {list(allowed[kind])}"
+        )
     if kind == "kubernetes":
         return _kubernetes(path, raw)
     stack_dir = raw.get("stack_dir", DEFAULT_STACK_DIR)

@@ -1,5 +1,5 @@
-"""Steady background traffic through a service's contract, for live alert proofs, chaos and drills, in threads; every loop is bounded in
-count and time and stops when asked.
+"""Steady background traffic through a service's contract (live alert proofs, chaos, drills), in
+threads; every loop is bounded in count and time and stops when asked.
 
 Readers, one user each, go round GETs in every route group, so that every SLI and panel has requests
 to count; network info and the USDT balance of an address never asked before (a cache miss) call the

@@ -20,9 +20,9 @@ import uuid
 from pathlib import Path
 from types import FrameType
 
+from harness import objectives
 from loadtests import soak, wrk
 from loadtests.fixtures import SetupError, Writer, payout_body, provision_writers, seed_payouts
-from harness import objectives
 from loadtests.procs import OTHERS, CpuMeter, hello_part, machine_busy_share, pin
 from loadtests.report import Progress, Row, describe, table
 from loadtests.stats import pool_size, share

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
 from stack.local import Backends, start_backends
 from stack.processes import Part
-from tests.support.clients import Api, Devnet
 
 BLOCK_INTERVAL = 0.2
 CONFIRMATIONS = 2

@@ -14,7 +14,11 @@ class AlertSink(JsonClient):
         self, alertname: str | None = None, status: str | None = None, since: float | None = None
     ) -> list[dict[str, Any]]:
         """Recorded alerts (alertname, status, received_at, ...), filtered as asked."""
-        params = {k: v for k, v in {"alertname": alertname, "status": status, "since": since}.items() if v is not None}
+        params = {
+            k: v
+            for k, v in {"alertname": alertname, "status": status, "since": since}.items()
+            if v is not None
+        }
         return list(self.call("GET", "/alerts", params=params))
 
     def first_received(self, status: str, since: float) -> dict[str, float]:

@@ -25,7 +25,9 @@ class JsonClient:
         self.url = url.rstrip("/")
         self.http = httpx.Client(base_url=self.url, timeout=timeout)
 
-    def call(self, method: str, path: str, json: Any = None, ok: tuple[int, ...] = (200,), **kwargs: Any) -> Any:
+    def call(
+        self, method: str, path: str, json: Any = None, ok: tuple[int, ...] = (200,), **kwargs: Any
+    ) -> Any:
         try:
             response = self.http.request(method, path, json=json, **kwargs)
         except httpx.HTTPError as error:
@@ -39,7 +41,9 @@ class JsonClient:
         try:
             return response.json() if response.content else None
         except ValueError:
-            raise ControlError(self.surface, f"{method} {self.url}{path}: not JSON: {response.text[:200]}") from None
+            raise ControlError(
+                self.surface, f"{method} {self.url}{path}: not JSON: {response.text[:200]}"
+            ) from None
 
     def close(self) -> None:
         self.http.close()

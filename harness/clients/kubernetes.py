@@ -22,7 +22,9 @@ class KubernetesPods:
     @classmethod
     def from_kubeconfig(cls, context: str, namespace: str, label_selector: str) -> KubernetesPods:
         """As kubectl would connect with `--context context`."""
-        return cls(namespace, label_selector, client.CoreV1Api(config.new_client_from_config(context=context)))
+        return cls(
+            namespace, label_selector, client.CoreV1Api(config.new_client_from_config(context=context))
+        )
 
     @classmethod
     def at(cls, host: str, namespace: str, label_selector: str) -> KubernetesPods:
@@ -31,23 +33,15 @@ class KubernetesPods:
         configuration.host = host
         return cls(namespace, label_selector, client.CoreV1Api(client.ApiClient(configuration)))
 
-    def list(self) -> list[dict[str, Any]]:
+    def pods(self) -> list[dict[str, Any]]:
         """The selected pods: name, phase, ready, uid."""
         try:
             pods = self.api.list_namespaced_pod(self.namespace, label_selector=self.label_selector)
         except ApiException as error:
-            raise ControlError(self.surface, f"listing pods {self.label_selector}: {error.reason}", error.status) from error
-        return [
-            {
-                "name": pod.metadata.name,
-                "uid": pod.metadata.uid,
-                "phase": pod.status.phase if pod.status else None,
-                "ready": any(
-                    c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or [])
-                ) if pod.status else False,
-            }
-            for pod in pods.items
-        ]
+            raise ControlError(
+                self.surface, f"listing pods {self.label_selector}: {error.reason}", error.status
+            ) from error
+        return [_describe(pod) for pod in pods.items]
 
     def kill(self, names: list[str], grace_period_seconds: int = 0) -> list[dict[str, Any]]:
         """Delete each named pod; one proof per pod (its uid, and that the API server accepted it).
@@ -59,6 +53,18 @@ class KubernetesPods:
                     name, self.namespace, grace_period_seconds=grace_period_seconds
                 )
             except ApiException as error:
-                raise ControlError(self.surface, f"deleting pod {name}: {error.reason}", error.status) from error
-            proofs.append({"name": name, "uid": deleted.metadata.uid, "deleted": True})
+                raise ControlError(
+                    self.surface, f"deleting pod {name}: {error.reason}", error.status
+                ) from error
+            proofs.append({"name": name, "uid": _describe(deleted)["uid"], "deleted": True})
         return proofs
+
+
+def _describe(pod: client.V1Pod) -> dict[str, Any]:
+    meta, status = pod.metadata or client.V1ObjectMeta(), pod.status or client.V1PodStatus()
+    return {
+        "name": meta.name,
+        "uid": meta.uid,
+        "phase": status.phase,
+        "ready": any(c.type == "Ready" and c.status == "True" for c in status.conditions or []),
+    }

@@ -10,7 +10,7 @@ from harness.clients.http import JsonClient
 class Pods(JsonClient):
     surface = "pods"
 
-    def list(self) -> list[dict[str, Any]]:
+    def pods(self) -> list[dict[str, Any]]:
         """Every pod: name, url, pid, phase, ready, restarts, started_at."""
         return list(self.call("GET", "/pods"))
 

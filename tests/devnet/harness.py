@@ -6,7 +6,6 @@ import json
 import queue
 import signal
 import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,7 +15,8 @@ from typing import Any
 import httpx
 from tronpy.keys import PrivateKey
 
-from tests.support.waiting import wait_for
+from harness.waiting import wait_for
+from stack.processes import devnet_command
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 30.0
@@ -30,7 +30,7 @@ STOP_TIMEOUT = 10.0
 def launch(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     """Start `python -m stack.devnet` on a free loopback port; returns it and its ready line."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "stack.devnet", "--host", "127.0.0.1", "--port", "0", *args],
+        devnet_command("127.0.0.1", 0, *args),
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,

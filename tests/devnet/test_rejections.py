@@ -22,8 +22,8 @@ from tronpy.keys import PrivateKey
 from tronpy.proto import calculate_txid_from_raw_data
 from tronpy.tron import Transaction
 
+from harness.waiting import wait_for
 from tests.devnet.harness import DevnetNode
-from tests.support.waiting import wait_for
 
 FEE_LIMIT = 50_000_000
 WAIT = {"timeout": 10, "interval": 0.05}

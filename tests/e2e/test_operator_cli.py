@@ -11,11 +11,11 @@ from pathlib import Path
 import jwt
 from pymongo import MongoClient
 
+from harness.clients.api import Api
 from service.config import parse_encryption_key
 from service.ports.vault import KeyVault
 from stack.local import LOCAL_SECRETS, Backends
 from stack.processes import REPO, free_port
-from tests.support.clients import Api
 
 TRONOPS = [sys.executable, "-m", "tronops.cli"]
 

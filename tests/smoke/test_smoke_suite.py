@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.waiting import wait_for
 from service.auth import mint_token
 from smoke.settings import NO_TOKEN
 from stack.local import Backends, start_backends
 from stack.processes import Part
-from tests.support.waiting import wait_for
 
 TRONOPS_SMOKE = [sys.executable, "-m", "tronops.cli", "smoke"]
 CHECKS = 23

@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.waiting import wait_for
 from service.auth import mint_token
 from stack import topology
 from stack.local import LOCAL_SECRETS
 from stack.processes import free_port
-from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
