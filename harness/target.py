@@ -22,12 +22,13 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import yaml
 
 from harness.clients.kubernetes import KubernetesPods
+from harness.clients.pods import Pods
 from harness.objectives import REPO
 
 DEFAULT_STACK_DIR = REPO / "var" / "stack"
@@ -35,6 +36,14 @@ STATE_FILE = "stack.json"  # as stack/topology.py writes it
 # A Kubernetes label selector of equality terms (the form the harness's pod operations need).
 SELECTOR = re.compile(r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+)*$")
 KUBERNETES_KEYS = ("context", "namespace", "selector", "base_url", "prometheus_url", "virtual_service")
+
+
+class PodControl(Protocol):
+    """What chaos does to pods on any target: list them, kill some by name (one proof per pod)."""
+
+    def pods(self) -> list[dict[str, Any]]: ...
+
+    def kill(self, names: list[str]) -> list[dict[str, Any]]: ...
 
 
 class TargetError(ValueError):
@@ -135,6 +144,9 @@ class LocalTarget:
     def prometheus_url(self) -> str:
         return self.state().url("prometheus")
 
+    def pods(self) -> PodControl:
+        return Pods(self.state().url("pods"))
+
 
 @dataclass(frozen=True)
 class KubernetesTarget:
@@ -147,7 +159,7 @@ class KubernetesTarget:
 
     kind = "kubernetes"
 
-    def pods(self) -> KubernetesPods:
+    def pods(self) -> PodControl:
         return KubernetesPods.from_kubeconfig(self.context, self.namespace, self.selector)
 
 

@@ -19,7 +19,7 @@ class Pods(JsonClient):
         return list(self.call("GET", "/endpoints"))
 
     def kill(
-        self, *, names: list[str] | None = None, count: int | None = None, signal: str = "KILL"
+        self, names: list[str] | None = None, *, count: int | None = None, signal: str = "KILL"
     ) -> list[dict[str, Any]]:
         """Kill the named pods (or `count` of them); one proof per pod ({"name", "pid", "gone", ...}).
         A pod not gone by the supervisor's deadline is a ControlError (it answers 500)."""
