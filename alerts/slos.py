@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from alerts.durations import parse_duration
@@ -14,18 +15,10 @@ def sli_record(window: str) -> str:
 
 
 @dataclass(frozen=True)
-class Slo:
-    name: str
-    description: str
-    objective: float
-    kind: str  # availability | latency | success
-    metric: str
-    route_group: str | None = None  # set for the per-group instances of a per_route_group SLO
-    threshold_seconds: float | None = None
+class Slo(SloSpec):
+    """An SLO as alerts and dashboards compute it: one per route group where the SLO is per group."""
 
-    @property
-    def error_budget(self) -> float:
-        return round(1 - self.objective, 10)
+    route_group: str | None = None  # set for the per-group instances of a per_route_group SLO
 
     @property
     def id(self) -> str:
@@ -124,15 +117,7 @@ class SloFile:
 
 
 def _slo(spec: SloSpec, route_group: str | None) -> Slo:
-    return Slo(
-        spec.name,
-        spec.description,
-        spec.objective,
-        spec.kind,
-        spec.metric,
-        route_group=route_group,
-        threshold_seconds=spec.threshold_seconds,
-    )
+    return Slo(**dataclasses.asdict(spec), route_group=route_group)
 
 
 def load(objectives: Objectives | None = None) -> SloFile:
