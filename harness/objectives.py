@@ -82,6 +82,16 @@ class LoadGates:
 
 
 @dataclass(frozen=True)
+class Gate:
+    """One pass/fail bound a load run is judged by (see harness.summary.verdict)."""
+
+    name: str
+    comparison: str
+    threshold: float
+    unit: str
+
+
+@dataclass(frozen=True)
 class AlertDetection:
     slack_seconds: float
     notify_slack_seconds: float
@@ -128,6 +138,20 @@ class Objectives:
         if group == OTHER_GROUP:
             return self.other_rate_limit_per_minute
         return self.route_groups[group].rate_limit_per_minute
+
+    def gates(self) -> tuple[Gate, ...]:
+        """The load tests' gates: the SLOs themselves, widened by the stated tolerances."""
+        availability, latency = self.slo("availability"), self.slo("latency")
+        tolerances = self.load_gates
+        return (
+            Gate("error ratio", "<=", availability.error_budget + tolerances.error_ratio_tolerance, "ratio"),
+            Gate(
+                "p95 latency",
+                "<=",
+                float(latency.threshold_seconds or 0) + tolerances.latency_tolerance_seconds,
+                "s",
+            ),
+        )
 
     def slo(self, kind: str) -> SloSpec:
         """The one SLO of `kind`; ObjectivesError if there is none."""

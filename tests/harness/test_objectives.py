@@ -25,6 +25,14 @@ def test_reads_the_seed_and_contract_figures() -> None:
     assert facts.slo("latency").threshold_seconds == 2 and facts.slo("availability").error_budget == 0.001
 
 
+def test_load_gates_are_the_slos_widened_by_the_tolerances(tmp_path: Path) -> None:
+    gates = {gate.name: gate for gate in objectives.current().gates()}
+    assert (gates["error ratio"].comparison, gates["error ratio"].threshold) == ("<=", 0.001)
+    assert (gates["p95 latency"].threshold, gates["p95 latency"].unit) == (2.0, "s")
+    looser = _broken(tmp_path, "load_gates.latency_tolerance_seconds", 0.5)
+    assert objectives.load(looser, SLO_FILE).gates()[1].threshold == 2.5
+
+
 @pytest.mark.parametrize(
     ("path", "group"),
     [
