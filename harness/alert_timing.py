@@ -93,7 +93,8 @@ class Intervals:
     def live(cls, prometheus_url: str, alertmanager_url: str) -> Intervals:
         """As the running Prometheus and Alertmanager were configured (their own status APIs)."""
         scrape = Prometheus(prometheus_url).config()["global"]
-        route = Alertmanager(alertmanager_url).config()["route"]
+        with Alertmanager(alertmanager_url) as alertmanager:
+            route = alertmanager.config()["route"]
         return cls(
             *(
                 parse_duration(scrape[key])

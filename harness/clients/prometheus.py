@@ -31,8 +31,5 @@ class Prometheus:
     def config(self) -> dict[str, Any]:
         """The configuration it runs, as loaded."""
         # prometheus-api-client has no call for the status API: read it directly.
-        status = JsonClient(self.url, timeout=10.0)
-        try:
+        with JsonClient(self.url, timeout=10.0) as status:
             return dict(yaml.safe_load(status.call("GET", "/api/v1/status/config")["data"]["yaml"]))
-        finally:
-            status.close()
