@@ -25,6 +25,9 @@ from harness.traffic import Hammer, Loops
 from harness.waiting import WaitTimeout, wait_for
 
 NO_DEVNET_FAULT = {"down": False, "latency_ms": 0, "stalled": False}
+# A devnet fault ends by itself after this even if the harness dies before its undo (the devnet keeps a
+# time to live per fault; one that does not know `ttl_s` yet ignores it).
+DEVNET_FAULT_TTL_S = 600.0
 
 
 class FaultError(RuntimeError):
@@ -80,11 +83,15 @@ def mesh_aborts(mesh: MeshAdmin, routes: Iterable[str], http_status: int = 503) 
 
 @contextlib.contextmanager
 def devnet_fault(
-    devnet: Devnet, control: str, body: dict[str, Any], expect: dict[str, Any]
+    devnet: Devnet,
+    control: str,
+    body: dict[str, Any],
+    expect: dict[str, Any],
+    ttl_s: float = DEVNET_FAULT_TTL_S,
 ) -> Iterator[Proof]:
     """One of the devnet's fixed fault controls; in force when its answer shows `expect`."""
     try:
-        answer = devnet.control(control, body)
+        answer = devnet.control(control, {**body, "ttl_s": ttl_s})
         if answer | expect != answer:
             raise FaultNotApplied(f"devnet {control}: asked for {expect}, the devnet has {answer}")
         yield Proof(f"devnet {control}", time.time(), {"faults": answer})
@@ -102,6 +109,22 @@ def slow_node(devnet: Devnet, latency_s: float) -> contextlib.AbstractContextMan
     """The node answers every call `latency_s` late."""
     ms = int(latency_s * 1000)
     return devnet_fault(devnet, "latency", {"ms": ms}, {"latency_ms": ms})
+
+
+@contextlib.contextmanager
+def node_fault(
+    devnet: Devnet, name: str, ttl_s: float = DEVNET_FAULT_TTL_S, **params: Any
+) -> Iterator[Proof]:
+    """Any fault the devnet names in `POST /control/faults` (refuse, internal_error, lose_answer, lag,
+    revert_trc20, ...) with its parameters; in force when the devnet lists it, removed by name after."""
+    try:
+        listed = devnet.set_fault(name, ttl_s, **params)["faults"]
+        if not any(fault["fault"] == name for fault in listed):
+            raise FaultNotApplied(f"devnet {name}: set, but the devnet lists {listed}")
+        yield Proof(f"devnet {name}", time.time(), {"faults": listed})
+    finally:
+        left = devnet.clear_fault(name)["faults"]
+        _check_undone(all(fault["fault"] != name for fault in left), f"devnet {name}: still listed: {left}")
 
 
 # ---- the pods ---------------------------------------------------------------------------------------
