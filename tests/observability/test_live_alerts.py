@@ -34,7 +34,7 @@ from harness.clients.mesh import MeshAdmin
 from harness.clients.pods import Pods
 from harness.clients.prometheus import Prometheus
 from harness.faults import Proof
-from harness.target import StackState
+from harness.target import LocalTarget, StackState
 from harness.traffic import NODE_READS, READS, Loops, Mover, Readers, new_address
 from harness.waiting import WaitTimeout, wait_for
 from stack import topology
@@ -99,7 +99,8 @@ def _show(capsys: pytest.CaptureFixture[str], lines: list[str]) -> None:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     run_dir: Path = tmp_path_factory.mktemp("live-alerts")
     options = topology.StackOptions(run_dir=run_dir, port=free_port(), block_interval=0.5, confirmations=2)
-    state = StackState.from_dict(topology.up(options, progress=lambda _line: None))
+    topology.up(options, progress=lambda _line: None)
+    state = LocalTarget(run_dir).state()  # as any harness command reads it: from the state file
     loops: list[Loops] = []
     try:
         devnet = Devnet(state.url("devnet"))
