@@ -9,7 +9,14 @@ import pytest
 import requests
 from tronpy import Tron
 from tronpy.contract import Contract
-from tronpy.exceptions import ApiError, BugInJavaTron, TransactionNotFound, TvmError, UnknownError
+from tronpy.exceptions import (
+    ApiError,
+    BugInJavaTron,
+    TaposError,
+    TransactionNotFound,
+    TvmError,
+    UnknownError,
+)
 from tronpy.keys import PrivateKey
 from tronpy.providers import HTTPProvider
 
@@ -20,6 +27,7 @@ from tests.support.waiting import wait_for
 
 WAIT = {"timeout": 10, "interval": 0.05}
 FEE_LIMIT = 5_000_000
+LAG_MARGIN_MS = 1_000
 REFUSAL_CODES = ["SERVER_BUSY", "NOT_ENOUGH_EFFECTIVE_CONNECTION", "BLOCK_UNSOLIDIFIED"]
 
 
@@ -278,3 +286,45 @@ def test_unknown_fault_names_and_methods_on_a_fault(node: DevnetNode) -> None:
     assert node.delete("/control/faults/meteor").status_code == 404
     assert node.get("/control/faults/lag").status_code == 405
     assert node.delete("/control/faults/lag").json() == {"faults": []}  # not on: nothing to remove
+
+
+def test_lagging_node_refuses_a_reference_to_a_block_it_has_not_reached(
+    node: DevnetNode, client: Tron
+) -> None:
+    owner = node.new_account(trx=5_000_000)
+    head_id = client.get_latest_block_id()
+    txn = client.trx.transfer(addr(owner), node.treasury_address, 1_000_000).build(
+        offline=True, ref_block_id=head_id
+    )
+    node.inject("lag", seconds=30)
+
+    with pytest.raises(TaposError):
+        client.broadcast(txn.sign(owner))
+
+
+def test_lagging_node_takes_again_a_transaction_it_has_not_seen_land_and_it_lands_once(
+    node: DevnetNode, client: Tron
+) -> None:
+    owner = node.new_account(trx=5_000_000)
+    ref = client.get_latest_block()
+    ref_time = ref["block_header"]["raw_data"]["timestamp"]
+    wait_for(lambda: head_time(client) >= ref_time + 2 * LAG_MARGIN_MS, 10.0, "newer blocks", 0.05)
+    txn = client.trx.transfer(addr(owner), node.treasury_address, 1_000_000).build(
+        offline=True, ref_block_id=ref["blockID"]
+    )
+    client.broadcast(txn.sign(owner))
+    included = landed(client, txn.txid)
+    # Behind by enough to miss the transaction's block, not enough to miss its reference block.
+    midway = (ref_time + included["blockTimeStamp"]) / 2
+    node.inject("lag", seconds=(time.time() * 1000 - midway) / 1000)
+    node.post("/control/forget-broadcasts")
+
+    assert client.broadcast(txn)["result"] is True
+    node.mine(2)
+    node.delete("/control/faults/lag")
+    assert client.get_transaction_info(txn.txid)["blockNumber"] == included["blockNumber"]
+    assert client.get_account(addr(owner))["balance"] == 4_000_000
+
+
+def head_time(client: Tron) -> int:
+    return int(client.get_latest_block()["block_header"]["raw_data"]["timestamp"])
