@@ -116,6 +116,8 @@ def test_dropped_answer_the_transaction_still_lands(node: DevnetNode, client: Tr
 
     assert landed(client, txn.txid)["blockNumber"] > 0
     assert client.get_account_balance(addr(owner)) == 4
+    lost = 'tron_devnet_requests_total{code="lost",path="/wallet/broadcasttransaction"}'
+    assert lost in node.get("/metrics").text
 
 
 def test_hung_answer_times_the_client_out_and_the_transaction_still_lands(node: DevnetNode) -> None:
@@ -328,3 +330,9 @@ def test_lagging_node_takes_again_a_transaction_it_has_not_seen_land_and_it_land
 
 def head_time(client: Tron) -> int:
     return int(client.get_latest_block()["block_header"]["raw_data"]["timestamp"])
+
+
+def test_the_faucet_is_spared_by_failing_trc20_transfers(node: DevnetNode, usdt: Contract) -> None:
+    node.inject("revert_trc20", share=1.0, reason="OUT_OF_ENERGY")
+    funded = node.new_account(trx=1_000_000, usdt=700_000)
+    assert usdt.functions.balanceOf(addr(funded)) == 700_000
