@@ -152,6 +152,8 @@ def test_lagging_node_serves_an_old_head_and_does_not_know_recent_transactions(
         with pytest.raises(TransactionNotFound):
             call(ret.txid)
     assert node.post("/wallet/getblockbynum", {"num": block_number}).json() == {}
+    solid = node.post("/walletsolidity/getnowblock", {}).json()["block_header"]["raw_data"]["number"]
+    assert solid == max(0, head["number"] - node.confirmations)  # the solidity view lags with it
     assert node.info()["height"] >= block_number  # the network went on; only this node is behind
 
     node.delete("/control/faults/lag")
