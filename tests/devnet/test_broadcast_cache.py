@@ -15,8 +15,8 @@ from tronpy.keys import PrivateKey
 from tronpy.providers import HTTPProvider
 from tronpy.tron import Transaction
 
+from harness.waiting import wait_for
 from tests.devnet.harness import DevnetNode, launch, stop
-from tests.support.waiting import wait_for
 
 WAIT = {"timeout": 10, "interval": 0.05}
 SHORT_EXPIRATION_MS = 1_500

@@ -20,10 +20,10 @@ from tronpy.exceptions import (
 from tronpy.keys import PrivateKey
 from tronpy.providers import HTTPProvider
 
+from harness.waiting import wait_for
 from stack.devnet.actuators import ENERGY_PRICE_SUN
 from stack.devnet.usdt import REVERT_ENERGY
 from tests.devnet.harness import DevnetNode
-from tests.support.waiting import wait_for
 
 WAIT = {"timeout": 10, "interval": 0.05}
 FEE_LIMIT = 5_000_000
