@@ -1,6 +1,8 @@
 """A test double of the Kubernetes API server (named as such: no cluster runs here), a small real HTTP
-server on loopback answering the two pod calls the harness makes, as the API server does
-(k8s.io/apiserver; kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/endpoints/handlers):
+server on loopback answering the two pod calls the harness makes, as the API server does. Followed:
+kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/endpoints/handlers/delete.go (DeleteResource
+answers 200 with the object itself, also for a pod's graceful deletion; 202 only when cascading with
+OrphanDependents=false) and the Status body of a NotFound error (reason NotFound, code 404).
 - GET  /api/v1/namespaces/{ns}/pods?labelSelector=k=v[,k=v]  -> a PodList of the matching pods
 - DELETE /api/v1/namespaces/{ns}/pods/{name}?gracePeriodSeconds=N -> the Pod, now with
   metadata.deletionTimestamp and deletionGracePeriodSeconds; 404 with a Status (reason NotFound)
