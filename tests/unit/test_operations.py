@@ -1,0 +1,111 @@
+"""The operation state machine: at most one transaction on chain per operation, whatever happens."""
+
+from __future__ import annotations
+
+import asyncio
+
+from service.operations import MAX_SIGN_ATTEMPTS
+from tests.e2e.test_payouts import new_address, trx_balance
+from tests.unit.conftest import World
+
+
+async def test_a_payout_completes_once_its_block_is_solidified(world: World) -> None:
+    processor = world.processor()
+    wallet = await world.wallet(funded=5_000_000)
+    recipient = new_address()
+    op = await world.payout(processor, wallet, recipient, 2_000_000)
+    op = await world.run(processor, op, ("completed",))
+    solid = world.devnet.node("walletsolidity/getnowblock", {})["block_header"]["raw_data"]["number"]
+    assert op["block_height"] <= solid, "completed means the block is solidified"
+    assert [tx["txID"] for tx in world.sent_from(wallet["address"])] == [op["tx_id"]]
+    assert trx_balance(world.devnet, recipient) == 2_000_000
+
+
+async def test_a_replica_that_crashed_after_broadcast_is_followed_by_one_that_asks_the_chain_first(
+    world: World,
+) -> None:
+    first = world.processor()
+    wallet = await world.wallet(funded=5_000_000)
+    op = await world.payout(first, wallet, new_address(), 1_000_000)
+    sent = await first.step(op)
+    assert sent["stage"] == "broadcast", sent
+    # The crash: the answer was never recorded, so the store still says `signed`, lease run out.
+    await world.ports.store.transition(op["_id"], {}, {"stage": "signed", "lease_until": 0})
+    world.wait_head_past(sent["expires_at"] + 2000)  # a re-send would now answer expired
+
+    successor = world.processor()
+    taken = await world.ports.store.claim(successor.worker_name, successor.lease_until(), ["payout"])
+    assert taken is not None and taken["_id"] == op["_id"]
+    done = await world.run(successor, taken, ("completed", "failed"))
+    assert done["status"] == "completed" and done["tx_id"] == sent["tx_id"], done
+    assert done["replaced_tx_ids"] == []
+    assert [tx["txID"] for tx in world.sent_from(wallet["address"])] == [sent["tx_id"]]
+
+
+async def test_a_tx_that_never_reached_the_node_is_replaced_once_after_the_node_passes_its_expiration(
+    world: World,
+) -> None:
+    first = world.processor()
+    wallet = await world.wallet(funded=5_000_000)
+    recipient = new_address()
+    op = await world.payout(first, wallet, recipient, 1_000_000)
+    # Signed and stored, counted as sent, but the send never reached the node; then the crash.
+    signed = await first._sign(op)
+    assert signed["stage"] == "signed", signed
+    lost = await world.ports.store.transition(op["_id"], {}, {"broadcast_attempts": 1, "lease_until": 0})
+    assert lost is not None
+    world.wait_head_past(lost["expires_at"] + 2000)
+
+    successor = world.processor()
+    taken = await world.ports.store.claim(successor.worker_name, successor.lease_until(), ["payout"])
+    assert taken is not None
+    done = await world.run(successor, taken, ("completed", "failed"))
+    assert done["status"] == "completed", done
+    assert done["replaced_tx_ids"] == [lost["tx_id"]], "re-signed exactly once"
+    assert [tx["txID"] for tx in world.sent_from(wallet["address"])] == [done["tx_id"]]
+    assert trx_balance(world.devnet, recipient) == 1_000_000
+
+
+async def test_a_stored_transaction_is_not_replaced_while_the_node_head_is_before_its_expiration(
+    world: World,
+) -> None:
+    processor = world.processor()
+    wallet = await world.wallet(funded=5_000_000)
+    op = await world.payout(processor, wallet, new_address(), 1_000_000)
+    world.devnet.control("stall", {"stalled": True})  # no blocks: the node's head time stands still
+    try:
+        sent = await processor.step(op)
+        assert sent["stage"] == "broadcast"
+        # Long past the expiration by the local clock, never by the node's head.
+        await asyncio.sleep((sent["expires_at"] - world.head_time()) / 1000 + 2)
+        again = await processor.step(await world.ports.store.operation(op["_id"]) or sent)
+        assert again["tx_id"] == sent["tx_id"] and again["status"] == "processing", again
+        assert again["replaced_tx_ids"] == []
+    finally:
+        world.devnet.control("stall", {"stalled": False})
+    await world.run(processor, again, ("completed", "failed"))
+
+
+async def test_a_first_send_refused_after_validation_fails_the_operation_and_releases_its_funds(
+    world: World,
+) -> None:
+    processor = world.processor()
+    wallet = await world.wallet(funded=1_000_000)
+    op = await world.payout(processor, wallet, new_address(), 3_000_000)  # more than it holds
+    done = await processor.step(op)
+    assert done["status"] == "failed", done
+    assert "CONTRACT_VALIDATE_ERROR" in done["failure_reason"]
+    assert await world.ports.store.reserved(wallet["address"], "TRX") == 0
+
+
+async def test_failures_before_signing_are_bounded_then_final_with_the_reason(world: World) -> None:
+    processor = world.processor()
+    wallet = await world.wallet(funded=1_000_000)
+    await world.ports.store.wallets.update_one({"_id": wallet["_id"]}, {"$set": {"encrypted_key": "00" * 40}})
+    op = await world.payout(processor, wallet, new_address(), 500_000)
+    for _ in range(MAX_SIGN_ATTEMPTS):
+        op = await processor.step(op)
+    assert op["status"] == "failed", op
+    assert op["tx_id"] is None and "could not sign" in op["failure_reason"]
+    assert f"after {MAX_SIGN_ATTEMPTS} attempts" in op["failure_reason"]
+    assert await world.ports.store.reserved(wallet["address"], "TRX") == 0
