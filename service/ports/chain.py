@@ -17,6 +17,7 @@ from service import metrics
 
 SignedTx = dict[str, Any]
 FEE_LIMIT_SUN = 50_000_000  # ceiling a TRC20 call may burn for energy
+BROADCAST = "wallet/broadcasttransaction"
 DEFAULT_TX_LIFETIME_MS = 60_000  # tronpy's default expiration: signed now, valid for a minute
 
 
@@ -80,18 +81,22 @@ class Outcome:
 
 
 class _MeteredProvider(AsyncHTTPProvider):
-    """tronpy's provider, timed per node method, with transport errors made explicit."""
+    """tronpy's provider, timed per node method, with transport errors and {"Error"} answers made
+    explicit (the broadcast reads its own answers: there an error is an unknown outcome)."""
 
     async def make_request(self, method: str, params: Any = None) -> dict:
         started = time.perf_counter()
         try:
-            return await super().make_request(method, params)
+            answer = await super().make_request(method, params)
         except httpx.TimeoutException as exc:
             raise ChainTimeout(f"full node timed out on {method}") from exc
         except (httpx.TransportError, httpx.HTTPStatusError, ValueError) as exc:
             raise ChainUnavailable(f"full node unavailable on {method}: {exc}") from exc
         finally:
             metrics.NODE_REQUEST_DURATION.labels(method=method).observe(time.perf_counter() - started)
+        if isinstance(answer, dict) and "Error" in answer and method != BROADCAST:
+            raise NodeError(f"full node error on {method}: {str(answer['Error'])[:200]}")
+        return answer
 
 
 class Chain:
@@ -116,10 +121,7 @@ class Chain:
         await self._client.close()
 
     async def _call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        answer = await self._provider.make_request(method, {**(params or {}), "visible": True})
-        if isinstance(answer, dict) and "Error" in answer:
-            raise NodeError(f"full node error on {method}: {str(answer['Error'])[:200]}")
-        return answer
+        return await self._provider.make_request(method, {**(params or {}), "visible": True})
 
     # -- network ------------------------------------------------------------------------------
     async def node_info(self) -> dict[str, Any]:
@@ -226,7 +228,7 @@ class Chain:
     async def broadcast(self, signed: SignedTx) -> Broadcast:
         """Send a signed transaction; never raises: a lost answer is an `unknown` verdict."""
         try:
-            result = await self._provider.make_request("wallet/broadcasttransaction", signed)
+            result = await self._provider.make_request(BROADCAST, signed)
         except ChainUnavailable as exc:
             return Broadcast("unknown", str(exc))
         if not isinstance(result, dict) or "Error" in result:

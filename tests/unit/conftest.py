@@ -63,7 +63,9 @@ class World:
             self.devnet.fund(address, funded)
         return wallet
 
-    async def payout(self, processor: Processor, wallet: Doc, to: str, amount: int) -> Doc:
+    async def payout(
+        self, processor: Processor, wallet: Doc, to: str, amount: int, currency: str = "TRX"
+    ) -> Doc:
         """A payout as the routes store it, already leased to `processor`."""
         op = new_operation(
             "payout",
@@ -73,7 +75,7 @@ class World:
             from_address=wallet["address"],
             to_address=to,
             amount=amount,
-            currency="TRX",
+            currency=currency,
         )
         stored, created = await self.ports.store.insert_operation(processor.leased(op))
         assert created
@@ -89,6 +91,16 @@ class World:
             assert current is not None
             op = await processor.step(current) if current["status"] == "processing" else current
         return op
+
+    def fault(self, name: str, **params: Any) -> None:
+        self.devnet.control("faults", {"fault": name, "ttl_s": 60, **params})
+
+    async def due(self, op: Doc) -> Doc:
+        """The operation as stored, once its next check is due (its backoff has passed)."""
+        current = await self.ports.store.operation(op["_id"])
+        assert current is not None
+        await asyncio.sleep(max(0, current["next_check_at"] - time.time() * 1000) / 1000)
+        return current
 
     def head_time(self) -> int:
         return int(self.devnet.node("wallet/getnowblock", {})["block_header"]["raw_data"]["timestamp"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from service.operations import MAX_SIGN_ATTEMPTS
+from service.clock import now_ms
+from service.operations import MAX_SIGN_ATTEMPTS, Safety
 from tests.e2e.test_payouts import new_address, trx_balance
 from tests.unit.conftest import World
 
@@ -109,3 +110,85 @@ async def test_failures_before_signing_are_bounded_then_final_with_the_reason(wo
     assert op["tx_id"] is None and "could not sign" in op["failure_reason"]
     assert f"after {MAX_SIGN_ATTEMPTS} attempts" in op["failure_reason"]
     assert await world.ports.store.reserved(wallet["address"], "TRX") == 0
+
+
+async def test_transient_refusals_are_retried_with_growing_backoff_never_final(world: World) -> None:
+    processor = world.processor()
+    wallet = await world.wallet(funded=5_000_000)
+    op = await world.payout(processor, wallet, new_address(), 1_000_000)
+    delays = []
+    for code in ("SERVER_BUSY", "NOT_ENOUGH_EFFECTIVE_CONNECTION", "BLOCK_UNSOLIDIFIED"):
+        world.fault("refuse", code=code, share=1.0)
+        before = now_ms()
+        op = await processor.step(await world.due(op))
+        assert op["status"] == "processing" and op["stage"] == "signed", op
+        assert code in op["last_error"]
+        delays.append(op["next_check_at"] - before)
+    assert delays == sorted(delays) and delays[-1] > delays[0], f"backoff grows: {delays}"
+    world.devnet.reset()
+    first_tx = op["tx_id"]
+    done = await world.run(processor, op, ("completed", "failed"))
+    assert done["status"] == "completed" and done["tx_id"] == first_tx, done
+    assert done["replaced_tx_ids"] == []
+
+
+async def test_an_error_body_from_the_node_is_never_a_success_nor_final(world: World) -> None:
+    processor = world.processor()
+    wallet = await world.wallet(funded=5_000_000)
+    op = await processor._sign(await world.payout(processor, wallet, new_address(), 1_000_000))
+    world.fault("internal_error", share=1.0)  # HTTP 200 {"Error": ...} to every call
+    for _ in range(3):
+        op = await processor.step(await world.due(op))
+        assert op["status"] == "processing" and op["stage"] == "signed", op
+    assert "node error" in op["last_error"] or "full node error" in op["last_error"]
+    world.devnet.reset()
+    done = await world.run(processor, op, ("completed", "failed"))
+    assert done["status"] == "completed" and done["replaced_tx_ids"] == [], done
+
+
+async def test_an_answer_lost_after_the_node_took_it_is_followed_by_the_same_tx(
+    world: World,
+) -> None:
+    processor = world.processor()
+    wallet = await world.wallet(funded=5_000_000)
+    op = await world.payout(processor, wallet, new_address(), 1_000_000)
+    world.fault("lose_answer", mode="drop", share=1.0)
+    lost = await processor.step(op)
+    assert lost["status"] == "processing" and lost["stage"] == "signed", lost
+    world.devnet.reset()
+    done = await world.run(processor, lost, ("completed", "failed"))
+    assert done["status"] == "completed" and done["tx_id"] == lost["tx_id"], done
+    assert [tx["txID"] for tx in world.sent_from(wallet["address"])] == [lost["tx_id"]]
+
+
+async def test_a_trc20_transfer_that_reverts_on_chain_fails_with_the_reason_and_moves_nothing(
+    world: World,
+) -> None:
+    processor = world.processor()
+    wallet = await world.wallet(funded=20_000_000)
+    world.devnet.fund(wallet["address"], 5_000_000, "USDT")
+    recipient = new_address()
+    world.fault("revert_trc20", reason="OUT_OF_ENERGY", share=1.0)
+    op = await world.payout(processor, wallet, recipient, 2_000_000, currency="USDT")
+    done = await world.run(processor, op, ("completed", "failed"))
+    assert done["status"] == "failed" and done["failure_reason"].startswith("failed on chain"), done
+    assert done["replaced_tx_ids"] == [], "a transaction that landed and failed is never replaced"
+    assert await world.ports.store.reserved(wallet["address"], "USDT") == 0
+
+
+async def test_nothing_is_replaced_while_the_node_lags_even_past_the_expiration(world: World) -> None:
+    processor = world.processor(safety=Safety(resign_margin_ms=1000, max_node_lag_ms=5000))
+    wallet = await world.wallet(funded=5_000_000)
+    op = await processor._sign(await world.payout(processor, wallet, new_address(), 1_000_000))
+    lost = await world.ports.store.transition(op["_id"], {}, {"broadcast_attempts": 1})
+    assert lost is not None
+    world.wait_head_past(lost["expires_at"] + 12_000)
+    # Even the node's lagging head is past the expiration and its margin; but it is 10 s old, over
+    # the 5 s allowed: a node that far behind is not trusted to show what can still land.
+    world.fault("lag", seconds=10)
+    for _ in range(3):
+        waiting = await processor.step(await world.due(lost))
+        assert waiting["tx_id"] == lost["tx_id"] and waiting["replaced_tx_ids"] == [], waiting
+    world.devnet.reset()
+    done = await world.run(processor, waiting, ("completed", "failed"))
+    assert done["status"] == "completed" and done["replaced_tx_ids"] == [lost["tx_id"]], done
