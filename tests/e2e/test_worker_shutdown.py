@@ -1,0 +1,74 @@
+"""A replica stopped by SIGTERM hands its in-flight payouts over at once, and /metrics shows how long
+accepted money has waited meanwhile."""
+
+from __future__ import annotations
+
+import re
+import signal
+import uuid
+from collections.abc import Callable
+
+import httpx
+
+from stack.local import Backends
+from tests.conftest import FAST_SERVICE
+from tests.e2e.test_payouts import new_address, trx_balance
+from tests.support.clients import Api, Devnet
+from tests.support.waiting import wait_for
+
+LONG_LEASE = "120"  # far longer than the test waits: only a released lease lets the successor in
+
+
+def oldest_unfinished_age(base_url: str, kind: str) -> float:
+    text = httpx.get(f"{base_url}/metrics").text
+    found = re.search(rf'^tron_oldest_unfinished_operation_age_seconds{{kind="{kind}"}} (\S+)$', text, re.M)
+    assert found, f"no tron_oldest_unfinished_operation_age_seconds for {kind}"
+    return float(found.group(1))
+
+
+def test_sigterm_releases_the_leases_and_a_successor_completes_the_payout_at_once(
+    backends: Backends, api_as: Callable[..., Api], devnet: Devnet
+) -> None:
+    env = {
+        **FAST_SERVICE,
+        "WORKER_LEASE_SECONDS": LONG_LEASE,
+        "MONGODB_DB": f"lucid_tron_payment_term_{uuid.uuid4().hex[:6]}",
+    }
+    replica = backends.start_replica(f"svc-term-{uuid.uuid4().hex[:4]}", **env)
+    manager = api_as("payout_manager", base_url=replica.url)
+    wallet = manager.wallet("TRX")
+    devnet.fund(wallet["address"], 10_000_000)
+    recipient = new_address()
+    # The node refuses every broadcast as busy: the payout is signed and waits, leased to this replica.
+    devnet.control("faults", {"fault": "refuse", "code": "SERVER_BUSY", "share": 1.0, "ttl_s": 60})
+    payout = manager.post(
+        "/api/v1/payouts/initiate",
+        {
+            "recipient_address": recipient,
+            "amount": "2",
+            "currency": "TRX",
+            "source_wallet_id": wallet["wallet_id"],
+        },
+        key=str(uuid.uuid4()),
+    ).json()
+    path = f"/api/v1/payouts/{payout['payout_id']}"
+    signed = wait_for(lambda: (p := manager.get(path).json())["tx_id"] and p, 30, "the payout to be signed")
+    assert signed["status"] == "processing", "a busy node is retried, never final"
+    wait_for(lambda: oldest_unfinished_age(replica.url, "payout") >= 1, 10, "the payout's wait to show")
+    assert oldest_unfinished_age(replica.url, "refund") == 0
+
+    replica.signal(signal.SIGTERM)
+    assert replica.process.wait(20) == 0, "shutdown is bounded"  # type: ignore[union-attr]
+    backends.replicas.remove(replica)
+    devnet.reset()
+
+    successor = backends.start_replica(f"svc-term-{uuid.uuid4().hex[:4]}", **env)
+    try:
+        manager = api_as("payout_manager", sub=manager.sub, base_url=successor.url)
+        done = manager.wait_status(path, ("completed", "failed"), timeout=30)
+        assert done["status"] == "completed" and done["tx_id"] == signed["tx_id"], done
+        assert trx_balance(devnet, recipient) == 2_000_000
+        assert oldest_unfinished_age(successor.url, "payout") == 0
+    finally:
+        successor.stop()
+        backends.replicas.remove(successor)
