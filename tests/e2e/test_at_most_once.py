@@ -20,6 +20,7 @@ from pymongo import MongoClient
 from stack.local import Backends
 from stack.processes import Part
 from tests.conftest import FAST_SERVICE
+from tests.e2e.payout_steps import initiate_payout
 from tests.e2e.test_payouts import new_address, trx_balance
 from tests.support.clients import Api, Devnet
 from tests.support.waiting import wait_for
@@ -46,18 +47,7 @@ class Crash:
         self.manager = self.api_as("payout_manager", base_url=replica.url)
         self.wallet = self.manager.wallet("TRX")
         self.devnet.fund(self.wallet["address"], 10_000_000)
-        answer = self.manager.post(
-            "/api/v1/payouts/initiate",
-            {
-                "recipient_address": self.recipient,
-                "amount": str(AMOUNT / 1_000_000),
-                "currency": "TRX",
-                "source_wallet_id": self.wallet["wallet_id"],
-            },
-            key=str(uuid.uuid4()),
-        )
-        assert answer.status_code == 202, answer.text
-        self.path = f"/api/v1/payouts/{answer.json()['payout_id']}"
+        self.path = initiate_payout(self.manager, self.wallet, self.recipient, str(AMOUNT / 1_000_000))
         wait_for(lambda: not replica.alive(), 30, "the replica to exit right after its broadcast")
         op = self.operation()
         assert op["status"] == "processing" and op["stage"] == "signed", op

@@ -12,6 +12,7 @@ import httpx
 
 from stack.local import Backends
 from tests.conftest import FAST_SERVICE
+from tests.e2e.payout_steps import initiate_payout, successor, wait_signed
 from tests.e2e.test_payouts import new_address, trx_balance
 from tests.support.clients import Api, Devnet
 from tests.support.waiting import wait_for
@@ -41,18 +42,8 @@ def test_sigterm_releases_the_leases_and_a_successor_completes_the_payout_at_onc
     recipient = new_address()
     # The node refuses every broadcast as busy: the payout is signed and waits, leased to this replica.
     devnet.control("faults", {"fault": "refuse", "code": "SERVER_BUSY", "share": 1.0, "ttl_s": 60})
-    payout = manager.post(
-        "/api/v1/payouts/initiate",
-        {
-            "recipient_address": recipient,
-            "amount": "2",
-            "currency": "TRX",
-            "source_wallet_id": wallet["wallet_id"],
-        },
-        key=str(uuid.uuid4()),
-    ).json()
-    path = f"/api/v1/payouts/{payout['payout_id']}"
-    signed = wait_for(lambda: (p := manager.get(path).json())["tx_id"] and p, 30, "the payout to be signed")
+    path = initiate_payout(manager, wallet, recipient, "2")
+    signed = wait_signed(manager, path)
     assert signed["status"] == "processing", "a busy node is retried, never final"
     wait_for(lambda: oldest_unfinished_age(replica.url, "payout") >= 1, 10, "the payout's wait to show")
     assert oldest_unfinished_age(replica.url, "refund") == 0
@@ -62,13 +53,9 @@ def test_sigterm_releases_the_leases_and_a_successor_completes_the_payout_at_onc
     backends.replicas.remove(replica)
     devnet.reset()
 
-    successor = backends.start_replica(f"svc-term-{uuid.uuid4().hex[:4]}", **env)
-    try:
-        manager = api_as("payout_manager", sub=manager.sub, base_url=successor.url)
+    with successor(backends, "svc-term", env) as replacement:
+        manager = api_as("payout_manager", sub=manager.sub, base_url=replacement.url)
         done = manager.wait_status(path, ("completed", "failed"), timeout=30)
         assert done["status"] == "completed" and done["tx_id"] == signed["tx_id"], done
         assert trx_balance(devnet, recipient) == 2_000_000
-        assert oldest_unfinished_age(successor.url, "payout") == 0
-    finally:
-        successor.stop()
-        backends.replicas.remove(successor)
+        assert oldest_unfinished_age(replacement.url, "payout") == 0

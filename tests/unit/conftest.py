@@ -24,6 +24,7 @@ from service.ports.chain import Chain
 from service.ports.store import Doc, Store
 from service.ports.vault import KeyVault
 from stack.local import LOCAL_SECRETS, Backends
+from tests.e2e.test_payouts import new_address
 from tests.support.clients import Devnet
 from tests.support.ledger import ChainScanner, audit
 from tests.support.waiting import wait_for
@@ -80,6 +81,25 @@ class World:
         stored, created = await self.ports.store.insert_operation(processor.leased(op))
         assert created
         return stored
+
+    async def new_payout(
+        self, amount: int = 1_000_000, funded: int = 5_000_000
+    ) -> tuple[Processor, Doc, Doc]:
+        """A funded wallet and a payout out of it, leased to a new worker: (worker, wallet, payout)."""
+        processor = self.processor()
+        wallet = await self.wallet(funded=funded)
+        return processor, wallet, await self.payout(processor, wallet, new_address(), amount)
+
+    async def take_over(self, op: Doc) -> tuple[Processor, Doc]:
+        """A new worker claims the operation once its lease ran out, as after a crash."""
+        successor = self.processor()
+        taken = await self.ports.store.claim(successor.worker_name, successor.lease_until(), [op["kind"]])
+        assert taken is not None and taken["_id"] == op["_id"], taken
+        return successor, taken
+
+    def assert_only_on_chain(self, wallet: Doc, txid: str) -> None:
+        sent = [tx["txID"] for tx in self.sent_from(wallet["address"])]
+        assert sent == [txid], f"the wallet sent {sent}, expected exactly {txid}"
 
     async def run(self, processor: Processor, op: Doc, until: tuple[str, ...], timeout: float = 30) -> Doc:
         """Step the operation as its worker would (when due) until its status is one of `until`."""

@@ -18,29 +18,25 @@ async def test_a_payout_completes_once_its_block_is_solidified(world: World) -> 
     op = await world.run(processor, op, ("completed",))
     solid = world.devnet.node("walletsolidity/getnowblock", {})["block_header"]["raw_data"]["number"]
     assert op["block_height"] <= solid, "completed means the block is solidified"
-    assert [tx["txID"] for tx in world.sent_from(wallet["address"])] == [op["tx_id"]]
+    world.assert_only_on_chain(wallet, op["tx_id"])
     assert trx_balance(world.devnet, recipient) == 2_000_000
 
 
 async def test_a_replica_that_crashed_after_broadcast_is_followed_by_one_that_asks_the_chain_first(
     world: World,
 ) -> None:
-    first = world.processor()
-    wallet = await world.wallet(funded=5_000_000)
-    op = await world.payout(first, wallet, new_address(), 1_000_000)
+    first, wallet, op = await world.new_payout()
     sent = await first.step(op)
     assert sent["stage"] == "broadcast", sent
     # The crash: the answer was never recorded, so the store still says `signed`, lease run out.
     await world.ports.store.transition(op["_id"], {}, {"stage": "signed", "lease_until": 0})
     world.wait_head_past(sent["expires_at"] + 2000)  # a re-send would now answer expired
 
-    successor = world.processor()
-    taken = await world.ports.store.claim(successor.worker_name, successor.lease_until(), ["payout"])
-    assert taken is not None and taken["_id"] == op["_id"]
+    successor, taken = await world.take_over(op)
     done = await world.run(successor, taken, ("completed", "failed"))
     assert done["status"] == "completed" and done["tx_id"] == sent["tx_id"], done
     assert done["replaced_tx_ids"] == []
-    assert [tx["txID"] for tx in world.sent_from(wallet["address"])] == [sent["tx_id"]]
+    world.assert_only_on_chain(wallet, sent["tx_id"])
 
 
 async def test_a_tx_that_never_reached_the_node_is_replaced_once_after_the_node_passes_its_expiration(
@@ -57,22 +53,18 @@ async def test_a_tx_that_never_reached_the_node_is_replaced_once_after_the_node_
     assert lost is not None
     world.wait_head_past(lost["expires_at"] + 2000)
 
-    successor = world.processor()
-    taken = await world.ports.store.claim(successor.worker_name, successor.lease_until(), ["payout"])
-    assert taken is not None
+    successor, taken = await world.take_over(op)
     done = await world.run(successor, taken, ("completed", "failed"))
     assert done["status"] == "completed", done
     assert done["replaced_tx_ids"] == [lost["tx_id"]], "re-signed exactly once"
-    assert [tx["txID"] for tx in world.sent_from(wallet["address"])] == [done["tx_id"]]
+    world.assert_only_on_chain(wallet, done["tx_id"])
     assert trx_balance(world.devnet, recipient) == 1_000_000
 
 
 async def test_a_stored_transaction_is_not_replaced_while_the_node_head_is_before_its_expiration(
     world: World,
 ) -> None:
-    processor = world.processor()
-    wallet = await world.wallet(funded=5_000_000)
-    op = await world.payout(processor, wallet, new_address(), 1_000_000)
+    processor, _, op = await world.new_payout()
     world.devnet.control("stall", {"stalled": True})  # no blocks: the node's head time stands still
     try:
         sent = await processor.step(op)
@@ -113,9 +105,7 @@ async def test_failures_before_signing_are_bounded_then_final_with_the_reason(wo
 
 
 async def test_transient_refusals_are_retried_with_growing_backoff_never_final(world: World) -> None:
-    processor = world.processor()
-    wallet = await world.wallet(funded=5_000_000)
-    op = await world.payout(processor, wallet, new_address(), 1_000_000)
+    processor, _, op = await world.new_payout()
     delays = []
     for code in ("SERVER_BUSY", "NOT_ENOUGH_EFFECTIVE_CONNECTION", "BLOCK_UNSOLIDIFIED"):
         world.fault("refuse", code=code, share=1.0)
@@ -133,9 +123,8 @@ async def test_transient_refusals_are_retried_with_growing_backoff_never_final(w
 
 
 async def test_an_error_body_from_the_node_is_never_a_success_nor_final(world: World) -> None:
-    processor = world.processor()
-    wallet = await world.wallet(funded=5_000_000)
-    op = await processor._sign(await world.payout(processor, wallet, new_address(), 1_000_000))
+    processor, _, op = await world.new_payout()
+    op = await processor._sign(op)
     world.fault("internal_error", share=1.0)  # HTTP 200 {"Error": ...} to every call
     for _ in range(3):
         op = await processor.step(await world.due(op))
@@ -149,16 +138,14 @@ async def test_an_error_body_from_the_node_is_never_a_success_nor_final(world: W
 async def test_an_answer_lost_after_the_node_took_it_is_followed_by_the_same_tx(
     world: World,
 ) -> None:
-    processor = world.processor()
-    wallet = await world.wallet(funded=5_000_000)
-    op = await world.payout(processor, wallet, new_address(), 1_000_000)
+    processor, wallet, op = await world.new_payout()
     world.fault("lose_answer", mode="drop", share=1.0)
     lost = await processor.step(op)
     assert lost["status"] == "processing" and lost["stage"] == "signed", lost
     world.devnet.reset()
     done = await world.run(processor, lost, ("completed", "failed"))
     assert done["status"] == "completed" and done["tx_id"] == lost["tx_id"], done
-    assert [tx["txID"] for tx in world.sent_from(wallet["address"])] == [lost["tx_id"]]
+    world.assert_only_on_chain(wallet, lost["tx_id"])
 
 
 async def test_a_trc20_transfer_that_reverts_on_chain_fails_with_the_reason_and_moves_nothing(

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pymongo.errors import PyMongoError
 
-from service.operations import new_operation
 from service.ports.store import SOCKET_TIMEOUT_MS, Store
 from service.worker import Worker
 from stack.processes import Part, store_part
@@ -27,19 +25,7 @@ def worker_for(world: World, name: str | None = None, stop_seconds: float = 10.0
 async def test_an_operation_created_for_a_request_is_leased_to_it_so_no_worker_can_race_it(
     world: World,
 ) -> None:
-    request = world.processor()
-    wallet = await world.wallet(funded=5_000_000)
-    op = new_operation(
-        "payout",
-        str(uuid.uuid4()),
-        "unit",
-        wallet_id=wallet["_id"],
-        from_address=wallet["address"],
-        to_address=new_address(),
-        amount=1_000_000,
-        currency="TRX",
-    )
-    stored, _ = await world.ports.store.insert_operation(request.leased(op))
+    request, _, stored = await world.new_payout()  # stored as the routes do: leased to the request
     other = world.processor()
     assert await world.ports.store.claim(other.worker_name, other.lease_until(), ["payout"]) is None
     signed = await request.step(stored)
