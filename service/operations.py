@@ -206,8 +206,8 @@ class Processor:
         attempt = op.get("broadcast_attempts", 0) + 1
         # Counted before it leaves: a later reader knows it may have been sent.
         counted = await self._set(op, {"broadcast_attempts": attempt})
-        if counted.get("broadcast_attempts") != attempt or counted["status"] != "processing":
-            return counted
+        if counted.get("broadcast_attempts") != attempt or counted.get("lease_owner") != self.worker_name:
+            return counted  # no longer this worker's to send
         result = await self._ports.chain.broadcast(op["signed_tx"])
         if self.safety.exit_after_broadcast:
             log.warning("TEST ONLY: exiting right after broadcast", extra={"operation_id": op["_id"]})

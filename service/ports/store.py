@@ -25,7 +25,7 @@ SOCKET_TIMEOUT_MS = 10_000
 # The queries the worker runs, each served by the index beside it (`prepare` creates them all).
 PENDING_QUEUE = [("status", ASCENDING), ("priority_rank", ASCENDING), ("submitted_at", ASCENDING)]
 EXPIRED_LEASES = [("status", ASCENDING), ("lease_until", ASCENDING)]
-HELD_LEASES = [("lease_owner", ASCENDING), ("next_check_at", ASCENDING)]
+HELD_LEASES = [("lease_owner", ASCENDING), ("status", ASCENDING), ("next_check_at", ASCENDING)]
 DUE_CALLBACKS = [("callback.state", ASCENDING), ("callback.next_at", ASCENDING)]
 UNFINISHED_BY_KIND = [("status", ASCENDING), ("kind", ASCENDING), ("submitted_at", ASCENDING)]
 WORKER_INDEXES = (PENDING_QUEUE, EXPIRED_LEASES, HELD_LEASES, DUE_CALLBACKS, UNFINISHED_BY_KIND)

@@ -6,16 +6,21 @@ import asyncio
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pymongo import monitoring
 from pymongo.errors import PyMongoError
 
+from service.operations import Processor
 from service.ports.store import SOCKET_TIMEOUT_MS, Store
 from service.worker import Worker
+from stack.local import Backends
 from stack.processes import Part, store_part
 from tests.e2e.test_payouts import new_address
-from tests.unit.conftest import World
+from tests.unit.conftest import LEASE, SAFETY, World
 
 
 def worker_for(world: World, name: str | None = None, stop_seconds: float = 10.0) -> Worker:
@@ -92,3 +97,58 @@ async def test_a_store_that_stops_answering_fails_calls_within_its_timeout(
     finally:
         private_store.signal(signal.SIGCONT)
         await store.close()
+
+
+class _OperationQueries(monitoring.CommandListener):
+    """Every filter the store sends to `operations`, as the server receives it."""
+
+    def __init__(self) -> None:
+        self.filters: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        command = event.command
+        if command.get(event.command_name) != "operations":
+            return
+        if event.command_name == "find":
+            self.filters.append(command.get("filter", {}))
+        elif event.command_name == "findAndModify":
+            self.filters.append(command.get("query", {}))
+        elif event.command_name == "update":
+            self.filters.extend(update["q"] for update in command.get("updates", []))
+        elif event.command_name == "aggregate":
+            self.filters.extend(s["$match"] for s in command.get("pipeline", [])[:1] if "$match" in s)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_every_query_the_worker_sends_is_served_by_an_index(world: World, backends: Backends) -> None:
+    queries = _OperationQueries()
+    monitoring.register(queries)  # applies to clients made from now on
+    store = Store(backends.store.url, world.ports.store.operations.database.name)
+    try:
+        watched = replace(world.ports, store=store)
+        processor = Processor(watched, "watched-worker", LEASE, SAFETY)
+        wallet = await world.wallet(funded=5_000_000)
+        op = await world.payout(processor, wallet, new_address(), 1_000_000)
+        await world.run(processor, op, ("completed",))
+        await Worker(watched, processor, "unit-secret", 0.05)._tick()
+        await store.oldest_unfinished()
+        await store.release_leases(processor.worker_name)
+        indexes = [list(dict(i["key"])) for i in (await store.operations.index_information()).values()]
+    finally:
+        monitoring._LISTENERS.command_listeners.remove(queries)
+        await store.close()
+    assert queries.filters, "the worker sent no queries"
+    unserved = [f for f in queries.filters if not any(_serves(index, f) for index in indexes)]
+    assert not unserved, f"queries no index serves: {unserved}"
+
+
+def _serves(index: list[str], query: dict[str, Any]) -> bool:
+    """The index's leading keys (two, or as many as the query or the index has) are all query fields:
+    an index led by `status` alone does not serve a query on `lease_owner` and `status`."""
+    fields = set(query)
+    return set(index[: min(len(index), len(fields), 2)]) <= fields
