@@ -47,7 +47,7 @@ class DevnetApp:
 
     def handle(self, method: str, path: str, body: bytes) -> Response:
         label, response = self._route(method, path.rstrip("/") or "/", body)
-        self._metrics.observe_request(label, response.status)
+        self._metrics.observe_request(label, "lost" if response.status == LOST else str(response.status))
         return response
 
     def _route(self, method: str, path: str, body: bytes) -> tuple[str, Response]:

@@ -81,10 +81,13 @@ class WalletApi:
 
     # -- node and blocks ----------------------------------------------------------------------
 
+    def _lag_ms(self) -> int:
+        lag = self._faults.params("lag")
+        return int(lag["seconds"] * 1000) if lag is not None else 0
+
     def _head(self) -> int:
         """The head this node serves: the real one, or an older one while the lag fault is on."""
-        lag = self._faults.params("lag")
-        return self._chain.visible_height(int(lag["seconds"] * 1000) if lag is not None else 0)
+        return self._chain.visible_height(self._lag_ms())
 
     def _solid(self) -> int:
         # Like a real node's walletsolidity/ (the solidity node), `confirmations` behind its head.
@@ -222,7 +225,8 @@ class WalletApi:
             code = refusal["code"]
             return _with_txid({"code": code, "message": _hex(REFUSALS[code])}, _txid_of(body))
         try:
-            txid = self._chain.submit(body)
+            lag_ms = self._lag_ms()
+            txid = self._chain.submit(body, self._chain.visible_height(lag_ms) if lag_ms else None)
         except BroadcastError as exc:
             return _with_txid({"code": exc.code, "message": _hex(exc.message)}, exc.txid)
         lost = self._faults.hits("lose_answer")

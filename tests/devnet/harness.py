@@ -83,6 +83,9 @@ class DevnetNode:
     def get(self, path: str) -> httpx.Response:
         return self.http.get(path)
 
+    def delete(self, path: str) -> httpx.Response:
+        return self.http.delete(path)
+
     def info(self) -> dict[str, Any]:
         return dict(self.get("/control/info").json())
 
@@ -119,6 +122,15 @@ class DevnetNode:
     def set_fault(self, fault: str, body: dict[str, Any]) -> None:
         response = self.post(f"/control/{fault}", body)
         assert response.status_code == 200, response.text
+
+    def inject(self, fault: str, ttl_s: float = 60.0, **params: Any) -> list[dict[str, Any]]:
+        """Switch a fault on through POST /control/faults; returns the active faults."""
+        response = self.post("/control/faults", {"fault": fault, "ttl_s": ttl_s, **params})
+        assert response.status_code == 200, response.text
+        return list(response.json()["faults"])
+
+    def active_faults(self) -> list[dict[str, Any]]:
+        return list(self.info()["faults"])
 
     def wait_blocks(self, count: int) -> int:
         """Wait until `count` more blocks are produced; returns the new height."""
