@@ -288,6 +288,7 @@ class Processor:
         """Try again after a backoff that grows with each retry in a row."""
         retries = op.get("retries", 0) + 1
         delay = min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** min(retries - 1, 16))
+        log.info("operation waits", extra={"operation_id": op["_id"], "why": why[:500], "retry_in_ms": delay})
         return await self._set(
             op, {"retries": retries, "last_error": why[:500], "next_check_at": now_ms() + delay, **changes}
         )
