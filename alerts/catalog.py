@@ -70,6 +70,12 @@ SERVICE = Source(
         _metric("tron_payout_queue_depth", GAUGE, "priority", "payouts waiting for the worker"),
         _metric("tron_block_height", GAUGE, "", "last TRON block height seen"),
         _metric(
+            "tron_oldest_unfinished_operation_age_seconds",
+            GAUGE,
+            "kind",
+            "age of the oldest operation not yet final (0 when none)",
+        ),
+        _metric(
             "tron_node_request_duration_seconds",
             HISTOGRAM,
             "method",

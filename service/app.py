@@ -15,7 +15,7 @@ from service import VERSION, logs, metrics
 from service.config import Config
 from service.errors import register_error_handlers
 from service.network import NetworkMonitor
-from service.operations import Processor
+from service.operations import Processor, Safety
 from service.ports import Ports
 from service.ports.cache import Cache
 from service.ports.chain import Chain
@@ -45,6 +45,7 @@ def build_ports(config: Config) -> Ports:
             config.usdt_contract_address,
             config.tron_api_key,
             network_name=config.network_name,
+            tx_lifetime_ms=int(config.tx_lifetime_seconds * 1000),
         ),
         vault=KeyVault(config.encryption_key),
     )
@@ -77,12 +78,23 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
             replica_ports,
             f"{config.pod_name}-{uuid.uuid4().hex[:6]}",
             timedelta(seconds=config.worker_lease_seconds),
+            Safety(
+                resign_margin_ms=int(config.resign_margin_seconds * 1000),
+                max_node_lag_ms=int(config.max_node_lag_seconds * 1000),
+                exit_after_broadcast=config.test_only_exit_after_broadcast,
+            ),
         )
         state = Runtime(replica_ports, NetworkMonitor(replica_ports.chain), processor)
         app.config["RUNTIME"] = state
         app.config["PORTS"] = replica_ports
         if config.worker_enabled:
-            state.worker = Worker(replica_ports, processor, config.webhook_secret, config.worker_poll_seconds)
+            state.worker = Worker(
+                replica_ports,
+                processor,
+                config.webhook_secret,
+                config.worker_poll_seconds,
+                stop_seconds=config.worker_stop_seconds,
+            )
             state.worker.start()
 
     @app.after_serving

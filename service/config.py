@@ -38,6 +38,13 @@ class Config:
     worker_enabled: bool
     worker_poll_seconds: float
     worker_lease_seconds: float
+    worker_stop_seconds: float
+    tx_lifetime_seconds: float
+    resign_margin_seconds: float
+    max_node_lag_seconds: float
+    # TEST ONLY (refused in production): the process exits right after its first broadcast, before
+    # it records the answer, so tests can crash a replica at the most dangerous moment.
+    test_only_exit_after_broadcast: bool
     balance_cache_seconds: float
     network_name: str
 
@@ -81,6 +88,11 @@ class Config:
             worker_enabled=env.get("WORKER_ENABLED", "true").lower() not in {"0", "false", "no"},
             worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 0.5),
             worker_lease_seconds=_float(env, "WORKER_LEASE_SECONDS", 30.0),
+            worker_stop_seconds=_float(env, "WORKER_STOP_SECONDS", 10.0),
+            tx_lifetime_seconds=_float(env, "TX_LIFETIME_SECONDS", 60.0),
+            resign_margin_seconds=_float(env, "RESIGN_MARGIN_SECONDS", 30.0),
+            max_node_lag_seconds=_float(env, "MAX_NODE_LAG_SECONDS", 30.0),
+            test_only_exit_after_broadcast=_test_switch(env, "TEST_ONLY_EXIT_AFTER_BROADCAST", production),
             balance_cache_seconds=_float(env, "BALANCE_CACHE_SECONDS", 2.0),
             network_name=env.get("TRON_NETWORK_NAME", "devnet"),
         )
@@ -100,6 +112,13 @@ def parse_encryption_key(value: str) -> bytes:
     raise ConfigError(
         "ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)"
     )
+
+
+def _test_switch(env: Mapping[str, str], name: str, production: bool) -> bool:
+    on = env.get(name, "").lower() in {"1", "true", "yes"}
+    if on and production:
+        raise ConfigError(f"{name} is a test-only switch; unset it in production")
+    return on
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -47,6 +47,13 @@ NODE_REQUEST_DURATION = Histogram(
     registry=REGISTRY,
 )
 
+OLDEST_UNFINISHED_AGE = Gauge(
+    "tron_oldest_unfinished_operation_age_seconds",
+    "Age of the oldest operation not yet final, per kind (0 when none)",
+    ["kind"],
+    registry=REGISTRY,
+)
+
 NETWORK_STATES = ("healthy", "degraded", "down")
 
 

@@ -3,33 +3,59 @@
 Every move (payout, payment, refund, USDT transfer or approval, stake, unstake, withdraw) is one
 document in `operations` and goes `pending -> processing -> completed | failed` (payouts and
 payments may also be `cancelled` while pending). Inside `processing` a stage records how far it got:
-`queued` (nothing signed), `signed` (the signed transaction is stored), `broadcast` (the node took
-it). The signed transaction is stored BEFORE it is broadcast, and a retry only ever re-sends that
-same stored transaction, so a crash anywhere cannot put a second transaction on chain. A stored
-transaction is replaced by a new one only once it has expired and the node has never seen it,
-when it can no longer land.
+`queued` (nothing signed), `signed` (the signed transaction is stored; it may have been sent),
+`broadcast` (the node took it). The rules that keep a payout at most once:
+
+- The signed transaction is stored BEFORE it is sent, and every send is counted in the store
+  before it leaves; any retry (after a crash, on another replica) re-sends that same transaction.
+- Once it may have been sent, the chain is asked about it first, before any other decision.
+- A second transaction is signed only when the chain shows the first can no longer land: the
+  node's own head block is past its expiration plus a margin, a solidified block is past its
+  expiration, the node is not lagging, and, asked after all that, the node knows no block with it.
+  java-tron answers TRANSACTION_EXPIRATION_ERROR (or TAPOS_ERROR) also to a re-send of a
+  transaction that is already in a block (Manager.pushTransaction checks expiration before
+  duplicates), so such an answer alone proves nothing.
+- An operation with a signed transaction is never `failed` (its funds released) until then, except
+  when the very first send of it is refused after validation: then it entered no pool at all.
+- Failures before signing (bad key, bad contract, store error) are retried a bounded number of
+  times, then the operation is `failed` with the reason. An unreachable node is waited out.
+- `completed` means the transaction's block is solidified.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from service import metrics
 from service.clock import now_ms
 from service.ports import Ports
-from service.ports.chain import ChainUnavailable, SignedTx
+from service.ports.chain import Broadcast, ChainUnavailable, SignedTx
 from service.ports.store import Doc
 
 log = logging.getLogger(__name__)
 
 KINDS = ("payout", "payment", "refund", "usdt_transfer", "usdt_approve", "stake", "unstake", "withdraw")
 PRIORITY_RANK = {"high": 0, "normal": 1, "low": 2}
-# A signed transaction is abandoned only this long after its expiration, so clocks may differ a little.
-EXPIRY_MARGIN_MS = 30_000
-# Refusals after which the transaction can never land, so signing a new one is safe.
-_RESIGN_CODES = ("TRANSACTION_EXPIRATION_ERROR", "TAPOS_ERROR")
+# Failures before signing (no key, a contract tronpy cannot use, a store error) get this many tries.
+MAX_SIGN_ATTEMPTS = 5
+# Retries after transient trouble back off from BACKOFF_FIRST_MS, doubling, up to BACKOFF_MAX_MS.
+BACKOFF_FIRST_MS = 500
+BACKOFF_MAX_MS = 30_000
+# How often an operation waiting for its block (or its block's solidification) asks again.
+CONFIRM_POLL_MS = 500
+
+
+@dataclass(frozen=True)
+class Safety:
+    """When a stored transaction may be given up for a new one (see the module's rules)."""
+
+    resign_margin_ms: int = 30_000  # the node's head must be this far past the expiration
+    max_node_lag_ms: int = 30_000  # a node whose head is older than this is lagging: its word is not enough
+    exit_after_broadcast: bool = False  # TEST ONLY: crash right after the first broadcast (see Config)
 
 
 def new_operation(kind: str, op_id: str, user_id: str, **fields: Any) -> Doc:
@@ -53,57 +79,82 @@ def new_operation(kind: str, op_id: str, user_id: str, **fields: Any) -> Doc:
         "completed_at": None,
         "lease_owner": None,
         "lease_until": None,
+        "next_check_at": moment,
+        "broadcast_attempts": 0,
+        "sign_failures": 0,
+        "retries": 0,
+        "replaced_tx_ids": [],
+        "last_error": None,
         "debits": kind in ("payout", "payment", "refund", "usdt_transfer", "stake"),
         **fields,
     }
 
 
 class Processor:
-    """Carries one claimed operation as far as it can go now; safe to run again at any point."""
+    """Carries one operation it holds the lease on as far as it can go now; safe to run again at any point."""
 
-    def __init__(self, ports: Ports, worker_name: str, lease: timedelta) -> None:
+    def __init__(
+        self, ports: Ports, worker_name: str, lease: timedelta, safety: Safety | None = None
+    ) -> None:
         self._ports = ports
         self.worker_name = worker_name
         self.lease = lease
+        self.safety = safety or Safety()
+
+    def leased(self, op: Doc) -> Doc:
+        """A new operation already in this worker's hands: the request that creates it signs it at once
+        (so its answer carries the tx id), and no other worker can race it while it does."""
+        return {
+            **op,
+            "status": "processing",
+            "lease_owner": self.worker_name,
+            "lease_until": self.lease_until(),
+        }
 
     async def step(self, op: Doc) -> Doc:
         try:
-            if op["stage"] == "queued":
+            if op["status"] == "processing" and op["stage"] == "queued":
                 op = await self._sign(op)
-            if op["status"] == "processing" and op["stage"] == "signed":
-                op = await self._broadcast(op)
-            if op["status"] == "processing" and op["stage"] == "broadcast":
-                op = await self._confirm(op)
+            if op["status"] == "processing" and op["stage"] in ("signed", "broadcast"):
+                op = await self._advance(op)
         except ChainUnavailable as exc:
-            log.warning("chain unavailable; will retry", extra={"operation_id": op["_id"], "error": str(exc)})
-            await self._ports.store.transition(op["_id"], {"status": "processing"}, {"lease_until": now_ms()})
+            log.warning("node unavailable; will retry", extra={"operation_id": op["_id"], "error": str(exc)})
+            op = await self._later(op, f"node unavailable: {exc}")
         return op
 
-    async def claim_inline(self, op: Doc) -> Doc | None:
-        """Take a just-created operation into this request, so its response can carry the tx id."""
-        return await self._ports.store.transition(
-            op["_id"],
-            {"status": "pending"},
-            {"status": "processing", "lease_owner": self.worker_name, "lease_until": self.lease_until()},
-        )
-
+    # -- before signing -----------------------------------------------------------------------
     async def _sign(self, op: Doc) -> Doc:
-        wallet = await self._ports.store.wallets.find_one({"address": op["from_address"]})
-        if wallet is None:
-            return await self.finish(op, "failed", failure_reason="source wallet no longer exists")
-        key = self._ports.vault.private_key(wallet["encrypted_key"], wallet["_id"])
-        signed = await self._build(op, key)
+        try:
+            wallet = await self._ports.store.wallets.find_one({"address": op["from_address"]})
+            if wallet is None:
+                return await self.finish(op, "failed", failure_reason="source wallet no longer exists")
+            key = self._ports.vault.private_key(wallet["encrypted_key"], wallet["_id"])
+            signed = await self._build(op, key)
+        except ChainUnavailable:
+            raise  # the node is away: waited out, never counted against the operation
+        except Exception as exc:  # bad key, bad contract, store error: nothing signed, so bounded
+            failures = op.get("sign_failures", 0) + 1
+            why = f"could not sign: {type(exc).__name__}: {exc}"[:500]
+            log.warning(
+                "signing failed", extra={"operation_id": op["_id"], "error": why, "attempt": failures}
+            )
+            if failures >= MAX_SIGN_ATTEMPTS:
+                return await self.finish(op, "failed", failure_reason=f"{why} (after {failures} attempts)")
+            return await self._later(op, why, sign_failures=failures)
         stored = await self._ports.store.transition(
             op["_id"],
-            {"status": "processing", "stage": "queued"},
+            {**self._mine(), "stage": "queued"},
             {
                 "stage": "signed",
                 "signed_tx": signed,
                 "tx_id": signed["txID"],
                 "expires_at": signed["raw_data"]["expiration"],
+                "broadcast_attempts": 0,
+                "retries": 0,
+                "next_check_at": now_ms(),
             },
         )
-        # None: another worker stored its transaction first; carry on with that one.
+        # None: this worker lost the operation meanwhile; whoever holds it carries on.
         return stored or await self._reload(op)
 
     async def _build(self, op: Doc, key: Any) -> SignedTx:
@@ -118,35 +169,89 @@ class Processor:
             return await chain.sign_unstake(key, op["amount"], op["resource"])
         return await chain.sign_withdraw_unstaked(key)
 
-    async def _broadcast(self, op: Doc) -> Doc:
-        result = await self._ports.chain.broadcast(op["signed_tx"])
-        if result.accepted:
-            updated = await self._ports.store.transition(
-                op["_id"],
-                {"status": "processing", "stage": "signed"},
-                {"stage": "broadcast", "broadcast_at": now_ms()},
-            )
-            return updated or await self._reload(op)
-        if result.reason.startswith(_RESIGN_CODES):
-            return await self._resign(op, result.reason)
-        return await self.finish(op, "failed", failure_reason=f"rejected by the network: {result.reason}")
+    # -- after signing ------------------------------------------------------------------------
+    async def _advance(self, op: Doc) -> Doc:
+        if op["stage"] == "broadcast" or op.get("broadcast_attempts", 0) > 0:
+            # It may be on chain already (sent before a crash, an answer lost): ask before anything else.
+            settled = await self._from_chain(op)
+            if settled is not None:
+                return settled
+        if op["stage"] == "signed":
+            return await self._broadcast(op)
+        return await self._replace_if_dead(op, "accepted by the node but not in a block yet")
 
-    async def _confirm(self, op: Doc) -> Doc:
-        outcome = await self._ports.chain.outcome(op["tx_id"])
-        if outcome is None:
-            expired = op.get("expires_at") and now_ms() > op["expires_at"] + EXPIRY_MARGIN_MS
-            if expired and not await self._ports.chain.is_known(op["tx_id"]):
-                return await self._resign(op, "expired before it was included in a block")
-            return op
-        if outcome.success:
+    async def _from_chain(self, op: Doc) -> Doc | None:
+        """Settle the operation from what the chain shows of its transaction; None if it shows nothing."""
+        chain, txid = self._ports.chain, op["tx_id"]
+        outcome = await chain.outcome(txid)
+        if outcome is not None and outcome.success:
             return await self.finish(op, "completed", block_height=outcome.block_height, fee=outcome.fee)
-        return await self.finish(
+        if outcome is not None:  # it landed and failed: it can never land again, and moved nothing
+            return await self.finish(
+                op,
+                "failed",
+                block_height=outcome.block_height,
+                fee=outcome.fee,
+                failure_reason=f"failed on chain: {outcome.reason}",
+            )
+        height = await chain.included_in(txid)
+        if height is None:
+            return None
+        return await self._set(
             op,
-            "failed",
-            block_height=outcome.block_height,
-            fee=outcome.fee,
-            failure_reason=f"failed on chain: {outcome.reason}",
+            {"stage": "broadcast", "block_height": height, "next_check_at": now_ms() + CONFIRM_POLL_MS},
         )
+
+    async def _broadcast(self, op: Doc) -> Doc:
+        attempt = op.get("broadcast_attempts", 0) + 1
+        # Counted before it leaves: a later reader knows it may have been sent.
+        counted = await self._set(op, {"broadcast_attempts": attempt})
+        if counted.get("broadcast_attempts") != attempt or counted.get("lease_owner") != self.worker_name:
+            return counted  # no longer this worker's to send
+        result = await self._ports.chain.broadcast(op["signed_tx"])
+        if self.safety.exit_after_broadcast:
+            log.warning("TEST ONLY: exiting right after broadcast", extra={"operation_id": op["_id"]})
+            os._exit(70)
+        return await self._after_broadcast(counted, result, attempt)
+
+    async def _after_broadcast(self, op: Doc, result: Broadcast, attempt: int) -> Doc:
+        if result.verdict == "accepted":
+            return await self._set(
+                op,
+                {
+                    "stage": "broadcast",
+                    "broadcast_at": now_ms(),
+                    "retries": 0,
+                    "last_error": None,
+                    "next_check_at": now_ms() + CONFIRM_POLL_MS,
+                },
+            )
+        if result.verdict == "refused" and attempt == 1:
+            # Validated and refused on its only send: it entered no pool and no one else holds it.
+            return await self.finish(op, "failed", failure_reason=f"rejected by the network: {result.reason}")
+        if result.verdict in ("transient", "unknown"):
+            return await self._later(op, f"broadcast {result.verdict}: {result.reason}")
+        # stale, or refused after an earlier send that may have been taken: only the chain can tell.
+        return await self._replace_if_dead(op, f"broadcast answered {result.reason}")
+
+    async def _replace_if_dead(self, op: Doc, why: str) -> Doc:
+        if await self._can_no_longer_land(op):
+            return await self._resign(op, why)
+        return await self._later(op, f"{why}; waiting until the chain shows whether it can still land")
+
+    async def _can_no_longer_land(self, op: Doc) -> bool:
+        """True only when the chain proves the stored transaction can never be in a block."""
+        chain, expires = self._ports.chain, int(op["expires_at"])
+        _, head_time = await chain.head_block()
+        if now_ms() - head_time > self.safety.max_node_lag_ms:
+            return False  # the node lags (or the clocks disagree): not a node to trust with this
+        if head_time <= expires + self.safety.resign_margin_ms:
+            return False
+        _, solid_time = await chain.solid_block()
+        if solid_time <= expires:
+            return False
+        # Asked last: every block that could hold it is now solidified, and the node has them all.
+        return await chain.outcome(op["tx_id"]) is None and await chain.included_in(op["tx_id"]) is None
 
     async def _resign(self, op: Doc, why: str) -> Doc:
         log.warning(
@@ -155,10 +260,38 @@ class Processor:
         )
         updated = await self._ports.store.transition(
             op["_id"],
-            {"status": "processing", "tx_id": op["tx_id"]},
-            {"stage": "queued", "signed_tx": None, "tx_id": None, "expires_at": None},
+            {**self._mine(), "tx_id": op["tx_id"]},
+            {
+                "stage": "queued",
+                "signed_tx": None,
+                "tx_id": None,
+                "expires_at": None,
+                "broadcast_attempts": 0,
+                "retries": 0,
+                "next_check_at": now_ms(),
+                "last_error": why,
+            },
+            push={"replaced_tx_ids": op["tx_id"]},
         )
         return updated or await self._reload(op)
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+    def _mine(self) -> Doc:
+        return {"status": "processing", "lease_owner": self.worker_name}
+
+    async def _set(self, op: Doc, changes: Doc) -> Doc:
+        """Apply changes while this worker still holds the operation; the current one either way."""
+        updated = await self._ports.store.transition(op["_id"], self._mine(), changes)
+        return updated or await self._reload(op)
+
+    async def _later(self, op: Doc, why: str, **changes: Any) -> Doc:
+        """Try again after a backoff that grows with each retry in a row."""
+        retries = op.get("retries", 0) + 1
+        delay = min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** min(retries - 1, 16))
+        log.info("operation waits", extra={"operation_id": op["_id"], "why": why[:500], "retry_in_ms": delay})
+        return await self._set(
+            op, {"retries": retries, "last_error": why[:500], "next_check_at": now_ms() + delay, **changes}
+        )
 
     async def finish(self, op: Doc, status: str, **fields: Any) -> Doc:
         changes: Doc = {
@@ -170,7 +303,7 @@ class Processor:
         }
         if op.get("callback_url"):
             changes["callback"] = {"state": "pending", "attempts": 0, "next_at": now_ms()}
-        updated = await self._ports.store.transition(op["_id"], {"status": op["status"]}, changes)
+        updated = await self._ports.store.transition(op["_id"], self._mine(), changes)
         if updated is None:
             return await self._reload(op)
         _count_final(updated)

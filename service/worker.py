@@ -30,11 +30,23 @@ def sign_payload(secret: str, body: bytes, timestamp: int | None = None) -> str:
 
 
 class Worker:
-    def __init__(self, ports: Ports, processor: Processor, webhook_secret: str, poll_seconds: float) -> None:
+    """Takes new and abandoned operations, and re-checks the ones it holds the lease on (only those:
+    another replica's operations are its own business until its lease runs out)."""
+
+    def __init__(
+        self,
+        ports: Ports,
+        processor: Processor,
+        webhook_secret: str,
+        poll_seconds: float,
+        *,
+        stop_seconds: float = 10.0,
+    ) -> None:
         self._ports = ports
         self._processor = processor
         self._secret = webhook_secret
         self._poll = poll_seconds
+        self._stop_seconds = stop_seconds
         self._accepting = True
         self._task: asyncio.Task[None] | None = None
         self._http = httpx.AsyncClient(timeout=5.0)
@@ -43,10 +55,23 @@ class Worker:
         self._task = asyncio.create_task(self._run(), name="operations-worker")
 
     async def stop(self) -> None:
-        """Stop taking new work, let the current step finish, then end."""
+        """Stop taking new work and let the current step finish, for at most `stop_seconds` (then it
+        is cancelled: every step is safe to interrupt), then hand every lease back so another replica
+        takes the work over at once instead of after the lease runs out."""
         self._accepting = False
         if self._task is not None:
-            await self._task
+            _, pending = await asyncio.wait({self._task}, timeout=self._stop_seconds)
+            if pending:
+                log.warning("worker step still running at shutdown; cancelling it")
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+        try:
+            released = await asyncio.wait_for(
+                self._ports.store.release_leases(self._processor.worker_name), self._stop_seconds
+            )
+            log.info("worker stopped", extra={"released_leases": released})
+        except Exception:
+            log.exception("could not release leases at shutdown; they run out by themselves")
         await self._http.aclose()
 
     def drain(self) -> None:
@@ -63,27 +88,23 @@ class Worker:
                 await asyncio.sleep(self._poll)
 
     async def _tick(self) -> bool:
-        """One round; True if it found work (then the next round starts at once)."""
+        """One round; True if it took new work (then the next round starts at once)."""
+        processor, store = self._processor, self._ports.store
+        lease_until = processor.lease_until()
+        renew_before = lease_until - int(processor.lease.total_seconds() * 500)  # half the lease left
+        await store.renew_leases(processor.worker_name, lease_until, renew_before)
         busy = False
-        op = await self._ports.store.claim(
-            self._processor.worker_name, self._processor.lease_until(), list(KINDS)
-        )
+        op = await store.claim(processor.worker_name, lease_until, list(KINDS))
         if op is not None:
-            await self._processor.step(op)
+            await processor.step(op)
             busy = True
-        for waiting in await self._awaiting_confirmation():
+        for held in await store.due_operations(processor.worker_name, limit=50):
             if not self._accepting:
                 break
-            await self._processor.step(waiting)
+            await processor.step(held)
         await self._deliver_callbacks()
         await self._publish_queue_depth()
         return busy
-
-    async def _awaiting_confirmation(self) -> list[Doc]:
-        items, _ = await self._ports.store.find_operations(
-            {"status": "processing", "stage": "broadcast"}, limit=50, sort=[("broadcast_at", 1)]
-        )
-        return items
 
     async def _publish_queue_depth(self) -> None:
         depth = await self._ports.store.queue_depth("payout")

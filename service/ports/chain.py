@@ -17,6 +17,8 @@ from service import metrics
 
 SignedTx = dict[str, Any]
 FEE_LIMIT_SUN = 50_000_000  # ceiling a TRC20 call may burn for energy
+BROADCAST = "wallet/broadcasttransaction"
+DEFAULT_TX_LIFETIME_MS = 60_000  # tronpy's default expiration: signed now, valid for a minute
 
 
 class ChainUnavailable(Exception):
@@ -27,10 +29,45 @@ class ChainTimeout(ChainUnavailable):
     """The full node did not answer in time."""
 
 
+class NodeError(ChainUnavailable):
+    """The node answered HTTP 200 with {"Error": ...}: java-tron's servlets report exceptions so
+    (`Util.printErrorMsg`). It is an error, never a result."""
+
+
+# java-tron's GrpcAPI.Return.response_code, as Wallet.broadcastTransaction answers them, by what
+# each says about the transaction:
+# - the node did not take it, for now (Wallet.broadcastTransaction refuses these before pushing):
+TRANSIENT_CODES = frozenset(
+    {"SERVER_BUSY", "NO_CONNECTION", "NOT_ENOUGH_EFFECTIVE_CONNECTION", "BLOCK_UNSOLIDIFIED"}
+)
+# - Manager.pushTransaction checks TaPoS and expiration BEFORE the duplicate check, so these also
+#   answer a re-send of a transaction that is already in a block: they prove nothing by themselves.
+STALE_CODES = frozenset({"TRANSACTION_EXPIRATION_ERROR", "TAPOS_ERROR"})
+# - the node validated it and refused it: it never entered a pool, so it was never relayed.
+REFUSED_CODES = frozenset(
+    {
+        "SIGERROR",
+        "CONTRACT_VALIDATE_ERROR",
+        "CONTRACT_EXE_ERROR",
+        "BANDWITH_ERROR",
+        "TOO_BIG_TRANSACTION_ERROR",
+    }
+)
+# Anything else (OTHER_ERROR is java-tron's catch-all, thrown possibly after the push) is unknown.
+
+
 @dataclass(frozen=True)
 class Broadcast:
-    accepted: bool  # in the node's pool now, or already there (a replay of the same signed tx)
-    reason: str = ""  # why the node refused it, when not accepted
+    """What one broadcast says: `accepted` (pooled, or a duplicate of one pooled or included),
+    `transient` (not taken, try again), `stale` (expired or TaPoS: ask the chain), `refused`
+    (validated and refused) or `unknown` (no usable answer: it may or may not have been taken)."""
+
+    verdict: str
+    reason: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict == "accepted"
 
 
 @dataclass(frozen=True)
@@ -44,18 +81,22 @@ class Outcome:
 
 
 class _MeteredProvider(AsyncHTTPProvider):
-    """tronpy's provider, timed per node method, with transport errors made explicit."""
+    """tronpy's provider, timed per node method, with transport errors and {"Error"} answers made
+    explicit (the broadcast reads its own answers: there an error is an unknown outcome)."""
 
     async def make_request(self, method: str, params: Any = None) -> dict:
         started = time.perf_counter()
         try:
-            return await super().make_request(method, params)
+            answer = await super().make_request(method, params)
         except httpx.TimeoutException as exc:
             raise ChainTimeout(f"full node timed out on {method}") from exc
         except (httpx.TransportError, httpx.HTTPStatusError, ValueError) as exc:
             raise ChainUnavailable(f"full node unavailable on {method}: {exc}") from exc
         finally:
             metrics.NODE_REQUEST_DURATION.labels(method=method).observe(time.perf_counter() - started)
+        if isinstance(answer, dict) and "Error" in answer and method != BROADCAST:
+            raise NodeError(f"full node error on {method}: {str(answer['Error'])[:200]}")
+        return answer
 
 
 class Chain:
@@ -66,8 +107,10 @@ class Chain:
         api_key: str | None = None,
         timeout: float = 10.0,
         network_name: str = "devnet",
+        tx_lifetime_ms: int = DEFAULT_TX_LIFETIME_MS,
     ):
         self.network_name = network_name
+        self.tx_lifetime_ms = tx_lifetime_ms
         self._genesis_id: str | None = None
         self._client = AsyncTron(provider=_MeteredProvider(fullnode_url, timeout=timeout, api_key=api_key))
         self._provider = self._client.provider
@@ -86,9 +129,11 @@ class Chain:
 
     async def head_block(self) -> tuple[int, int]:
         """(height, block timestamp in ms) of the latest block."""
-        block = await self._call("wallet/getnowblock")
-        header = block["block_header"]["raw_data"]
-        return int(header.get("number", 0)), int(header.get("timestamp", 0))
+        return _header(await self._call("wallet/getnowblock"))
+
+    async def solid_block(self) -> tuple[int, int]:
+        """(height, block timestamp in ms) of the latest solidified (irreversible) block."""
+        return _header(await self._call("walletsolidity/getnowblock"))
 
     async def genesis_block_id(self) -> str:
         """Block 0's id identifies the chain (mainnet, Nile, Shasta, a devnet)."""
@@ -170,6 +215,7 @@ class Chain:
         return self._usdt
 
     async def _sign(self, builder: Any, key: PrivateKey, *, offline: bool = True) -> SignedTx:
+        builder = builder.expiration(self.tx_lifetime_ms)
         if offline:
             # Built against the latest solid block with the txID computed here: no extra node round trip.
             ref_block_id = await self._client.get_latest_solid_block_id()
@@ -180,22 +226,39 @@ class Chain:
 
     # -- broadcast and confirmation -----------------------------------------------------------
     async def broadcast(self, signed: SignedTx) -> Broadcast:
-        result = await self._provider.make_request("wallet/broadcasttransaction", signed)
+        """Send a signed transaction; never raises: a lost answer is an `unknown` verdict."""
+        try:
+            result = await self._provider.make_request(BROADCAST, signed)
+        except ChainUnavailable as exc:
+            return Broadcast("unknown", str(exc))
+        if not isinstance(result, dict) or "Error" in result:
+            return Broadcast("unknown", f"node error: {str(result)[:200]}")
         if result.get("result") is True:
-            return Broadcast(accepted=True)
+            if result.get("txid", signed["txID"]) != signed["txID"]:
+                return Broadcast("unknown", f"node answered for another transaction: {result.get('txid')}")
+            return Broadcast("accepted")
         code = str(result.get("code", "UNKNOWN"))
-        if code == "DUP_TRANSACTION_ERROR":
-            return Broadcast(accepted=True)
         try:
             message = bytes.fromhex(str(result.get("message", ""))).decode()
         except ValueError:
             message = str(result.get("message", ""))
-        return Broadcast(accepted=False, reason=f"{code}: {message}".strip(": "))
+        reason = f"{code}: {message}".strip(": ")
+        if code == "DUP_TRANSACTION_ERROR":
+            return Broadcast("accepted", reason)
+        for verdict, codes in (
+            ("transient", TRANSIENT_CODES),
+            ("stale", STALE_CODES),
+            ("refused", REFUSED_CODES),
+        ):
+            if code in codes:
+                return Broadcast(verdict, reason)
+        return Broadcast("unknown", reason)
 
     async def outcome(self, txid: str) -> Outcome | None:
-        """The transaction's result once its block is confirmed; None until then."""
+        """The transaction's result once its block is solidified; None until then. Only a receipt
+        for this very txid with a block number counts."""
         info = await self._call("walletsolidity/gettransactioninfobyid", {"value": txid})
-        if not info:
+        if not _receipt_for(info, txid):
             return None
         receipt = info.get("receipt", {})
         result = receipt.get("result", "SUCCESS")  # TRX transfers carry no result field
@@ -203,14 +266,28 @@ class Chain:
         reason = "" if not failed else _decode_reason(info) or f"contract result {result}"
         return Outcome(
             success=not failed,
-            block_height=int(info.get("blockNumber", 0)),
+            block_height=int(info["blockNumber"]),
             fee=int(info.get("fee", 0)),
             reason=reason,
         )
 
-    async def is_known(self, txid: str) -> bool:
-        """Whether the transaction is in a block (a node answers {} while it is only pooled)."""
-        return bool(await self._call("wallet/gettransactionbyid", {"value": txid}))
+    async def included_in(self, txid: str) -> int | None:
+        """The number of the block (solidified or not) holding the transaction; None if the node
+        knows of no block with it (a node answers {} while it is only pooled)."""
+        info = await self._call("wallet/gettransactioninfobyid", {"value": txid})
+        return int(info["blockNumber"]) if _receipt_for(info, txid) else None
+
+
+def _header(block: dict[str, Any]) -> tuple[int, int]:
+    try:
+        header = block["block_header"]["raw_data"]
+        return int(header.get("number", 0)), int(header["timestamp"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NodeError(f"full node answered no block header: {str(block)[:200]}") from exc
+
+
+def _receipt_for(info: dict[str, Any], txid: str) -> bool:
+    return bool(info) and str(info.get("id", "")).lower() == txid.lower() and "blockNumber" in info
 
 
 def _decode_reason(info: dict[str, Any]) -> str:

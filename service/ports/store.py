@@ -16,10 +16,29 @@ FINAL_STATES = ("completed", "failed", "cancelled")
 _SETTLED_CACHE_MAX = 50_000
 
 
+# Every call is bounded: a store that stops answering (paused, partitioned) fails the call within
+# these, instead of hanging a request or the worker (and with it the shutdown) forever.
+SERVER_SELECTION_TIMEOUT_MS = 3000
+CONNECT_TIMEOUT_MS = 3000
+SOCKET_TIMEOUT_MS = 10_000
+
+# The queries the worker runs, each served by the index beside it (`prepare` creates them all).
+PENDING_QUEUE = [("status", ASCENDING), ("priority_rank", ASCENDING), ("submitted_at", ASCENDING)]
+EXPIRED_LEASES = [("status", ASCENDING), ("lease_until", ASCENDING)]
+HELD_LEASES = [("lease_owner", ASCENDING), ("status", ASCENDING), ("next_check_at", ASCENDING)]
+DUE_CALLBACKS = [("callback.state", ASCENDING), ("callback.next_at", ASCENDING)]
+UNFINISHED_BY_KIND = [("status", ASCENDING), ("kind", ASCENDING), ("submitted_at", ASCENDING)]
+WORKER_INDEXES = (PENDING_QUEUE, EXPIRED_LEASES, HELD_LEASES, DUE_CALLBACKS, UNFINISHED_BY_KIND)
+UNFINISHED = ("pending", "processing")
+
+
 class Store:
     def __init__(self, uri: str, database: str) -> None:
         self._client: AsyncMongoClient[Doc] = AsyncMongoClient(
-            uri, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000
+            uri,
+            serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
+            connectTimeoutMS=CONNECT_TIMEOUT_MS,
+            socketTimeoutMS=SOCKET_TIMEOUT_MS,
         )
         db = self._client[database]
         self.wallets = db["wallets"]
@@ -34,6 +53,8 @@ class Store:
         await self.wallets.create_index([("address", ASCENDING)], unique=True)
         await self.wallets.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
         await self.operations.create_index([("status", ASCENDING), ("kind", ASCENDING)])
+        for keys in WORKER_INDEXES:
+            await self.operations.create_index(keys)
         await self.operations.create_index([("user_id", ASCENDING), ("kind", ASCENDING)])
         await self.operations.create_index([("tx_id", ASCENDING)])
         await self.operations.create_index([("from_address", ASCENDING)])
@@ -100,16 +121,21 @@ class Store:
     ) -> tuple[list[Doc], int]:
         return await self._page(self.operations, query, sort or [("submitted_at", DESCENDING)], skip, limit)
 
-    async def transition(self, operation_id: str, expected: Doc, changes: Doc) -> Doc | None:
-        """Compare-and-set: apply changes only if the operation still matches `expected`."""
+    async def transition(
+        self, operation_id: str, expected: Doc, changes: Doc, push: Doc | None = None
+    ) -> Doc | None:
+        """Compare-and-set: apply changes (and append `push`'s values to its lists) only if the
+        operation still matches `expected`."""
+        update: Doc = {"$set": {**changes, "updated_at": now_ms()}}
+        if push:
+            update["$push"] = push
         return await self.operations.find_one_and_update(
-            {"_id": operation_id, **expected},
-            {"$set": {**changes, "updated_at": now_ms()}},
-            return_document=ReturnDocument.AFTER,
+            {"_id": operation_id, **expected}, update, return_document=ReturnDocument.AFTER
         )
 
     async def claim(self, worker: str, lease_until: int, kinds: list[str]) -> Doc | None:
-        """Take the next operation that needs work: a pending one, or one whose worker's lease ran out."""
+        """Take the next operation that needs work: one whose worker's lease ran out (a crashed or
+        stopped replica's), else the next pending one."""
         moment = now_ms()
         for query in (
             {"status": "processing", "lease_until": {"$lt": moment}, "kind": {"$in": kinds}},
@@ -132,6 +158,43 @@ class Store:
                 return claimed
         return None
 
+    async def due_operations(self, worker: str, limit: int) -> list[Doc]:
+        """The operations this worker holds the lease on whose next check is due; no one else's."""
+        cursor = (
+            self.operations.find(
+                {"lease_owner": worker, "next_check_at": {"$lte": now_ms()}, "status": "processing"}
+            )
+            .sort([("next_check_at", ASCENDING)])
+            .limit(limit)
+        )
+        return [doc async for doc in cursor]
+
+    async def renew_leases(self, worker: str, lease_until: int, renew_before: int) -> None:
+        """Extend this worker's leases that end before `renew_before`; a lease another worker took
+        over (after this one's ran out) is not this worker's any more and stays untouched."""
+        await self.operations.update_many(
+            {"lease_owner": worker, "status": "processing", "lease_until": {"$lt": renew_before}},
+            {"$set": {"lease_until": lease_until}},
+        )
+
+    async def release_leases(self, worker: str) -> int:
+        """Give up every lease this worker holds, so another replica takes the work over at once."""
+        result = await self.operations.update_many(
+            {"lease_owner": worker, "status": "processing"},
+            {"$set": {"lease_owner": None, "lease_until": 0, "updated_at": now_ms()}},
+        )
+        return int(result.modified_count)
+
+    async def oldest_unfinished(self) -> dict[str, int]:
+        """Per kind, the submission time (ms) of the oldest operation not yet final."""
+        rows = self.operations.aggregate(
+            [
+                {"$match": {"status": {"$in": list(UNFINISHED)}}},
+                {"$group": {"_id": "$kind", "oldest": {"$min": "$submitted_at"}}},
+            ]
+        )
+        return {str(row["_id"]): int(row["oldest"]) async for row in await rows}
+
     async def reserved(self, address: str, currency: str) -> int:
         """Amount already promised out of an address by operations not yet final."""
         rows = self.operations.aggregate(
@@ -141,7 +204,7 @@ class Store:
                         "from_address": address,
                         "currency": currency,
                         "debits": True,
-                        "status": {"$in": ["pending", "processing"]},
+                        "status": {"$in": list(UNFINISHED)},
                     }
                 },
                 {"$group": {"_id": None, "total": {"$sum": "$amount"}}},

@@ -81,13 +81,15 @@ async def require_funds(address: str, currency: str, amount: int, code: str) -> 
         )
 
 
-async def submit_inline(processor: Processor, op: Doc, created: bool) -> Doc:
-    """Sign and broadcast a new operation within the request, so the response carries its tx id.
-    If the chain fails now, the worker carries it on later; the operation is never lost."""
+async def submit_inline(processor: Processor, new: Doc) -> tuple[Doc, bool]:
+    """Store a new operation already leased to this request, then sign and broadcast it here, so the
+    202 carries its tx id: no worker can take it in between. If the chain fails now, this replica's
+    worker carries it on (another's once the lease runs out); the operation is never lost.
+    Returns (operation, created); an operation stored before under the same id is returned as is."""
+    op, created = await ports().store.insert_operation(processor.leased(new))
     if not created:
-        return op
-    claimed = await processor.claim_inline(op)
-    return await processor.step(claimed) if claimed else op
+        return op, False
+    return await processor.step(op), True
 
 
 def amount_fields(op: Doc) -> dict[str, Any]:

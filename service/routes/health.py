@@ -9,8 +9,10 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from quart import Blueprint, Response, jsonify
 
-from service import VERSION
+from service import VERSION, metrics
+from service.clock import now_ms
 from service.metrics import REGISTRY
+from service.operations import KINDS
 from service.runtime import runtime
 
 bp = Blueprint("health", __name__)
@@ -18,6 +20,7 @@ PROBE_TIMEOUT_SECONDS = 2.0
 # How long a scrape waits for a fresh view of the node: well under the shortest scrape timeout (2 s, the
 # local stack's), so a slow node never makes the scrape itself fail.
 SCRAPE_NODE_WAIT_SECONDS = 0.5
+SCRAPE_STORE_WAIT_SECONDS = 0.5
 
 
 async def _up(check: Awaitable[Any]) -> dict[str, Any]:
@@ -71,4 +74,18 @@ async def ready() -> Response:
 async def prometheus_metrics() -> Response:
     # Keeps tron_network_status and tron_block_height fresh per scrape, without waiting on a slow node.
     await runtime().monitor.refresh(SCRAPE_NODE_WAIT_SECONDS)
+    await _operation_ages()
     return Response(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+async def _operation_ages() -> None:
+    """Read at scrape time, not by the worker: a stuck worker must not freeze the gauge that shows it.
+    A store slower than the wait leaves the last values (the store's own alerts cover that)."""
+    try:
+        oldest = await asyncio.wait_for(runtime().ports.store.oldest_unfinished(), SCRAPE_STORE_WAIT_SECONDS)
+    except Exception:
+        return
+    moment = now_ms()
+    for kind in KINDS:
+        age = (moment - oldest[kind]) / 1000 if kind in oldest else 0.0
+        metrics.OLDEST_UNFINISHED_AGE.labels(kind=kind).set(max(0.0, age))

@@ -57,7 +57,8 @@ def _frozen(account: dict[str, Any], resource: str) -> int:
 async def _submit(
     kind: str, wallet_address: str, amount: int, resource: str | None
 ) -> tuple[dict[str, Any], int]:
-    op, created = await ports().store.insert_operation(
+    op, _ = await submit_inline(
+        runtime().processor,
         new_operation(
             kind,
             derived_id(kind),
@@ -67,9 +68,9 @@ async def _submit(
             amount=amount,
             currency="TRX",
             resource=resource,
-        )
+        ),
     )
-    return stake_view(await submit_inline(runtime().processor, op, created)), 202
+    return stake_view(op), 202
 
 
 @bp.post("/stake")

@@ -64,7 +64,8 @@ async def transfer() -> tuple[dict[str, Any], int]:
     user = principal().user_id
     await owned_wallet(user, address=source, field="from_address")
     await require_funds(source, "USDT", amount, errors.USDT_INSUFFICIENT_BALANCE)
-    op, created = await ports().store.insert_operation(
+    op, created = await submit_inline(
+        runtime().processor,
         new_operation(
             "usdt_transfer",
             derived_id("usdt_transfer"),
@@ -74,11 +75,10 @@ async def transfer() -> tuple[dict[str, Any], int]:
             amount=amount,
             currency="USDT",
             memo=memo,
-        )
+        ),
     )
     if created:
         metrics.USDT_TRANSFERS.labels(status="submitted").inc()
-    op = await submit_inline(runtime().processor, op, created)
     return transfer_view(op), 202
 
 
@@ -133,7 +133,8 @@ async def approve() -> tuple[dict[str, Any], int]:
         raise invalid("spender_address", "must differ from owner_address")
     user = principal().user_id
     await owned_wallet(user, address=owner, field="owner_address")
-    op, created = await ports().store.insert_operation(
+    op, _ = await submit_inline(
+        runtime().processor,
         new_operation(
             "usdt_approve",
             derived_id("usdt_approve"),
@@ -142,9 +143,8 @@ async def approve() -> tuple[dict[str, Any], int]:
             to_address=spender,
             amount=amount,
             currency="USDT",
-        )
+        ),
     )
-    op = await submit_inline(runtime().processor, op, created)
     return {
         "approval_id": op["_id"],
         "tx_id": op.get("tx_id"),

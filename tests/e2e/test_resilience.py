@@ -16,6 +16,7 @@ from harness.clients.devnet import Devnet
 from harness.waiting import wait_for
 from stack.local import Backends
 from tests.conftest import FAST_SERVICE
+from tests.e2e.payout_steps import initiate_payout, successor, wait_signed
 from tests.e2e.test_payouts import new_address, trx_balance
 
 
@@ -81,33 +82,19 @@ def test_replica_killed_mid_payout_completes_it_once(
         devnet.control("latency", {"ms": 1500})  # sign, then a slow broadcast: the kill lands inside it
     else:
         devnet.control("stall", {"stalled": True})  # broadcast goes through, the block never comes
-    payout = manager.post(
-        "/api/v1/payouts/initiate",
-        {
-            "recipient_address": recipient,
-            "amount": "3",
-            "currency": "TRX",
-            "source_wallet_id": wallet["wallet_id"],
-        },
-        key=str(uuid.uuid4()),
-    ).json()
-    path = f"/api/v1/payouts/{payout['payout_id']}"
-    signed = wait_for(lambda: (p := manager.get(path).json())["tx_id"] and p, 30, "the payout to be signed")
+    path = initiate_payout(manager, wallet, recipient, "3")
+    signed = wait_signed(manager, path)
     replica.kill()
     backends.replicas.remove(replica)
     devnet.reset()
 
-    successor = backends.start_replica(f"svc-crash-{uuid.uuid4().hex[:4]}", **env)
-    try:
-        manager = api_as("payout_manager", sub=manager.sub, base_url=successor.url)
+    with successor(backends, "svc-crash", env) as replacement:
+        manager = api_as("payout_manager", sub=manager.sub, base_url=replacement.url)
         done = manager.wait_status(path, ("completed", "failed"), timeout=60)
         assert done["status"] == "completed", done
         assert done["tx_id"] == signed["tx_id"], "the stored transaction is re-sent, never a new one"
         assert trx_balance(devnet, recipient) == 3_000_000
         assert trx_balance(devnet, wallet["address"]) == 7_000_000
-    finally:
-        successor.stop()
-        backends.replicas.remove(successor)
 
 
 def test_sigterm_drains_in_flight_requests_then_exits(

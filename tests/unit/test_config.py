@@ -44,3 +44,10 @@ def test_malformed_settings_are_named(name: str, value: str, problem: str) -> No
 def test_development_has_working_defaults() -> None:
     config = Config.from_env({})
     assert not config.production and len(config.encryption_key) == 32 and config.port == 8085
+
+
+def test_the_test_only_crash_switch_is_off_by_default_and_refused_in_production() -> None:
+    assert not Config.from_env(GOOD).test_only_exit_after_broadcast
+    assert Config.from_env({"TEST_ONLY_EXIT_AFTER_BROADCAST": "1"}).test_only_exit_after_broadcast
+    with pytest.raises(ConfigError, match="TEST_ONLY_EXIT_AFTER_BROADCAST is a test-only switch"):
+        Config.from_env({**GOOD, "TEST_ONLY_EXIT_AFTER_BROADCAST": "1"})

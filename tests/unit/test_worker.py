@@ -1,0 +1,154 @@
+"""The worker: whose operations it works on, and how it lets go of them."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import monitoring
+from pymongo.errors import PyMongoError
+
+from service.operations import Processor
+from service.ports.store import SOCKET_TIMEOUT_MS, Store
+from service.worker import Worker
+from stack.local import Backends
+from stack.processes import Part, store_part
+from tests.e2e.test_payouts import new_address
+from tests.unit.conftest import LEASE, SAFETY, World
+
+
+def worker_for(world: World, name: str | None = None, stop_seconds: float = 10.0) -> Worker:
+    return Worker(world.ports, world.processor(name), "unit-secret", 0.05, stop_seconds=stop_seconds)
+
+
+async def test_an_operation_created_for_a_request_is_leased_to_it_so_no_worker_can_race_it(
+    world: World,
+) -> None:
+    request, _, stored = await world.new_payout()  # stored as the routes do: leased to the request
+    other = world.processor()
+    assert await world.ports.store.claim(other.worker_name, other.lease_until(), ["payout"]) is None
+    signed = await request.step(stored)
+    assert signed["tx_id"], "the request that created it signs it: its 202 carries the tx id"
+    await world.run(request, signed, ("completed",))
+
+
+async def test_a_worker_rechecks_only_the_operations_it_holds_the_lease_on(world: World) -> None:
+    holder, bystander = worker_for(world), worker_for(world)
+    wallet = await world.wallet(funded=5_000_000)
+    op = await world.payout(holder._processor, wallet, new_address(), 1_000_000)
+    sent = await holder._processor.step(op)
+    assert sent["stage"] == "broadcast"
+    world.wait_head_past(world.head_time() + 1500)  # its block is solid now: the next check completes it
+    await bystander._tick()
+    after = await world.ports.store.operation(op["_id"])
+    assert after is not None and after["status"] == "processing", "another replica's lease is left alone"
+    assert after["lease_owner"] == holder._processor.worker_name
+    await holder._tick()
+    done = await world.ports.store.operation(op["_id"])
+    assert done is not None and done["status"] == "completed", done
+
+
+async def test_stopping_is_bounded_and_hands_every_lease_back(world: World) -> None:
+    worker = worker_for(world, stop_seconds=1.0)
+    wallet = await world.wallet(funded=5_000_000)
+    op = await world.payout(worker._processor, wallet, new_address(), 1_000_000)
+    world.devnet.control("latency", {"ms": 8000, "ttl_s": 30})  # every node call now hangs 8 s
+    worker.start()
+    await asyncio.sleep(0.5)  # its first round begins and hangs on the node: nothing to wait on but time
+    started = time.monotonic()
+    await worker.stop()
+    assert time.monotonic() - started < 3, "stop waits at most stop_seconds for the current step"
+    released = await world.ports.store.operation(op["_id"])
+    assert released is not None and released["lease_owner"] is None and released["lease_until"] == 0
+    world.devnet.reset()
+    successor = world.processor()
+    taken = await world.ports.store.claim(successor.worker_name, successor.lease_until(), ["payout"])
+    assert taken is not None and taken["_id"] == op["_id"], "taken over at once, not after the lease"
+    await world.run(successor, taken, ("completed",))
+
+
+@pytest.fixture
+def private_store(tmp_path: Path) -> Iterator[Part]:
+    part = store_part(tmp_path).start()
+    try:
+        yield part
+    finally:
+        part.signal(signal.SIGCONT)
+        part.stop()
+
+
+async def test_a_store_that_stops_answering_fails_calls_within_its_timeout(
+    private_store: Part,
+) -> None:
+    store = Store(private_store.url, "unit_store_timeouts")
+    try:
+        await store.prepare()
+        private_store.signal(signal.SIGSTOP)  # alive, connected, silent
+        started = time.monotonic()
+        with pytest.raises(PyMongoError):
+            await store.operations.find_one({"status": "pending"})
+        assert time.monotonic() - started < SOCKET_TIMEOUT_MS / 1000 + 5
+    finally:
+        private_store.signal(signal.SIGCONT)
+        await store.close()
+
+
+class _OperationQueries(monitoring.CommandListener):
+    """Every filter the store sends to `operations`, as the server receives it."""
+
+    def __init__(self) -> None:
+        self.filters: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        command = event.command
+        if command.get(event.command_name) != "operations":
+            return
+        if event.command_name == "find":
+            self.filters.append(command.get("filter", {}))
+        elif event.command_name == "findAndModify":
+            self.filters.append(command.get("query", {}))
+        elif event.command_name == "update":
+            self.filters.extend(update["q"] for update in command.get("updates", []))
+        elif event.command_name == "aggregate":
+            self.filters.extend(s["$match"] for s in command.get("pipeline", [])[:1] if "$match" in s)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_every_query_the_worker_sends_is_served_by_an_index(world: World, backends: Backends) -> None:
+    queries = _OperationQueries()
+    monitoring.register(queries)  # applies to clients made from now on
+    store = Store(backends.store.url, world.ports.store.operations.database.name)
+    try:
+        watched = replace(world.ports, store=store)
+        processor = Processor(watched, "watched-worker", LEASE, SAFETY)
+        wallet = await world.wallet(funded=5_000_000)
+        op = await world.payout(processor, wallet, new_address(), 1_000_000)
+        await world.run(processor, op, ("completed",))
+        await Worker(watched, processor, "unit-secret", 0.05)._tick()
+        await store.oldest_unfinished()
+        await store.release_leases(processor.worker_name)
+        indexes = [list(dict(i["key"])) for i in (await store.operations.index_information()).values()]
+    finally:
+        monitoring._LISTENERS.command_listeners.remove(queries)
+        await store.close()
+    assert queries.filters, "the worker sent no queries"
+    unserved = [f for f in queries.filters if not any(_serves(index, f) for index in indexes)]
+    assert not unserved, f"queries no index serves: {unserved}"
+
+
+def _serves(index: list[str], query: dict[str, Any]) -> bool:
+    """The index's leading keys (two, or as many as the query or the index has) are all query fields:
+    an index led by `status` alone does not serve a query on `lease_owner` and `status`."""
+    fields = set(query)
+    return set(index[: min(len(index), len(fields), 2)]) <= fields
