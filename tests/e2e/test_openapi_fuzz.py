@@ -18,7 +18,7 @@ import httpx
 import schemathesis
 from schemathesis.engine import events
 
-from service.auth import mint_token
+from harness.tokens import mint_token
 from stack.local import Backends
 from stack.processes import Part
 from tests.support.clients import Api

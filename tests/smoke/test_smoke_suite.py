@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.auth import mint_token
+from harness.tokens import mint_token
 from smoke.settings import NO_TOKEN
 from stack.local import Backends, start_backends
 from stack.processes import Part

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.auth import mint_token
+from harness.tokens import mint_token
 from stack import topology
 from stack.local import LOCAL_SECRETS
 from stack.processes import free_port
