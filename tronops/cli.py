@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tronops.commands import alerts, bench, dashboards, generate, service, smoke, stack, token
+from tronops.commands import Parser, alerts, bench, dashboards, generate, service, smoke, stack, token
 
 # The order `tronops --help` lists them in.
 GROUPS = (stack, service, token, smoke, bench, alerts, dashboards, generate)
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="tronops", description=__doc__)
+    top = Parser(prog="tronops", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in GROUPS:
         group.register(commands)

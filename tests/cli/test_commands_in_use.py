@@ -20,6 +20,8 @@ from tronops.cli import parser
 # An invocation of the installed entry point (`.venv/bin/tronops`, `$(VENV)/bin/tronops`), up to the
 # end of its shell command.
 INVOKED = re.compile(r"\bbin/tronops\b([^`)|;&#\n]*)")
+# In a code block, a command shown with its prompt: `$ tronops status --json | jq ...`.
+PROMPTED = re.compile(r"^\$ tronops\b([^`)|;&#\n]*)")
 # In prose, an inline code span holding a command line: `tronops up --detach`.
 INLINE = re.compile(r"`(tronops [^`]*)`")
 FENCE = "```"
@@ -62,9 +64,7 @@ def markdown_commands() -> list[CommandLine]:
                 continue
             if fenced:
                 lines += _invocations(line, str(path.relative_to(REPO)), number)
-                shown = line.removeprefix("$ ")
-                if shown.startswith("tronops ") and shown != line:  # a command shown with its prompt
-                    lines.append(CommandLine(where, shlex.split(shown)[1:]))
+                lines += [CommandLine(where, shlex.split(m.group(1))) for m in PROMPTED.finditer(line)]
             else:
                 lines += [CommandLine(where, shlex.split(m.group(1))[1:]) for m in INLINE.finditer(line)]
     return lines

@@ -15,16 +15,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def register(commands: Commands) -> None:
     bench = commands.add_parser("bench", help="benchmark one replica against a bare Quart hello-world")
-    bench.add_argument(
-        "--duration", type=float, default=10.0, help="seconds per measured endpoint (default %(default)s)"
-    )
-    bench.add_argument(
-        "--concurrency", type=int, default=16, help="open connections wrk keeps (default %(default)s)"
-    )
+    bench.add_argument("--duration", type=float, default=10.0, help="seconds per measured endpoint")
+    bench.add_argument("--concurrency", type=int, default=16, help="open connections wrk keeps")
     bench.add_argument(
         "--soak",
         type=float,
         default=300.0,
-        help="seconds of load for the RSS check, 0 skips it (default %(default)s)",
+        help="seconds of load for the RSS check, 0 skips it",
     )
     bench.set_defaults(func=cmd_bench)

@@ -10,7 +10,7 @@ import json
 import shutil
 import sys
 
-from tronops.commands import Commands
+from tronops.commands import Commands, add_block_interval
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -76,15 +76,13 @@ def register(commands: Commands) -> None:
     run = commands.add_parser(
         "run", help="run one service replica with its store, Redis and TRON devnet on this machine"
     )
-    run.add_argument("--port", type=int, default=8085, help="where the service listens (default %(default)s)")
-    run.add_argument(
-        "--block-interval", type=float, default=3.0, help="devnet seconds per block (default %(default)s)"
-    )
+    run.add_argument("--port", type=int, default=8085, help="where the service listens")
+    add_block_interval(run)
     run.add_argument(
         "--confirmations",
         type=int,
         default=19,
-        help="blocks until a transaction is final (default %(default)s)",
+        help="blocks until a transaction is final",
     )
     run.add_argument("--check", action="store_true", help="start, print where everything is, then stop")
     run.set_defaults(func=cmd_run)

@@ -39,10 +39,8 @@ def register(commands: Commands) -> None:
     smoke.add_argument(
         "--token", help="bearer token (default: env SMOKE_TOKEN, else one minted from env JWT_SECRET)"
     )
-    smoke.add_argument("--junit", default="var/smoke-junit.xml", help="JUnit XML path (default %(default)s)")
-    smoke.add_argument(
-        "--budget-ms", type=int, default=2000, help="latency budget per request (default %(default)s)"
-    )
+    smoke.add_argument("--junit", default="var/smoke-junit.xml", help="JUnit XML path")
+    smoke.add_argument("--budget-ms", type=int, default=2000, help="latency budget per request")
     writes = smoke.add_mutually_exclusive_group()
     writes.add_argument(
         "--write", action="store_true", help="also create and soft-delete a wallet (never moves money)"

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tronops.commands import Commands
+from tronops.commands import Commands, add_block_interval
 
 # `status --json` gives every part these keys, in this order: a stable interface for scripts.
 STATUS_FIELDS = ("name", "pid", "url", "admin_url", "state", "log")
@@ -21,6 +21,14 @@ def stack_dir() -> Path:
     from stack.processes import REPO
 
     return Path(os.environ.get("TRONOPS_STACK_DIR", REPO / "var" / "stack"))
+
+
+def _shown(path: Path) -> Path:
+    """A path as the operator typed it: relative to where they stand, when it is below there."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
@@ -58,7 +66,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
     print(f"\nstack up: service (through the mesh) at {state['service_url']}")
     _print_table(topology.status(run_dir))
-    print(f"logs: {run_dir / 'logs'}", flush=True)
+    print(f"logs: {_shown(run_dir / 'logs')}", flush=True)
     code = 0
     if args.smoke:
         print("\nrunning the smoke suite against it ...", flush=True)
@@ -109,11 +117,9 @@ def register(commands: Commands) -> None:
         "up",
         help="start the local stack: pods behind the mesh, store, Redis, devnet, Prometheus, Alertmanager",
     )
-    up.add_argument("--port", type=int, default=8085, help="where the mesh listens (default %(default)s)")
-    up.add_argument("--replicas", type=int, default=3, help="service pods (default %(default)s)")
-    up.add_argument(
-        "--block-interval", type=float, default=3.0, help="devnet seconds per block (default %(default)s)"
-    )
+    up.add_argument("--port", type=int, default=8085, help="where the mesh listens")
+    up.add_argument("--replicas", type=int, default=3, help="service pods")
+    add_block_interval(up)
     up.add_argument("--smoke", action="store_true", help="run the smoke suite once everything is up")
     up.add_argument(
         "--detach", action="store_true", help="leave it running and return (else Ctrl-C stops it)"

@@ -33,7 +33,7 @@ def register(commands: Commands) -> None:
     token.add_argument(
         "--roles",
         default="user",
-        help=f"comma-separated, from: {', '.join(ROLES)} (default %(default)s)",
+        help=f"comma-separated, from: {', '.join(ROLES)}",
     )
-    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default %(default)s)")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
     token.set_defaults(func=cmd_token)
