@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from alerts.durations import parse_duration
-
-SLO_FILE = Path(__file__).with_name("slos.yaml")
+from harness.objectives import Objectives, RouteGroup, SloSpec, current
 
 
 def sli_record(window: str) -> str:
@@ -19,18 +15,10 @@ def sli_record(window: str) -> str:
 
 
 @dataclass(frozen=True)
-class Slo:
-    name: str
-    description: str
-    objective: float
-    kind: str  # availability | latency | success
-    metric: str
-    route_group: str | None = None  # set for the per-group instances of a per_route_group SLO
-    threshold_seconds: float | None = None
+class Slo(SloSpec):
+    """An SLO as alerts and dashboards compute it: one per route group where the SLO is per group."""
 
-    @property
-    def error_budget(self) -> float:
-        return round(1 - self.objective, 10)
+    route_group: str | None = None  # set for the per-group instances of a per_route_group SLO
 
     @property
     def id(self) -> str:
@@ -108,7 +96,7 @@ class BurnRateAlert:
 @dataclass(frozen=True)
 class SloFile:
     window: str
-    route_groups: dict[str, dict[str, Any]]
+    route_groups: dict[str, RouteGroup]
     slos: list[Slo]
     burn_rate_alerts: tuple[BurnRateAlert, ...] = ()
 
@@ -128,17 +116,17 @@ class SloFile:
         return grouped
 
 
-def load(path: Path = SLO_FILE) -> SloFile:
-    raw = yaml.safe_load(path.read_text())
-    groups: dict[str, dict[str, Any]] = raw["route_groups"]
+def _slo(spec: SloSpec, route_group: str | None) -> Slo:
+    return Slo(**dataclasses.asdict(spec), route_group=route_group)
+
+
+def load(objectives: Objectives | None = None) -> SloFile:
+    """The SLOs as harness/objectives.py reads them, one Slo per route group where an SLO is per group."""
+    facts = objectives or current()
     slos: list[Slo] = []
-    for entry in raw["slos"]:
-        fields = {k: entry[k] for k in ("name", "description", "objective", "kind", "metric")}
-        threshold = entry.get("threshold_seconds")
-        if entry.get("per_route_group"):
-            slos.extend(Slo(**fields, route_group=g, threshold_seconds=threshold) for g in groups)
-        else:
-            slos.append(Slo(**fields, threshold_seconds=threshold))
+    for spec in facts.slos:
+        groups: list[str | None] = list(facts.route_groups) if spec.per_route_group else [None]
+        slos.extend(_slo(spec, group) for group in groups)
     alerts = tuple(
         BurnRateAlert(
             suffix=suffix,
@@ -148,6 +136,8 @@ def load(path: Path = SLO_FILE) -> SloFile:
                 BurnWindows(str(w["long"]), str(w["short"]), float(w["burn_rate"])) for w in entry["windows"]
             ),
         )
-        for suffix, entry in raw["burn_rate_alerts"].items()
+        for suffix, entry in facts.burn_rate_alerts.items()
     )
-    return SloFile(window=raw["window"], route_groups=groups, slos=slos, burn_rate_alerts=alerts)
+    return SloFile(
+        window=facts.slo_window, route_groups=dict(facts.route_groups), slos=slos, burn_rate_alerts=alerts
+    )

@@ -11,6 +11,7 @@ from dashboards.layout import Row, lay_out
 from dashboards.panels import Query, stat, timeseries
 from dashboards.queries import aggregate, increase, p95, ratio, selector, sum_by, sum_rate
 from dashboards.variables import SERVICE_FILTER, templating
+from harness import objectives
 from stack.monitoring import APP
 
 UID = "tron-payment-oncall"
@@ -18,7 +19,7 @@ API_ROUTES = 'route=~"/api/v1/.*"'
 CONTAINER = f'container="{APP}"'  # the Deployment's container, as cAdvisor and kube-state-metrics name it
 POD = ("namespace", "pod")
 # Usage past this share of the limit is alerted on (alerts/service_alerts.yaml, memory and CPU).
-RESOURCE_ALERT_RATIO = 0.8
+RESOURCE_ALERT_RATIO = objectives.current().resource_limit_ratio
 RESOURCE_STEPS = ((None, "green"), (RESOURCE_ALERT_RATIO, "red"))
 
 

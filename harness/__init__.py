@@ -1,1 +1,3 @@
-"""The harness core: what smoke, load, chaos and drills share; it reaches a service only by its contract."""
+"""The harness core: what smoke, load, chaos and drills share, reaching a service only through its
+contract: clients (`harness.clients`), faults that always undo (`harness.faults`), traffic, targets,
+objectives and a run's summary."""

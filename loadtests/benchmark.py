@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 from types import FrameType
 
+from harness import objectives
 from harness.tokens import mint_token
 from loadtests import soak, wrk
 from loadtests.fixtures import SetupError, Writer, payout_body, provision_writers, seed_payouts
@@ -29,9 +30,9 @@ from loadtests.stats import pool_size, share
 from stack.local import Backends, start_backends
 from stack.processes import Part, StartError
 
-READ_TARGET = 0.35  # the read path keeps at least this share of the bare app's throughput
+READ_TARGET = objectives.current().benchmarks.read_path_share  # of the bare app's throughput
 MAX_ERROR_RATE = 0.01
-PAYOUTS_PER_MINUTE = 100  # API.md: the payouts group's limit per user; reads and writes both count
+PAYOUTS_PER_MINUTE = objectives.current().rate_limit("payouts")  # per user; reads and writes both count
 WARMUP_SECONDS = 2
 FUND_SUN = 1_000 * 1_000_000  # 1000 TRX per writer: 90 tiny payouts plus their network fees, many times over
 SEED_PAYOUTS = 8

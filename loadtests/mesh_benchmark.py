@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
 
+from harness import objectives
 from loadtests import wrk
 from loadtests.procs import CpuMeter, hello_part, http_module_part, machine_busy_share, pin
 from loadtests.report import Progress, describe
-from stack.processes import PYTHON, REPO, Part, StartError, free_port, http_ok
+from stack.processes import Part, StartError, free_port, http_ok, mesh_command
 
-THROUGHPUT_TARGET = 0.80
-ADDED_P50_TARGET_MS = 1.0
+THROUGHPUT_TARGET = objectives.current().benchmarks.mesh_throughput_share
+ADDED_P50_TARGET_MS = objectives.current().benchmarks.mesh_added_p50_ms
 WARMUP_SECONDS = 2
 RUN_GRACE_SECONDS = 30.0  # how long past its duration a wrk run may take before it counts as hung
 ROUTE = "default-retryable"  # the route GET / takes in deploy/istio/virtual-service.yaml
@@ -51,21 +52,7 @@ def mesh_part(run_dir: Path, upstream_url: str) -> tuple[Part, str]:
     admin = f"http://127.0.0.1:{admin_port}"
     part = Part(
         "mesh",
-        [
-            PYTHON,
-            "-m",
-            "stack.mesh",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--admin",
-            f"127.0.0.1:{admin_port}",
-            "--virtual-service",
-            str(REPO / "deploy/istio/virtual-service.yaml"),
-            "--destination-rule",
-            str(REPO / "deploy/istio/destination-rule.yaml"),
-            "--endpoint",
-            f"upstream={upstream_url}",
-        ],
+        mesh_command(f"127.0.0.1:{port}", f"127.0.0.1:{admin_port}", endpoints=[("upstream", upstream_url)]),
         run_dir / "logs" / "mesh.log",
         lambda: http_ok(f"{admin}/endpoints"),
         url=f"http://127.0.0.1:{port}",

@@ -7,8 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import fmean
 
+from harness import objectives
+
 RATE_WINDOW_SECONDS = 60.0  # the service's limits are per user per fixed one-minute window
-RATE_HEADROOM = 0.8  # stay this far under a limit, so a window boundary or uneven spread never trips it
+# Stay this far under a limit, so a window boundary or uneven spread never trips it.
+RATE_HEADROOM = objectives.current().load_gates.rate_headroom
 
 
 def pool_size(rate: float, seconds: float, limit_per_minute: int, safety: float = 1.5) -> int:

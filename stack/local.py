@@ -17,6 +17,19 @@ LOCAL_SECRETS = {
 }
 
 
+def service_env(store_url: str, redis_url: str, devnet_url: str, usdt_contract: str) -> dict[str, str]:
+    """What a replica needs to reach its backends, with the local secrets (or the environment's)."""
+    return {
+        "NODE_ENV": "development",
+        "MONGODB_URI": store_url,
+        "MONGODB_DB": "lucid_tron_payment",
+        "REDIS_URL": redis_url,
+        "TRON_FULLNODE_URL": devnet_url,
+        "USDT_CONTRACT_ADDRESS": usdt_contract,
+        **{k: os.environ.get(k, v) for k, v in LOCAL_SECRETS.items()},
+    }
+
+
 @dataclass
 class Backends:
     store: Part
@@ -28,16 +41,10 @@ class Backends:
     replicas: list[Part] = field(default_factory=list)
 
     def service_env(self, **overrides: str) -> dict[str, str]:
-        env = {
-            "NODE_ENV": "development",
-            "MONGODB_URI": self.store.url,
-            "MONGODB_DB": "lucid_tron_payment",
-            "REDIS_URL": self.redis.url,
-            "TRON_FULLNODE_URL": self.devnet.url,
-            "USDT_CONTRACT_ADDRESS": self.usdt_contract,
-            **{k: os.environ.get(k, v) for k, v in LOCAL_SECRETS.items()},
+        return {
+            **service_env(self.store.url, self.redis.url, self.devnet.url, self.usdt_contract),
+            **overrides,
         }
-        return {**env, **overrides}
 
     def start_replica(self, name: str, port: int | None = None, **env: str) -> Part:
         replica = service_part(self.run_dir, name, self.service_env(**env), port).start(timeout=60)

@@ -12,10 +12,11 @@ from typing import Any
 
 import yaml
 
+from harness import objectives
 from stack.processes import REPO
 
-NAMESPACE = "lucid-payment"
-APP = "tron-payment-service"
+NAMESPACE = objectives.current().identity.namespace
+APP = objectives.current().identity.app
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,10 @@ from stack import parent_death
 
 PYTHON = sys.executable
 REPO = Path(__file__).resolve().parent.parent
+DEPLOY = REPO / "deploy"
+VIRTUAL_SERVICE = DEPLOY / "istio" / "virtual-service.yaml"
+DESTINATION_RULE = DEPLOY / "istio" / "destination-rule.yaml"
+DEPLOYMENT = DEPLOY / "k8s" / "deployment.yaml"
 
 
 class StartError(RuntimeError):
@@ -78,6 +82,7 @@ class Part:
     ready: Callable[[], bool]
     env: Mapping[str, str] = field(default_factory=dict)
     url: str = ""
+    admin_url: str = ""  # a control listener beside `url` (the mesh's admin API)
     process: subprocess.Popen[bytes] | None = None
     # SIGKILLed by the kernel when its parent ends (see stack.parent_death): for supervisors that must
     # leave no orphans even when they are killed themselves.
@@ -217,6 +222,53 @@ def redis_part(run_dir: Path, port: int | None = None) -> Part:
     )
 
 
+# ---- each process's launch command, written once (the stack, the benchmarks and the tests use these) ----
+
+
+def mesh_command(
+    listen: str,
+    admin: str,
+    *,
+    virtual_service: Path = VIRTUAL_SERVICE,
+    destination_rule: Path = DESTINATION_RULE,
+    endpoints_url: str | None = None,
+    endpoints: Sequence[tuple[str, str]] = (),
+) -> list[str]:
+    """The mesh in front of pods found at `endpoints_url` (the supervisor's) or fixed (name, url) ones."""
+    argv = [PYTHON, "-m", "stack.mesh", "--listen", listen, "--admin", admin]
+    argv += ["--virtual-service", str(virtual_service), "--destination-rule", str(destination_rule)]
+    if endpoints_url is not None:
+        argv += ["--endpoints-url", endpoints_url]
+    for name, url in endpoints:
+        argv += ["--endpoint", f"{name}={url}"]
+    return argv
+
+
+def pods_command(
+    api: str,
+    run_dir: Path,
+    env_file: Path,
+    *,
+    replicas: int,
+    time_scale: float,
+    deployment: Path = DEPLOYMENT,
+    ready_timeout: float | None = None,
+) -> list[str]:
+    """The pod supervisor running `replicas` of the Deployment, its API on `api`."""
+    argv = [PYTHON, "-m", "stack.pods", "--deployment", str(deployment), "--replicas", str(replicas)]
+    argv += ["--api", api, "--run-dir", str(run_dir), "--time-scale", str(time_scale)]
+    argv += ["--env-file", str(env_file)]
+    return argv + (["--ready-timeout", str(ready_timeout)] if ready_timeout is not None else [])
+
+
+def devnet_command(host: str, port: int, *extra: str) -> list[str]:
+    return [PYTHON, "-m", "stack.devnet", "--host", host, "--port", str(port), *extra]
+
+
+def alertsink_command(port: int, journal: Path) -> list[str]:
+    return [PYTHON, "-m", "stack.alertsink", "--port", str(port), "--journal", str(journal)]
+
+
 def devnet_part(
     run_dir: Path,
     port: int | None = None,
@@ -228,20 +280,12 @@ def devnet_part(
     url = f"http://127.0.0.1:{port}"
     return Part(
         "devnet",
-        [
-            PYTHON,
-            "-m",
-            "stack.devnet",
-            "--host",
+        devnet_command(
             "127.0.0.1",
-            "--port",
-            str(port),
-            "--block-interval",
-            str(block_interval),
-            "--confirmations",
-            str(confirmations),
+            port,
+            *("--block-interval", str(block_interval), "--confirmations", str(confirmations)),
             *(extra or []),
-        ],
+        ),
         run_dir / "logs" / "devnet.log",
         lambda: http_ok(f"{url}/control/info"),
         url=url,

@@ -12,17 +12,31 @@ import os
 import signal
 import time
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from stack import monitoring
-from stack.local import Backends, start_backends
-from stack.processes import PYTHON, REPO, Part, free_port, http_ok, port_open, require_binary
+from stack.local import service_env
+from stack.processes import (
+    REPO,
+    Part,
+    alertsink_command,
+    devnet_info,
+    devnet_part,
+    free_port,
+    http_ok,
+    mesh_command,
+    pods_command,
+    port_open,
+    redis_part,
+    require_binary,
+    store_part,
+)
 
-DEPLOY = REPO / "deploy"
 # The rules generated from alerts/slos.yaml with windows scaled down for the local stack (named as such).
 ALERT_RULES = str(REPO / "alerts" / "generated" / "local" / "*.yaml")
 
@@ -79,7 +93,156 @@ def _write_yaml(path: Path, content: dict[str, Any]) -> Path:
     return path
 
 
-def up(options: StackOptions, progress: Any = print) -> dict[str, Any]:
+@dataclass
+class Launch:
+    """What a part's launcher knows: the options, and every part started before it, by name."""
+
+    options: StackOptions
+    started: dict[str, Part] = field(default_factory=dict)
+    usdt_contract: str = ""
+
+    @property
+    def run(self) -> Path:
+        return self.options.run_dir
+
+    def url(self, name: str) -> str:
+        return self.started[name].url
+
+    def address(self, name: str, admin: bool = False) -> str:
+        """host:port of a started part (its admin listener with `admin`), as scrape targets are written."""
+        part = self.started[name]
+        return (part.admin_url if admin and part.admin_url else part.url).split("://", 1)[1].split("/")[0]
+
+
+def _devnet(launch: Launch) -> Part:
+    options = launch.options
+    return devnet_part(launch.run, block_interval=options.block_interval, confirmations=options.confirmations)
+
+
+def _alertsink(launch: Launch) -> Part:
+    port = free_port()
+    return Part(
+        "alertsink",
+        alertsink_command(port, launch.run / "alerts.jsonl"),
+        launch.run / "logs" / "alertsink.log",
+        lambda: http_ok(f"http://127.0.0.1:{port}/healthz"),
+        url=f"http://127.0.0.1:{port}",
+    )
+
+
+def _pods(launch: Launch) -> Part:
+    info = devnet_info(launch.url("devnet"))
+    launch.usdt_contract = str(info["usdt_contract_address"])
+    env_file = launch.run / "service-env.json"
+    env_file.write_text(
+        json.dumps(
+            service_env(launch.url("store"), launch.url("redis"), launch.url("devnet"), launch.usdt_contract)
+        )
+    )
+    port, replicas = free_port(), launch.options.replicas
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return len(_json(f"{url}/endpoints")) == replicas
+        except OSError:
+            return False
+
+    argv = pods_command(
+        f"127.0.0.1:{port}",
+        launch.run / "pods",
+        env_file,
+        replicas=replicas,
+        time_scale=launch.options.probe_time_scale,
+    )
+    return Part("pods", argv, launch.run / "logs" / "pods.log", ready, url=url)
+
+
+def _mesh(launch: Launch) -> Part:
+    port, admin_port = launch.options.port, free_port()
+    argv = mesh_command(
+        f"127.0.0.1:{port}", f"127.0.0.1:{admin_port}", endpoints_url=f"{launch.url('pods')}/endpoints"
+    )
+    return Part(
+        "mesh",
+        argv,
+        launch.run / "logs" / "mesh.log",
+        lambda: http_ok(f"http://127.0.0.1:{port}/health/ready"),
+        url=f"http://127.0.0.1:{port}",
+        admin_url=f"http://127.0.0.1:{admin_port}",
+    )
+
+
+def _alertmanager(launch: Launch) -> Part:
+    binary = require_binary("prometheus-alertmanager", "prometheus-alertmanager")
+    port, run = free_port(), launch.run
+    config = _write_yaml(
+        run / "alertmanager" / "alertmanager.yml",
+        monitoring.alertmanager_config(f"{launch.url('alertsink')}/webhook", launch.options.intervals),
+    )
+    argv = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.path={run / 'alertmanager' / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    ready = f"http://127.0.0.1:{port}/-/ready"
+    return Part(
+        "alertmanager", argv, run / "logs" / "alertmanager.log", lambda: http_ok(ready), url=ready[:-8]
+    )
+
+
+def _prometheus(launch: Launch) -> Part:
+    binary = require_binary("prometheus", "prometheus")
+    port, run = free_port(), launch.run
+    config = _write_yaml(
+        run / "prometheus" / "prometheus.yml",
+        monitoring.prometheus_config(
+            pods={"http_sd_configs": [{"url": f"{launch.url('pods')}/sd", "refresh_interval": "5s"}]},
+            mesh=launch.address("mesh", admin=True),
+            devnet=launch.address("devnet"),
+            alertmanager=launch.address("alertmanager"),
+            rule_files=list(launch.options.rule_files),
+            intervals=launch.options.intervals,
+            self_target=f"127.0.0.1:{port}",
+        ),
+    )
+    argv = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={run / 'prometheus' / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.enable-lifecycle",
+    ]
+    ready = f"http://127.0.0.1:{port}/-/ready"
+    return Part("prometheus", argv, run / "logs" / "prometheus.log", lambda: http_ok(ready), url=ready[:-8])
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """One part of the stack: how to launch it from what started before, and how long it may take."""
+
+    name: str
+    launch: Callable[[Launch], Part]
+    timeout: float = 60.0
+
+
+# The stack, in start order (stopped in reverse). A new part (a backup agent, a second region) is one entry.
+PARTS: tuple[PartSpec, ...] = (
+    PartSpec("store", lambda launch: store_part(launch.run)),
+    PartSpec("redis", lambda launch: redis_part(launch.run)),
+    PartSpec("devnet", _devnet),
+    PartSpec("alertsink", _alertsink),
+    PartSpec("pods", _pods, timeout=120.0),
+    PartSpec("mesh", _mesh),
+    PartSpec("alertmanager", _alertmanager),
+    PartSpec("prometheus", _prometheus),
+)
+REQUIRED_BINARIES = (("prometheus", "prometheus"), ("prometheus-alertmanager", "prometheus-alertmanager"))
+
+
+def up(options: StackOptions, progress: Callable[[str], object] = print) -> dict[str, Any]:
     """Start every part; on any failure stop what was started and raise."""
     if (state := running(options.run_dir)) is not None:
         raise StackError(
@@ -88,167 +251,26 @@ def up(options: StackOptions, progress: Any = print) -> dict[str, Any]:
         )
     if port_open(options.port):
         raise StackError(f"port {options.port} is already in use: stop what holds it or pass --port")
-    prometheus_bin = require_binary("prometheus", "prometheus")
-    alertmanager_bin = require_binary("prometheus-alertmanager", "prometheus-alertmanager")
-    run = options.run_dir
-    started: list[Part] = []
-    backends: Backends | None = None
-
-    def start(part: Part, timeout: float = 60.0) -> Part:
-        progress(f"  starting {part.name} ...")
-        started.append(part.start(timeout))
-        return part
-
+    for binary, package in REQUIRED_BINARIES:  # before anything starts: a missing one changes nothing
+        require_binary(binary, package)
+    launch = Launch(options)
     try:
-        progress("starting store, redis and TRON devnet ...")
-        backends = start_backends(
-            run, block_interval=options.block_interval, confirmations=options.confirmations
-        )
-        started.extend([backends.store, backends.redis, backends.devnet])
-        env_file = run / "service-env.json"
-        env_file.write_text(json.dumps(backends.service_env()))
-
-        sink_port = free_port()
-        sink = start(
-            Part(
-                "alertsink",
-                [
-                    PYTHON,
-                    "-m",
-                    "stack.alertsink",
-                    "--port",
-                    str(sink_port),
-                    "--journal",
-                    str(run / "alerts.jsonl"),
-                ],
-                run / "logs" / "alertsink.log",
-                lambda: http_ok(f"http://127.0.0.1:{sink_port}/healthz"),
-                url=f"http://127.0.0.1:{sink_port}",
-            )
-        )
-
-        pods_port = free_port()
-        pods_url = f"http://127.0.0.1:{pods_port}"
-
-        def pods_ready() -> bool:
-            try:
-                return len(_json(f"{pods_url}/endpoints")) == options.replicas
-            except OSError:
-                return False
-
-        pods = start(
-            Part(
-                "pods",
-                [
-                    PYTHON,
-                    "-m",
-                    "stack.pods",
-                    "--deployment",
-                    str(DEPLOY / "k8s" / "deployment.yaml"),
-                    "--replicas",
-                    str(options.replicas),
-                    "--api",
-                    f"127.0.0.1:{pods_port}",
-                    "--run-dir",
-                    str(run / "pods"),
-                    "--time-scale",
-                    str(options.probe_time_scale),
-                    "--env-file",
-                    str(env_file),
-                ],
-                run / "logs" / "pods.log",
-                pods_ready,
-                url=pods_url,
-            ),
-            timeout=120,
-        )
-
-        admin_port = free_port()
-        mesh = start(
-            Part(
-                "mesh",
-                [
-                    PYTHON,
-                    "-m",
-                    "stack.mesh",
-                    "--listen",
-                    f"127.0.0.1:{options.port}",
-                    "--admin",
-                    f"127.0.0.1:{admin_port}",
-                    "--virtual-service",
-                    str(DEPLOY / "istio" / "virtual-service.yaml"),
-                    "--destination-rule",
-                    str(DEPLOY / "istio" / "destination-rule.yaml"),
-                    "--endpoints-url",
-                    f"{pods_url}/endpoints",
-                ],
-                run / "logs" / "mesh.log",
-                lambda: http_ok(f"http://127.0.0.1:{options.port}/health/ready"),
-                url=f"http://127.0.0.1:{options.port}",
-            )
-        )
-
-        am_port = free_port()
-        am_config = _write_yaml(
-            run / "alertmanager" / "alertmanager.yml",
-            monitoring.alertmanager_config(f"{sink.url}/webhook", options.intervals),
-        )
-        alertmanager = start(
-            Part(
-                "alertmanager",
-                [
-                    alertmanager_bin,
-                    f"--config.file={am_config}",
-                    f"--storage.path={run / 'alertmanager' / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{am_port}",
-                    "--cluster.listen-address=",
-                ],
-                run / "logs" / "alertmanager.log",
-                lambda: http_ok(f"http://127.0.0.1:{am_port}/-/ready"),
-                url=f"http://127.0.0.1:{am_port}",
-            )
-        )
-
-        prom_port = free_port()
-        prom_config = _write_yaml(
-            run / "prometheus" / "prometheus.yml",
-            monitoring.prometheus_config(
-                pods={"http_sd_configs": [{"url": f"{pods_url}/sd", "refresh_interval": "5s"}]},
-                mesh=f"127.0.0.1:{admin_port}",
-                devnet=backends.devnet.url.removeprefix("http://"),
-                alertmanager=f"127.0.0.1:{am_port}",
-                rule_files=list(options.rule_files),
-                intervals=options.intervals,
-                self_target=f"127.0.0.1:{prom_port}",
-            ),
-        )
-        prometheus = start(
-            Part(
-                "prometheus",
-                [
-                    prometheus_bin,
-                    f"--config.file={prom_config}",
-                    f"--storage.tsdb.path={run / 'prometheus' / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{prom_port}",
-                    "--web.enable-lifecycle",
-                ],
-                run / "logs" / "prometheus.log",
-                lambda: http_ok(f"http://127.0.0.1:{prom_port}/-/ready"),
-                url=f"http://127.0.0.1:{prom_port}",
-            )
-        )
+        for spec in PARTS:
+            progress(f"  starting {spec.name} ...")
+            launch.started[spec.name] = spec.launch(launch).start(spec.timeout)
     except BaseException:
-        for part in reversed(started):
+        for part in reversed(launch.started.values()):
             part.stop()
         raise
 
-    parts = [backends.store, backends.redis, backends.devnet, sink, pods, mesh, alertmanager, prometheus]
+    mesh = launch.started["mesh"]
     state = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "run_dir": str(run),
+        "run_dir": str(options.run_dir),
         "service_url": mesh.url,
-        "mesh_admin_url": f"http://127.0.0.1:{admin_port}",
-        "usdt_contract": backends.usdt_contract,
+        "mesh_admin_url": mesh.admin_url,
+        "usdt_contract": launch.usdt_contract,
+        "replicas": options.replicas,
         "parts": [
             {
                 "name": p.name,
@@ -257,10 +279,11 @@ def up(options: StackOptions, progress: Any = print) -> dict[str, Any]:
                 "url": p.url,
                 "log": str(p.log_path),
             }
-            for p in parts
+            | ({"admin_url": p.admin_url} if p.admin_url else {})
+            for p in launch.started.values()
         ],
     }
-    _state_file(run).write_text(json.dumps(state, indent=2))
+    _state_file(options.run_dir).write_text(json.dumps(state, indent=2))
     return state
 
 

@@ -9,9 +9,10 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
 from stack.local import Backends, start_backends
 from stack.processes import Part
-from tests.support.clients import Api, Devnet
 
 BLOCK_INTERVAL = 0.2
 CONFIRMATIONS = 2
@@ -32,6 +33,8 @@ NEEDS = {
     "dashboards": "unit",
     "deploy": "unit",
     "cli": "unit",
+    "harness": "unit",
+    "harness/test_faults.py": "component",
     "devnet": "component",
     "mesh": "component",
     "mesh/test_config.py": "unit",

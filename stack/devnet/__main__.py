@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from stack.devnet.config import (
+    BROADCAST_CACHE_TTL,
     DEFAULT_GENESIS_PATH,
     MAINNET_BLOCK_INTERVAL,
     MAINNET_SOLIDIFICATION,
@@ -32,6 +33,12 @@ def parse_args(argv: list[str] | None = None) -> DevnetConfig:
     )
     parser.add_argument("--unfreeze-delay", type=float, default=MAINNET_UNFREEZE_DELAY, help="seconds")
     parser.add_argument("--genesis", type=Path, default=DEFAULT_GENESIS_PATH)
+    parser.add_argument(
+        "--broadcast-cache-ttl",
+        type=float,
+        default=BROADCAST_CACHE_TTL,
+        help="seconds the node remembers a broadcast transaction id (java-tron: 1 hour)",
+    )
     args = parser.parse_args(argv)
     try:
         return DevnetConfig(
@@ -41,6 +48,7 @@ def parse_args(argv: list[str] | None = None) -> DevnetConfig:
             confirmations=args.confirmations,
             unfreeze_delay=args.unfreeze_delay,
             genesis_path=args.genesis,
+            broadcast_cache_ttl=args.broadcast_cache_ttl,
         )
     except ValueError as exc:
         parser.error(str(exc))

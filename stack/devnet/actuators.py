@@ -25,6 +25,7 @@ from stack.devnet.transaction_codec import (
 SUN_PER_TRX = 1_000_000
 MAX_FEE_LIMIT = 15_000_000_000
 MAX_UNFREEZING_ENTRIES = 32
+ENERGY_PRICE_SUN = 420  # getEnergyFee on mainnet before 2024; only the revert_trc20 fault charges it
 STAKEABLE_RESOURCES = ("BANDWIDTH", "ENERGY")
 
 
@@ -43,6 +44,8 @@ class Execution:
     """What applying the contract produced, for the transaction info / receipt."""
 
     reverted: bool = False
+    result: str = "SUCCESS"  # the receipt's contractResult: SUCCESS, REVERT or OUT_OF_ENERGY
+    fee: int = 0  # SUN burned from the owner
     output: bytes = b""
     logs: tuple[usdt.Log, ...] = ()
     energy_used: int = 0
@@ -97,14 +100,41 @@ def _trigger(ledger: Ledger, tx: RawTransaction, rules: ChainRules) -> Execution
         raise ContractValidateError(f"feeLimit must be >= 0 and <= {MAX_FEE_LIMIT}")
     if tx.params["call_value"] or tx.params["call_token_value"]:
         # USDT has no payable functions: sending value along reverts in the TVM.
-        return Execution(reverted=True, energy_used=usdt.REVERT_ENERGY)
+        return Execution(reverted=True, result="REVERT", energy_used=usdt.REVERT_ENERGY)
     result = usdt.call(ledger, tx.owner, bytes.fromhex(tx.params["data"]), commit=True)
     return Execution(
         reverted=result.reverted,
+        result="REVERT" if result.reverted else "SUCCESS",
         output=result.output,
         logs=() if result.reverted else result.logs,
         energy_used=result.energy_used,
     )
+
+
+def is_trc20_transfer(tx: RawTransaction, rules: ChainRules) -> bool:
+    return (
+        tx.contract_type == TRIGGER
+        and tx.params["contract_address"] == rules.usdt_address
+        and bytes.fromhex(tx.params["data"])[:4] in usdt.TRANSFER_SELECTORS
+    )
+
+
+def failed_trc20_call(ledger: Ledger, tx: RawTransaction, result: str) -> Execution:
+    """A TRC20 transfer the TVM aborts: no token moves, but the energy burned is paid in TRX.
+
+    As in java-tron's ReceiptCapsule.payEnergyBill: OUT_OF_ENERGY consumes the whole fee_limit,
+    a REVERT (the balance gone by the time the block runs it) the energy spent up to the revert.
+    The owner pays what its balance covers; the SUN is burned (Ledger.burned), not moved.
+    """
+    if result == "OUT_OF_ENERGY":
+        energy, output = tx.fee_limit // ENERGY_PRICE_SUN, b""
+    else:
+        energy, output = usdt.REVERT_ENERGY, usdt.revert_output("transfer amount exceeds balance")
+    owner = ledger.accounts[tx.owner]
+    fee = min(energy * ENERGY_PRICE_SUN, owner.balance)
+    owner.balance -= fee
+    ledger.burned += fee
+    return Execution(reverted=True, result=result, fee=fee, output=output, energy_used=energy)
 
 
 def _resource(tx: RawTransaction) -> str:

@@ -12,15 +12,18 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from stack.devnet.control_api import ControlApi
 from stack.devnet.faults import Faults
 from stack.devnet.metrics import DevnetMetrics
-from stack.devnet.wallet_api import WalletApi
+from stack.devnet.wallet_api import AnswerLost, WalletApi
 
 JSON = "application/json"
 UNKNOWN_ROUTE = "unknown"  # one label for every unrouted path keeps metric cardinality bounded
+LOST = 0  # Response.status of an answer the server must not send (lose_answer fault)
+# What Util.printErrorMsg answers, with HTTP 200, when a servlet catches an unexpected exception.
+INTERNAL_ERROR = {"Error": "class java.lang.NullPointerException : null"}
 
 
 @dataclass(frozen=True)
 class Response:
-    status: int
+    status: int  # LOST: close the connection without answering
     body: bytes
     content_type: str = JSON
 
@@ -41,11 +44,10 @@ class DevnetApp:
         self._control = control
         self._faults = faults
         self._metrics = metrics
-        self._control_paths = {path for _, path in control.routes}
 
     def handle(self, method: str, path: str, body: bytes) -> Response:
         label, response = self._route(method, path.rstrip("/") or "/", body)
-        self._metrics.observe_request(label, response.status)
+        self._metrics.observe_request(label, "lost" if response.status == LOST else str(response.status))
         return response
 
     def _route(self, method: str, path: str, body: bytes) -> tuple[str, Response]:
@@ -53,8 +55,7 @@ class DevnetApp:
             label = path if path in self._wallet.routes else UNKNOWN_ROUTE
             return label, self._wallet_request(path, body)
         if path.startswith("/control/"):
-            label = path if path in self._control_paths else UNKNOWN_ROUTE
-            return label, self._control_request(method, path, body)
+            return self._control.route_label(path), self._control_request(method, path, body)
         if path == "/metrics":
             return path, Response(200, self._metrics.render(), CONTENT_TYPE_LATEST)
         return UNKNOWN_ROUTE, json_response({"Error": f"no such endpoint {path}"}, 404)
@@ -72,7 +73,14 @@ class DevnetApp:
             return json_response({"Error": f"invalid JSON body: {exc}"})  # java-tron answers 200 here
         if not isinstance(payload, dict):
             return json_response({"Error": "body must be a JSON object"})
-        return json_response(self._wallet.handle(path, payload))
+        if self._faults.hits("internal_error") is not None:
+            return json_response(INTERNAL_ERROR)
+        try:
+            return json_response(self._wallet.handle(path, payload))
+        except AnswerLost as lost:
+            if lost.mode == "hang":  # the client sees nothing until it gives up (or the fault ends)
+                self._faults.wait_until_off("lose_answer")
+            return Response(LOST, b"")
 
     def _control_request(self, method: str, path: str, body: bytes) -> Response:
         try:

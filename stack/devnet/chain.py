@@ -1,5 +1,13 @@
 """The chain: blocks, the pending pool, transaction records and the broadcast checks.
 
+Broadcasts are checked in java-tron's order (Wallet.broadcastTransaction, then
+Manager.pushTransaction -> processTransaction): the node's cache of recently seen transaction ids
+first, then expiration against the next block slot, TaPoS, the expiration window against the head
+block time (Manager.validateCommon), and only then the transactions already in blocks or the pool
+(Manager.validateDup), the signatures and the contract. So a transaction re-sent after its
+expiration to a node that has not cached its id is TRANSACTION_EXPIRATION_ERROR even when it is in
+a block, as on a real node behind a load balancer.
+
 One lock guards everything. Two ledgers are kept: `head` is the state after the latest block
 (what queries see) and `pending` is head plus the pool, which broadcasts validate against so two
 pooled spends of the same TRX cannot both be accepted.
@@ -7,16 +15,26 @@ pooled spends of the same TRX cannot both be accepted.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from tronpy import keys
 
 from stack.devnet import usdt
-from stack.devnet.actuators import ChainRules, ContractValidateError, Execution, execute
+from stack.devnet.actuators import (
+    ChainRules,
+    ContractValidateError,
+    Execution,
+    execute,
+    failed_trc20_call,
+    is_trc20_transfer,
+)
 from stack.devnet.config import Genesis
 from stack.devnet.ledger import Account, Ledger
 from stack.devnet.transaction_codec import (
@@ -32,6 +50,9 @@ from stack.devnet.transaction_codec import (
 
 MAX_EXPIRATION_MS = 24 * 3600 * 1000  # java-tron refuses expirations further out than a day
 TAPOS_WINDOW = 1 << 16  # ref_block_bytes carries the low 16 bits of the block number
+# Manager.transactionIdCache: CacheBuilder.maximumSize(TX_ID_CACHE_SIZE).expireAfterWrite(1, HOURS).
+BROADCAST_CACHE_TTL_S = 3600.0
+BROADCAST_CACHE_SIZE = 100_000
 
 
 class BroadcastError(Exception):
@@ -102,6 +123,33 @@ def decode_signed(tx_json: Any) -> SignedTransaction:
     )
 
 
+class RecentBroadcasts:
+    """Manager.transactionIdCache: ids this node saw broadcast or in a block, forgotten after a TTL.
+
+    Wallet.broadcastTransaction puts the id BEFORE validating (a refused transaction is remembered
+    too) and Manager.updateTransHashCache adds the ids of each applied block. It lives in one node's
+    memory: another node behind the same load balancer, or this one after a restart, has not seen
+    the id. Not locked itself: the chain's lock guards it.
+    """
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._written: OrderedDict[str, float] = OrderedDict()  # txid -> monotonic write time
+
+    def seen(self, txid: str) -> bool:
+        written = self._written.get(txid)
+        return written is not None and time.monotonic() - written < self.ttl_s
+
+    def put(self, txid: str) -> None:
+        self._written[txid] = time.monotonic()
+        self._written.move_to_end(txid)
+        while len(self._written) > BROADCAST_CACHE_SIZE:
+            self._written.popitem(last=False)
+
+    def clear(self) -> None:
+        self._written.clear()
+
+
 class Chain:
     def __init__(
         self,
@@ -109,6 +157,9 @@ class Chain:
         *,
         confirmations: int,
         unfreeze_delay_ms: int,
+        block_interval_ms: int = 3000,
+        broadcast_cache_ttl_s: float = BROADCAST_CACHE_TTL_S,
+        forced_trc20_failure: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._lock = threading.Lock()
         self._included = threading.Condition(self._lock)
@@ -117,6 +168,10 @@ class Chain:
         self.treasury = to_hex_address(genesis.treasury_address)
         self.usdt_address = to_hex_address(genesis.usdt_contract_address)
         self.rules = ChainRules(self.usdt_address, unfreeze_delay_ms)
+        self._block_interval_ms = block_interval_ms
+        self._recent = RecentBroadcasts(broadcast_cache_ttl_s)
+        # The revert_trc20 fault: asked once per TRC20 transfer as a block executes it.
+        self._forced_trc20_failure = forced_trc20_failure
         now = self._now_ms()
         self.genesis_time = now
         self._head = Ledger(
@@ -132,19 +187,37 @@ class Chain:
 
     # -- broadcast ----------------------------------------------------------------------------
 
-    def submit(self, tx_json: Any) -> str:
-        """Check a signed transaction and pool it; returns the txid or raises BroadcastError."""
+    def submit(self, tx_json: Any, head: int | None = None) -> str:
+        """Check a signed transaction and pool it; returns the txid or raises BroadcastError.
+
+        `head` is the block a lagging node is at: it checks TaPoS, expiration and duplicates
+        against what it had by then. A transaction already in a later block is taken again
+        (answered as accepted) but not pooled: the node drops it once it catches up.
+        """
         signed = decode_signed(tx_json)
         txid, raw = signed.txid, signed.raw
         now = self._now_ms()
         with self._lock:
-            if txid in self._txs:
-                raise BroadcastError("DUP_TRANSACTION_ERROR", "dup transaction", txid)
-            if not self._tapos_ok(raw):
-                raise BroadcastError("TAPOS_ERROR", "Tapos check error", txid)
-            if not now < raw.expiration <= now + MAX_EXPIRATION_MS:
-                raise BroadcastError("TRANSACTION_EXPIRATION_ERROR", "transaction expired", txid)
+            top = len(self._blocks) - 1 if head is None else head
+            head_time = self._blocks[top].timestamp
+            # Wallet.broadcastTransaction: the id cache answers before any other check.
+            if self._recent.seen(txid):
+                raise BroadcastError("DUP_TRANSACTION_ERROR", "Transaction already exists.", txid)
+            self._recent.put(txid)
+            # TransactionCapsule.checkExpiration(nextBlockSlotTime), still in broadcastTransaction.
+            if raw.expiration < head_time + self._block_interval_ms:
+                raise BroadcastError("TRANSACTION_EXPIRATION_ERROR", "Transaction expired", txid)
+            # Manager.processTransaction: validateTapos, validateCommon, validateDup, in that order.
+            if not self._tapos_ok(raw, top):
+                raise BroadcastError("TAPOS_ERROR", "Tapos check error.", txid)
+            if not head_time < raw.expiration <= head_time + MAX_EXPIRATION_MS:
+                raise BroadcastError("TRANSACTION_EXPIRATION_ERROR", "Transaction expired", txid)
+            known = self._txs.get(txid)
+            if known is not None and (known.block_number is None or known.block_number <= top):
+                raise BroadcastError("DUP_TRANSACTION_ERROR", "Dup transaction.", txid)
             _check_signatures(signed)
+            if known is not None:
+                return txid  # in a block this lagging node has not reached (its old state is not kept)
             try:
                 execute(self._pending_ledger, raw, now, self.rules)
             except ContractValidateError as exc:
@@ -154,6 +227,15 @@ class Chain:
             self._txs[txid] = TxRecord(txid, raw, raw.encode().hex(), signed.signatures)
             self._pending.append(txid)
         return txid
+
+    def forget_broadcasts(self) -> None:
+        """Empty the recent-id cache, as a node that never saw these transactions would have it."""
+        with self._lock:
+            self._recent.clear()
+
+    @property
+    def broadcast_cache_ttl_s(self) -> float:
+        return self._recent.ttl_s
 
     def wait_included(self, txid: str, timeout: float) -> int | None:
         """Block until the transaction is in a block; its block number, or None on timeout."""
@@ -179,7 +261,7 @@ class Chain:
                 try:
                     if record.raw.expiration <= timestamp:
                         raise ContractValidateError("expired in the pool")
-                    execution = execute(self._head, record.raw, timestamp, self.rules)
+                    execution = self._execute_in_block(record.raw, timestamp)
                 except ContractValidateError:
                     # Like java-tron, a pooled tx that no longer applies is dropped, never mined.
                     del self._txs[txid]
@@ -188,12 +270,21 @@ class Chain:
                     record, block_number=number, block_timestamp=timestamp, execution=execution
                 )
                 included.append(txid)
+                self._recent.put(txid)  # Manager.updateTransHashCache
             if self._pending:
                 self._pending.clear()
                 self._pending_ledger = self._head.clone()
             block = self._append_block(timestamp, tuple(included))
             self._included.notify_all()
             return block
+
+    def _execute_in_block(self, raw: RawTransaction, timestamp: int) -> Execution:
+        # The faucet (the treasury) is the control plane's, not a client: the fault spares it.
+        if raw.owner != self.treasury and is_trc20_transfer(raw, self.rules):
+            failure = self._forced_trc20_failure()
+            if failure is not None:
+                return failed_trc20_call(self._head, raw, failure)
+        return execute(self._head, raw, timestamp, self.rules)
 
     def _append_block(self, timestamp: int, txids: tuple[str, ...]) -> Block:
         number = len(self._blocks)
@@ -214,9 +305,12 @@ class Chain:
         self._tapos[number % TAPOS_WINDOW] = block_id
         return block
 
-    def _tapos_ok(self, raw: RawTransaction) -> bool:
+    def _tapos_ok(self, raw: RawTransaction, top: int) -> bool:
+        """Manager.validateTapos: the referenced block is in this node's recent-block store."""
         block_id = self._tapos.get(int(raw.ref_block_bytes, 16))
-        return block_id is not None and block_id[16:32] == raw.ref_block_hash
+        return (
+            block_id is not None and int(block_id[:16], 16) <= top and block_id[16:32] == raw.ref_block_hash
+        )
 
     def _now_ms(self) -> int:
         return int(time.time() * 1000)
@@ -241,35 +335,45 @@ class Chain:
         with self._lock:
             return len(self._pending)
 
-    def head_block(self) -> Block:
+    def visible_height(self, lag_ms: int = 0) -> int:
+        """The head a node `lag_ms` behind the network serves: the last block it had by then."""
         with self._lock:
-            return self._blocks[-1]
+            if lag_ms <= 0:
+                return len(self._blocks) - 1
+            cutoff = self._now_ms() - lag_ms
+            return max(0, bisect.bisect_right(self._blocks, cutoff, key=lambda b: b.timestamp) - 1)
+
+    def solid_below(self, height: int) -> int:
+        """The solidified block of a node whose head is `height`."""
+        return max(0, height - self.confirmations)
 
     def solid_block(self) -> Block:
         with self._lock:
             return self._blocks[self._solid_height()]
 
-    def block(self, number: int, *, solid: bool = False) -> Block | None:
+    def block_at(self, number: int) -> Block:
+        """A block known to exist (a height this chain reported)."""
         with self._lock:
-            top = self._solid_height() if solid else len(self._blocks) - 1
-            return self._blocks[number] if 0 <= number <= top else None
+            return self._blocks[number]
 
-    def block_by_id(self, block_id: str) -> Block | None:
-        number = int(block_id[:16], 16)
-        block = self.block(number)
+    def block(self, number: int, top: int) -> Block | None:
+        """Block `number` if it is at most `top` (a lagging or solidity view stops there)."""
+        with self._lock:
+            return self._blocks[number] if 0 <= number <= min(top, len(self._blocks) - 1) else None
+
+    def block_by_id(self, block_id: str, top: int) -> Block | None:
+        block = self.block(int(block_id[:16], 16), top)
         return block if block is not None and block.block_id == block_id else None
 
     def block_transactions(self, block: Block) -> list[TxRecord]:
         with self._lock:
             return [self._txs[txid] for txid in block.txids]
 
-    def transaction(self, txid: str, *, solid: bool = False) -> TxRecord | None:
-        """A transaction once it is in a block (in a solidified block when `solid`)."""
+    def transaction(self, txid: str, top: int) -> TxRecord | None:
+        """A transaction once it is in a block at most `top` (a pooled one is not shown)."""
         with self._lock:
             record = self._txs.get(txid)
-            if record is None or record.block_number is None:
-                return None
-            if solid and record.block_number > self._solid_height():
+            if record is None or record.block_number is None or record.block_number > top:
                 return None
             return record
 
@@ -287,6 +391,7 @@ class Chain:
         with self._lock:
             return {
                 "trx_total": self._head.trx_total(),
+                "trx_burned": self._head.burned,
                 "usdt_total": self._head.usdt_total(),
                 "accounts": len(self._head.accounts),
                 "height": len(self._blocks) - 1,

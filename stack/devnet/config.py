@@ -15,6 +15,7 @@ DEFAULT_GENESIS_PATH = Path(__file__).with_name("genesis.json")
 MAINNET_BLOCK_INTERVAL = 3.0
 MAINNET_SOLIDIFICATION = 19  # blocks until a block is irreversible on mainnet
 MAINNET_UNFREEZE_DELAY = 14 * 24 * 3600.0
+BROADCAST_CACHE_TTL = 3600.0  # Manager.transactionIdCache: expireAfterWrite(1, TimeUnit.HOURS)
 
 
 class GenesisError(ValueError):
@@ -77,6 +78,7 @@ class DevnetConfig:
     confirmations: int = MAINNET_SOLIDIFICATION
     unfreeze_delay: float = MAINNET_UNFREEZE_DELAY  # seconds
     genesis_path: Path = DEFAULT_GENESIS_PATH
+    broadcast_cache_ttl: float = BROADCAST_CACHE_TTL  # seconds a node remembers a broadcast id
 
     def __post_init__(self) -> None:
         if self.block_interval <= 0:
@@ -85,6 +87,8 @@ class DevnetConfig:
             raise ValueError("confirmations must be >= 0")
         if self.unfreeze_delay < 0:
             raise ValueError("unfreeze_delay must be >= 0")
+        if self.broadcast_cache_ttl <= 0:
+            raise ValueError("broadcast_cache_ttl must be positive")
 
 
 def _field(data: dict[str, Any], name: str, kind: type) -> Any:

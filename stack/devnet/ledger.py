@@ -40,12 +40,14 @@ class Ledger:
     accounts: dict[str, Account] = field(default_factory=dict)
     usdt: dict[str, int] = field(default_factory=dict)
     allowances: dict[tuple[str, str], int] = field(default_factory=dict)  # (owner, spender) -> units
+    burned: int = 0  # SUN paid as fees: gone from every account, still counted by the conservation check
 
     def clone(self) -> Ledger:
         return Ledger(
             {addr: acct.clone() for addr, acct in self.accounts.items()},
             dict(self.usdt),
             dict(self.allowances),
+            self.burned,
         )
 
     def trx_total(self) -> int:

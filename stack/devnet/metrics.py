@@ -28,8 +28,9 @@ class DevnetMetrics:
             registry=self.registry,
         )
 
-    def observe_request(self, path: str, code: int) -> None:
-        self._requests.labels(path=path, code=str(code)).inc()
+    def observe_request(self, path: str, code: str) -> None:
+        """`code` is the HTTP status, or "lost" for an answer the lose_answer fault withheld."""
+        self._requests.labels(path=path, code=code).inc()
 
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from stack.devnet.app import DevnetApp, Response, json_response
+from stack.devnet.app import LOST, DevnetApp, Response, json_response
 from stack.devnet.chain import Chain
 from stack.devnet.config import DevnetConfig, Genesis
 from stack.devnet.control_api import ControlApi
@@ -42,6 +42,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve("POST")
 
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
     def _serve(self, method: str) -> None:
         try:
             length = int(self.headers.get("Content-Length") or 0)
@@ -57,6 +60,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(response)
 
     def _send(self, response: Response) -> None:
+        if response.status == LOST:
+            self.close_connection = True  # the node took the request; the client gets no answer
+            return
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
@@ -86,12 +92,22 @@ class DevnetHandle:
 def start_devnet(config: DevnetConfig) -> DevnetHandle:
     """Start serving in background threads; raises GenesisError / OSError if it cannot."""
     genesis = Genesis.load(config.genesis_path)
-    chain = Chain(
-        genesis, confirmations=config.confirmations, unfreeze_delay_ms=int(config.unfreeze_delay * 1000)
-    )
     faults = Faults()
+
+    def forced_trc20_failure() -> str | None:
+        hit = faults.hits("revert_trc20")
+        return str(hit["reason"]) if hit is not None else None
+
+    chain = Chain(
+        genesis,
+        confirmations=config.confirmations,
+        unfreeze_delay_ms=int(config.unfreeze_delay * 1000),
+        block_interval_ms=int(config.block_interval * 1000),
+        broadcast_cache_ttl_s=config.broadcast_cache_ttl,
+        forced_trc20_failure=forced_trc20_failure,
+    )
     app = DevnetApp(
-        WalletApi(chain, unfreeze_delay=config.unfreeze_delay),
+        WalletApi(chain, faults, unfreeze_delay=config.unfreeze_delay),
         ControlApi(chain, faults, Faucet(chain, genesis.treasury_key), config),
         faults,
         DevnetMetrics(chain, faults),

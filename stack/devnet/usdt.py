@@ -83,8 +83,13 @@ def _topic(address: str) -> str:
     return address[2:].rjust(64, "0")  # TVM addresses drop the 41 prefix
 
 
+def revert_output(reason: str) -> bytes:
+    """What a solidity `revert(reason)` returns: Error(string) ABI-encoded."""
+    return _ERROR_SELECTOR + _encode(["string"], [reason])
+
+
 def _revert(reason: str) -> CallResult:
-    return CallResult(_ERROR_SELECTOR + _encode(["string"], [reason]), REVERT_ENERGY, reverted=True)
+    return CallResult(revert_output(reason), REVERT_ENERGY, reverted=True)
 
 
 def _view(value_type: str, value: Any) -> CallResult:
@@ -171,3 +176,8 @@ _HANDLERS: dict[bytes, Handler] = {
     _selector("approve(address,uint256)"): _approve,
     _selector("transferFrom(address,address,uint256)"): _transfer_from,
 }
+
+TRANSFER_SELECTORS = (
+    _selector("transfer(address,uint256)"),
+    _selector("transferFrom(address,address,uint256)"),
+)

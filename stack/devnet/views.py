@@ -23,6 +23,11 @@ TOTAL_ENERGY_WEIGHT = 18_000_000_000
 WINDOW_SIZE = 28_800
 ACTIVE_OPERATIONS = "7fff1fc0033e0300000000000000000000000000000000000000000000000000"
 SIGNATURE_BYTES = 65
+# TransactionInfo.resMessage as java-tron's Program / VM write it for each failed contractResult.
+RESULT_MESSAGES = {
+    "REVERT": "REVERT opcode executed",
+    "OUT_OF_ENERGY": "Not enough energy for 'SSTORE' operation executing",
+}
 
 
 def address(hex_address: str, visible: bool) -> str:
@@ -70,7 +75,7 @@ def block(blk: Block, txs: list[TxRecord], witness: str, visible: bool) -> dict[
 def transaction(tx: TxRecord, visible: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if tx.execution is not None:
-        out["ret"] = [{"contractRet": "REVERT" if tx.execution.reverted else "SUCCESS"}]
+        out["ret"] = [{"contractRet": tx.execution.result}]
     out.update(
         signature=list(tx.signatures),
         txID=tx.txid,
@@ -87,7 +92,7 @@ def transaction_info(tx: TxRecord, visible: bool) -> dict[str, Any]:
     net_usage = len(tx.raw_hex) // 2 + SIGNATURE_BYTES * len(tx.signatures)
     out: dict[str, Any] = {
         "id": tx.txid,
-        "fee": 0,  # the devnet charges nothing, so ledger arithmetic stays exact
+        "fee": ex.fee,  # zero but for the revert_trc20 fault, so ledger arithmetic stays exact
         "blockNumber": tx.block_number,
         "blockTimeStamp": tx.block_timestamp,
         "contractResult": [ex.output.hex()],
@@ -100,8 +105,10 @@ def transaction_info(tx: TxRecord, visible: bool) -> dict[str, Any]:
         out["receipt"] = {
             "energy_usage_total": ex.energy_used,
             "net_usage": net_usage,
-            "result": "REVERT" if ex.reverted else "SUCCESS",
+            "result": ex.result,
         }
+        if ex.fee:
+            out["receipt"]["energy_fee"] = ex.fee
         if ex.logs:
             contract = tx.raw.params["contract_address"]
             # TVM log addresses are 20 bytes (no 41 prefix) unless rendered visible.
@@ -111,7 +118,7 @@ def transaction_info(tx: TxRecord, visible: bool) -> dict[str, Any]:
             ]
         if ex.reverted:
             out["result"] = "FAILED"
-            out["resMessage"] = b"REVERT opcode executed".hex()
+            out["resMessage"] = RESULT_MESSAGES[ex.result].encode().hex()
     if ex.withdraw_expire_amount:
         out["withdraw_expire_amount"] = ex.withdraw_expire_amount
     return out

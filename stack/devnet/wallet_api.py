@@ -9,6 +9,7 @@ from tronpy.keys import keccak256
 
 from stack.devnet import usdt, views
 from stack.devnet.chain import Block, BroadcastError, Chain, decode_signed
+from stack.devnet.faults import Faults
 from stack.devnet.transaction_codec import (
     ACTIVE_PERMISSION_ID,
     OWNER_PERMISSION_ID,
@@ -23,13 +24,31 @@ ZERO_ADDRESS = "41" + "00" * 20  # tronpy's default caller for constant calls
 SECONDS_PER_DAY = 86_400
 
 
+# Wallet.broadcastTransaction's refusals before it looks at the transaction: no id is cached and
+# nothing is pooled, so the same signed transaction may simply be sent again.
+REFUSALS = {
+    "BLOCK_UNSOLIDIFIED": "Block unsolidified.",
+    "NOT_ENOUGH_EFFECTIVE_CONNECTION": "Effective connection:0 lt minEffectiveConnection:1",
+    "SERVER_BUSY": "Server busy.",
+}
+
+
 class BadRequest(ValueError):
     """A request field is missing or malformed; answered as java-tron does, {"Error": ...}."""
 
 
+class AnswerLost(Exception):
+    """The node took the broadcast; the answer must never reach the client (lose_answer fault)."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(mode)
+        self.mode = mode
+
+
 class WalletApi:
-    def __init__(self, chain: Chain, *, unfreeze_delay: float) -> None:
+    def __init__(self, chain: Chain, faults: Faults, *, unfreeze_delay: float) -> None:
         self._chain = chain
+        self._faults = faults
         self._unfreeze_delay = unfreeze_delay
         self.routes: dict[str, Handler] = {
             "/wallet/getnodeinfo": self.get_node_info,
@@ -62,8 +81,21 @@ class WalletApi:
 
     # -- node and blocks ----------------------------------------------------------------------
 
+    def _lag_ms(self) -> int:
+        lag = self._faults.params("lag")
+        return int(lag["seconds"] * 1000) if lag is not None else 0
+
+    def _head(self) -> int:
+        """The head this node serves: the real one, or an older one while the lag fault is on."""
+        return self._chain.visible_height(self._lag_ms())
+
+    def _solid(self) -> int:
+        # Like a real node's walletsolidity/ (the solidity node), `confirmations` behind its head.
+        return self._chain.solid_below(self._head())
+
     def get_node_info(self, body: dict[str, Any]) -> dict[str, Any]:
-        head, solid = self._chain.head_block(), self._chain.solid_block()
+        head = self._chain.block_at(self._head())
+        solid = self._chain.block_at(self._chain.solid_below(head.number))
         return {
             "beginSyncNum": head.number,
             "block": f"Num:{head.number},ID:{head.block_id}",
@@ -79,19 +111,19 @@ class WalletApi:
         }
 
     def get_now_block(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._block(self._chain.head_block(), body)
+        return self._block(self._chain.block_at(self._head()), body)
 
     def get_solid_now_block(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._block(self._chain.solid_block(), body)
+        return self._block(self._chain.block_at(self._solid()), body)
 
     def get_block_by_num(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._block(self._chain.block(_int_arg(body, "num")), body)
+        return self._block(self._chain.block(_int_arg(body, "num"), self._head()), body)
 
     def get_solid_block_by_num(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._block(self._chain.block(_int_arg(body, "num"), solid=True), body)
+        return self._block(self._chain.block(_int_arg(body, "num"), self._solid()), body)
 
     def get_block_by_id(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._block(self._chain.block_by_id(_hash_arg(body, "value")), body)
+        return self._block(self._chain.block_by_id(_hash_arg(body, "value"), self._head()), body)
 
     def _block(self, block: Block | None, body: dict[str, Any]) -> dict[str, Any]:
         if block is None:
@@ -186,27 +218,36 @@ class WalletApi:
         return [s for s in signed.signers if s is not None]
 
     def broadcast_transaction(self, body: dict[str, Any]) -> dict[str, Any]:
+        # BroadcastServlet prints Wallet.broadcastTransaction's Return with JsonFormat, which leaves
+        # out a false "result", then adds the txid; the message is hex of its UTF-8 text.
+        refusal = self._faults.hits("refuse")
+        if refusal is not None:
+            code = refusal["code"]
+            return _with_txid({"code": code, "message": _hex(REFUSALS[code])}, _txid_of(body))
         try:
-            return {"result": True, "txid": self._chain.submit(body)}
+            lag_ms = self._lag_ms()
+            txid = self._chain.submit(body, self._chain.visible_height(lag_ms) if lag_ms else None)
         except BroadcastError as exc:
-            # java-tron sends the message as hex of its UTF-8 text.
-            out = {"code": exc.code, "message": _hex(exc.message)}
-            return {**out, "txid": exc.txid} if exc.txid else out
+            return _with_txid({"code": exc.code, "message": _hex(exc.message)}, exc.txid)
+        lost = self._faults.hits("lose_answer")
+        if lost is not None:
+            raise AnswerLost(lost["mode"])
+        return {"result": True, "txid": txid}
 
     def get_transaction_by_id(self, body: dict[str, Any]) -> dict[str, Any]:
-        record = self._chain.transaction(_hash_arg(body, "value"))
+        record = self._chain.transaction(_hash_arg(body, "value"), self._head())
         return views.transaction(record, _visible(body)) if record is not None else {}
 
     def get_solid_transaction_by_id(self, body: dict[str, Any]) -> dict[str, Any]:
-        record = self._chain.transaction(_hash_arg(body, "value"), solid=True)
+        record = self._chain.transaction(_hash_arg(body, "value"), self._solid())
         return views.transaction(record, _visible(body)) if record is not None else {}
 
     def get_transaction_info_by_id(self, body: dict[str, Any]) -> dict[str, Any]:
-        record = self._chain.transaction(_hash_arg(body, "value"))
+        record = self._chain.transaction(_hash_arg(body, "value"), self._head())
         return views.transaction_info(record, _visible(body)) if record is not None else {}
 
     def get_solid_transaction_info_by_id(self, body: dict[str, Any]) -> dict[str, Any]:
-        record = self._chain.transaction(_hash_arg(body, "value"), solid=True)
+        record = self._chain.transaction(_hash_arg(body, "value"), self._solid())
         return views.transaction_info(record, _visible(body)) if record is not None else {}
 
     # -- the USDT contract --------------------------------------------------------------------
@@ -283,6 +324,17 @@ def _no_contract(body: dict[str, Any]) -> dict[str, Any]:
             "message": _message("Smart contract is not exist.", _visible(body)),
         }
     }
+
+
+def _with_txid(answer: dict[str, Any], txid: str) -> dict[str, Any]:
+    return {**answer, "txid": txid} if txid else answer
+
+
+def _txid_of(body: dict[str, Any]) -> str:
+    try:
+        return parse_raw_data(body.get("raw_data")).txid()
+    except (MalformedTransaction, UnsupportedContract):
+        return ""
 
 
 def _visible(body: dict[str, Any]) -> bool:

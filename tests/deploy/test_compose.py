@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.manifest_checks import REPO, REQUIRED_SERVICE_ENV, service_env_names
+from harness.manifest_checks import REPO, REQUIRED_SERVICE_ENV, service_env_names
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
 GENESIS = REPO / "stack" / "devnet" / "genesis.json"

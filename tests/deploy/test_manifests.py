@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy import manifest_checks as mc
+from harness import manifest_checks as mc
 
 DOCUMENTS = mc.all_documents()
 

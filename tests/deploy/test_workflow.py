@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.manifest_checks import REPO
+from harness.manifest_checks import REPO
 
 WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
 

@@ -6,7 +6,6 @@ import json
 import queue
 import signal
 import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,7 +15,8 @@ from typing import Any
 import httpx
 from tronpy.keys import PrivateKey
 
-from tests.support.waiting import wait_for
+from harness.waiting import wait_for
+from stack.processes import devnet_command
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 30.0
@@ -30,7 +30,7 @@ STOP_TIMEOUT = 10.0
 def launch(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     """Start `python -m stack.devnet` on a free loopback port; returns it and its ready line."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "stack.devnet", "--host", "127.0.0.1", "--port", "0", *args],
+        devnet_command("127.0.0.1", 0, *args),
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
@@ -83,6 +83,9 @@ class DevnetNode:
     def get(self, path: str) -> httpx.Response:
         return self.http.get(path)
 
+    def delete(self, path: str) -> httpx.Response:
+        return self.http.delete(path)
+
     def info(self) -> dict[str, Any]:
         return dict(self.get("/control/info").json())
 
@@ -119,6 +122,15 @@ class DevnetNode:
     def set_fault(self, fault: str, body: dict[str, Any]) -> None:
         response = self.post(f"/control/{fault}", body)
         assert response.status_code == 200, response.text
+
+    def inject(self, fault: str, ttl_s: float = 60.0, **params: Any) -> list[dict[str, Any]]:
+        """Switch a fault on through POST /control/faults; returns the active faults."""
+        response = self.post("/control/faults", {"fault": fault, "ttl_s": ttl_s, **params})
+        assert response.status_code == 200, response.text
+        return list(response.json()["faults"])
+
+    def active_faults(self) -> list[dict[str, Any]]:
+        return list(self.info()["faults"])
 
     def wait_blocks(self, count: int) -> int:
         """Wait until `count` more blocks are produced; returns the new height."""

@@ -91,6 +91,7 @@ def test_info_describes_the_devnet(node: DevnetNode) -> None:
     assert info["usdt_contract_address"] == node.usdt_address
     assert (info["block_interval"], info["confirmations"]) == (node.block_interval, node.confirmations)
     assert info["solid_height"] == max(0, info["height"] - node.confirmations)
+    assert (info["broadcast_cache_ttl"], info["faults"]) == (3600, [])  # java-tron's one hour; none on
 
 
 def test_mine_produces_blocks_while_stalled(node: DevnetNode) -> None:

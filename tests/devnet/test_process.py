@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ import pytest
 from tronpy.keys import PrivateKey
 
 from stack.devnet import DevnetConfig, start_devnet
+from stack.processes import devnet_command
 from tests.devnet.harness import REPO, launch, stop
 
 
@@ -50,7 +50,7 @@ def test_bad_genesis_exits_with_a_message(tmp_path: Path) -> None:
     genesis.write_text(json.dumps({"treasury_private_key": "zz", "trx_balance": 1}))
 
     result = subprocess.run(
-        [sys.executable, "-m", "stack.devnet", "--port", "0", "--genesis", str(genesis)],
+        devnet_command("127.0.0.1", 0, "--genesis", str(genesis)),
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -64,7 +64,7 @@ def test_bad_genesis_exits_with_a_message(tmp_path: Path) -> None:
 
 def test_bad_arguments_are_refused() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "stack.devnet", "--block-interval", "0"],
+        devnet_command("127.0.0.1", 0, "--block-interval", "0"),
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -22,8 +22,8 @@ from tronpy.keys import PrivateKey
 from tronpy.proto import calculate_txid_from_raw_data
 from tronpy.tron import Transaction
 
+from harness.waiting import wait_for
 from tests.devnet.harness import DevnetNode
-from tests.support.waiting import wait_for
 
 FEE_LIMIT = 50_000_000
 WAIT = {"timeout": 10, "interval": 0.05}
@@ -65,6 +65,7 @@ def test_tampered_raw_data_is_refused(node: DevnetNode, client: Tron) -> None:
         Transaction.from_json(tampered, client=client).broadcast()
 
     tampered["txID"] = calculate_txid_from_raw_data(tampered["raw_data"])  # consistent id, stale signature
+    node.post("/control/forget-broadcasts")  # the node cached the tampered raw_data's id on first sight
     with pytest.raises(BadSignature, match="not contained of permission"):
         Transaction.from_json(tampered, client=client).broadcast()
     assert balance(client, owner) == 5_000_000
@@ -199,5 +200,8 @@ def test_transaction_expiring_in_the_pool_is_dropped(node: DevnetNode, client: T
     with pytest.raises(TransactionNotFound):
         client.get_transaction_info(txn.txid)
     assert balance(client, owner) == 2_000_000
-    with pytest.raises(TransactionError, match="expired"):  # forgotten, so not a duplicate any more
+    with pytest.raises(UnknownError, match="already exists"):  # the node still has the id cached
+        txn.broadcast()
+    node.post("/control/forget-broadcasts")
+    with pytest.raises(TransactionError, match="expired"):  # and once it is forgotten, it is expired
         txn.broadcast()

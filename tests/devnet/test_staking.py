@@ -9,8 +9,8 @@ from tronpy import Tron
 from tronpy.exceptions import ValidationError
 from tronpy.keys import PrivateKey
 
+from harness.waiting import wait_for
 from tests.devnet.harness import UNFREEZE_DELAY, DevnetNode
-from tests.support.waiting import wait_for
 
 TRX = 1_000_000
 WAIT = {"timeout": 10, "interval": 0.05}

@@ -4,9 +4,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.chain import ChainScanner
+from harness.clients.devnet import Devnet
 from stack.local import Backends
-from tests.support.clients import Devnet
-from tests.support.ledger import ChainScanner, audit
+from tests.support.ledger import audit
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
 from tests.e2e.test_payouts import new_address
-from tests.support.clients import Api, Devnet
 
 ADDRESS = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"  # valid checksum
 

@@ -9,11 +9,12 @@ from collections.abc import Callable
 import httpx
 import jwt
 
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
+from harness.waiting import wait_for
 from smoke.contract import METRICS
 from stack.local import Backends
 from stack.processes import Part
-from tests.support.clients import Api, Devnet
-from tests.support.waiting import wait_for
 
 ERROR_FIELDS = {"code", "message", "details", "request_id", "timestamp", "service", "version"}
 

@@ -18,10 +18,10 @@ import httpx
 import schemathesis
 from schemathesis.engine import events
 
+from harness.clients.api import Api
 from harness.tokens import mint_token
 from stack.local import Backends
 from stack.processes import Part
-from tests.support.clients import Api
 
 CHECKS = (
     "not_a_server_error",

@@ -12,12 +12,12 @@ import httpx
 import jwt
 from pymongo import MongoClient
 
+from harness.clients.api import Api
 from service.config import parse_encryption_key
 from service.ports.vault import KeyVault
 from stack.local import LOCAL_SECRETS, Backends
 from stack.processes import REPO, Part, free_port
 from tests.cli.tronops_process import run_tronops
-from tests.support.clients import Api
 
 
 def test_token_is_signed_with_the_configured_secret() -> None:

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
+from harness.waiting import wait_for
 from service.routes.payments import verify_signature
 from service.worker import sign_payload
 from stack.local import Backends
 from tests.e2e.test_payouts import new_address, trx_balance
-from tests.support.clients import Api, Devnet
-from tests.support.waiting import wait_for
 
 
 @pytest.fixture

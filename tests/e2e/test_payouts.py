@@ -9,8 +9,9 @@ from tronpy import keys
 from tronpy.abi import tron_abi
 from tronpy.keys import PrivateKey
 
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
 from stack.local import Backends
-from tests.support.clients import Api, Devnet
 
 
 def new_address() -> str:

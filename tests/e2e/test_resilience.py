@@ -11,11 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
+from harness.waiting import wait_for
 from stack.local import Backends
 from tests.conftest import FAST_SERVICE
 from tests.e2e.test_payouts import new_address, trx_balance
-from tests.support.clients import Api, Devnet
-from tests.support.waiting import wait_for
 
 
 def test_same_key_racing_on_two_replicas_pays_once(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
+from harness.waiting import wait_for
 from tests.e2e.test_payouts import new_address, trx_balance, usdt_balance
-from tests.support.clients import Api, Devnet
-from tests.support.waiting import wait_for
 
 
 def test_usdt_transfer_approve_and_allowance(api_as: Callable[..., Api], devnet: Devnet) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.support.clients import Api, Devnet
-from tests.support.waiting import wait_for
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
+from harness.waiting import wait_for
 
 
 def test_wallet_lifecycle_and_privacy(api_as: Callable[..., Api], devnet: Devnet) -> None:

@@ -8,13 +8,13 @@ import uuid
 
 from tronpy.keys import PrivateKey
 
+from harness.clients.devnet import Devnet
 from service.clock import now_ms
 from service.operations import new_operation
 from service.ports.cache import Cache
 from service.ports.chain import Chain, Outcome
 from service.ports.store import Store
 from stack.local import Backends
-from tests.support.clients import Devnet
 
 
 async def test_only_one_worker_claims_an_operation(backends: Backends) -> None:

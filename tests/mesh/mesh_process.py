@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from stack.processes import mesh_command
 from tests.support.ready_line import launch_with_ready_line
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,23 +99,14 @@ def launch(
     endpoints: list[tuple[str, str]] | None = None,
     endpoints_url: str | None = None,
 ) -> Mesh:
-    argv = [
-        sys.executable,
-        "-m",
-        "stack.mesh",
-        "--listen",
+    argv = mesh_command(
         "127.0.0.1:0",
-        "--admin",
         "127.0.0.1:0",
-        "--virtual-service",
-        str(write_config(vs, run_dir / "virtual-service.yaml")),
-        "--destination-rule",
-        str(write_config(dr, run_dir / "destination-rule.yaml")),
-    ]
-    if endpoints_url is not None:
-        argv += ["--endpoints-url", endpoints_url]
-    for name, url in endpoints or []:
-        argv += ["--endpoint", f"{name}={url}"]
+        virtual_service=write_config(vs, run_dir / "virtual-service.yaml"),
+        destination_rule=write_config(dr, run_dir / "destination-rule.yaml"),
+        endpoints_url=endpoints_url,
+        endpoints=endpoints or [],
+    )
     log = run_dir / "mesh.log"
     process, ready = launch_with_ready_line(argv, "mesh_ready", REPO, log)
     return Mesh(process, ready, log)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from harness.waiting import wait_for
 from tests.mesh.mesh_process import Mesh, destination_rule, route, virtual_service
 from tests.mesh.scripted_upstream import Answer, ScriptedUpstream, Seen
-from tests.support.waiting import wait_for
 
 MeshFactory = Callable[..., Mesh]
 UpstreamFactory = Callable[..., ScriptedUpstream]

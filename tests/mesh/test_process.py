@@ -6,17 +6,17 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness.waiting import wait_for
 from stack.mesh.metrics import ISTIO_BUCKETS
+from stack.processes import mesh_command
 from tests.mesh.mesh_process import REPO, Mesh, route, virtual_service, write_config
 from tests.mesh.scripted_upstream import Answer, ScriptedUpstream
-from tests.support.waiting import wait_for
 
 MeshFactory = Callable[..., Mesh]
 UpstreamFactory = Callable[..., ScriptedUpstream]
@@ -44,8 +44,7 @@ def test_port_in_use_is_a_clear_error() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "stack.mesh", "--listen", f"127.0.0.1:{port}", "--admin", "127.0.0.1:0",
-             "--endpoint", "a=http://127.0.0.1:9"],
+            mesh_command(f"127.0.0.1:{port}", "127.0.0.1:0", endpoints=[("a", "http://127.0.0.1:9")]),
             cwd=REPO, capture_output=True, text=True, timeout=START_TIMEOUT,
         )  # fmt: skip
     assert done.returncode == 1
@@ -56,8 +55,7 @@ def test_port_in_use_is_a_clear_error() -> None:
 def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     vs = write_config(virtual_service(route("r", mirror={"host": "x"})), tmp_path / "vs.yaml")
     done = subprocess.run(
-        [sys.executable, "-m", "stack.mesh", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-         "--virtual-service", str(vs), "--endpoint", "a=http://127.0.0.1:9"],
+        mesh_command("127.0.0.1:0", "127.0.0.1:0", virtual_service=vs, endpoints=[("a", "http://127.0.0.1:9")]),
         cwd=REPO, capture_output=True, text=True, timeout=START_TIMEOUT,
     )  # fmt: skip
     assert done.returncode == 1

@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from harness.waiting import wait_for
 from stack.processes import free_port
 from tests.mesh.mesh_process import Mesh, destination_rule, route, virtual_service
 from tests.mesh.scripted_upstream import Answer, ScriptedUpstream, Seen
-from tests.support.waiting import wait_for
 
 MeshFactory = Callable[..., Mesh]
 UpstreamFactory = Callable[..., ScriptedUpstream]

@@ -4,7 +4,7 @@
   Kubernetes cluster exports (listed below, with why).
 - Each fault we can cause fires its alert in Prometheus and the alert reaches the receiver (the alert
   sink), within a bound derived from the rule (window, `for`) and the stack's intervals
-  (tests/observability/timing.py says how).
+  (harness/alert_timing.py says how).
 
 Both print a table (shown even without -s).
 """
@@ -14,31 +14,35 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from prometheus_api_client import PrometheusConnect
 
 from alerts import catalog, generate
 from alerts.promql import read
 from dashboards.build import OUTPUT as DASHBOARD
 from dashboards.expressions import RATE_INTERVAL_FORMS, expand, variable_values
+from harness import faults, objectives
+from harness.alert_timing import Bound, Intervals, Rules, bound
+from harness.clients.alertsink import AlertSink
+from harness.clients.devnet import Devnet
+from harness.clients.mesh import MeshAdmin
+from harness.clients.pods import Pods
+from harness.clients.prometheus import Prometheus
+from harness.faults import Proof
+from harness.target import LocalTarget, StackState
+from harness.traffic import NODE_READS, READS, Loops, Mover, Readers, new_address
+from harness.waiting import WaitTimeout, wait_for
 from stack import topology
 from stack.local import LOCAL_SECRETS
 from stack.processes import free_port
-from tests.observability.timing import Bound, Intervals, Rules, bound
-from tests.observability.traffic import NODE_READS, READS, Hammer, Loops, Mover, Readers, new_address
-from tests.support.clients import Devnet
-from tests.support.waiting import wait_for
 
 SECRET = LOCAL_SECRETS["JWT_SECRET"]
+APP = objectives.current().identity.app
 # Grafana's $__rate_interval is at least 4 scrape intervals (8 s here); 10 s is also the window the
 # local rules use where production's use 5m.
 RATE_INTERVAL = "10s"
@@ -75,23 +79,15 @@ NODE_READERS = 8  # users reading a fresh USDT balance (a node call) while the n
 
 @dataclass(frozen=True)
 class Live:
-    state: dict[str, Any]
-    prometheus: PrometheusConnect
+    state: StackState
+    prometheus: Prometheus
     devnet: Devnet
+    pods: Pods
+    mesh: MeshAdmin
+    sink: AlertSink
     rules: Rules
     intervals: Intervals
     readers: Readers
-
-    def url(self, part: str) -> str:
-        return _url(self.state, part)
-
-    @property
-    def replicas(self) -> int:
-        return int(self.state["options"].replicas)
-
-
-def _url(state: dict[str, Any], part: str) -> str:
-    return str(next(p["url"] for p in state["parts"] if p["name"] == part))
 
 
 def _show(capsys: pytest.CaptureFixture[str], lines: list[str]) -> None:
@@ -103,19 +99,23 @@ def _show(capsys: pytest.CaptureFixture[str], lines: list[str]) -> None:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     run_dir: Path = tmp_path_factory.mktemp("live-alerts")
     options = topology.StackOptions(run_dir=run_dir, port=free_port(), block_interval=0.5, confirmations=2)
-    state = {**topology.up(options, progress=lambda _line: None), "options": options}
+    topology.up(options, progress=lambda _line: None)
+    state = LocalTarget(run_dir).state()  # as any harness command reads it: from the state file
     loops: list[Loops] = []
     try:
-        devnet = Devnet(_url(state, "devnet"))
-        readers = Readers(state["service_url"], SECRET, READS, users=4).start()
+        devnet = Devnet(state.url("devnet"))
+        readers = Readers(state.service_url, SECRET, READS, users=4).start()
         loops.append(readers)
-        loops.append(Mover(state["service_url"], SECRET, devnet).start())
+        loops.append(Mover(state.service_url, SECRET, devnet).start())
         yield Live(
             state,
-            PrometheusConnect(url=_url(state, "prometheus"), disable_ssl=True),
+            Prometheus(state.url("prometheus")),
             devnet,
+            Pods(state.url("pods")),
+            MeshAdmin(state.admin_url("mesh")),
+            AlertSink(state.url("alertsink")),
             Rules.load(topology.ALERT_RULES),
-            Intervals.live(_url(state, "prometheus"), _url(state, "alertmanager")),
+            Intervals.live(state.url("prometheus"), state.url("alertmanager")),
             readers,
         )
     finally:
@@ -198,7 +198,7 @@ def test_every_recording_rule_and_dashboard_query_returns_data(
 
     def all_have_data() -> bool:
         for label, query in queries.items():
-            if label not in counts and (found := _with_data(live.prometheus.custom_query(query))):
+            if label not in counts and (found := _with_data(live.prometheus.query(query))):
                 counts[label] = found
         return len(counts) == len(queries)
 
@@ -224,137 +224,40 @@ def _shorten(text: str, width: int) -> str:
 # ---- faults, each proving it acted and removed in `finally` ------------------------------------
 
 
-def _proc(pid: int) -> tuple[str, str] | None:
-    """(state, start time) of a process from /proc/PID/stat, or None if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return fields[0], fields[19]
-
-
-class _PodFreezer(Loops):
-    """Keeps every pod process stopped (SIGSTOP), the ones the supervisor restarts meanwhile too, so that
-    no pod answers until stop(); then continues (SIGCONT) each one still running."""
-
-    def __init__(self, pods_url: str) -> None:
-        super().__init__()
-        self.frozen: dict[int, str] = {}  # pid -> start time: a recycled pid is never signalled
-        self._pods_url = pods_url
-
-    def freeze_new(self) -> None:
-        for pod in httpx.get(f"{self._pods_url}/pods").json():
-            pid = pod.get("pid")
-            if pid and pid not in self.frozen and (proc := _proc(pid)) is not None:
-                os.kill(pid, signal.SIGSTOP)
-                self.frozen[pid] = proc[1]
-
-    def _keep_frozen(self) -> None:
-        for _ in range(10_000):  # bounded; a restarted pod is frozen within 0.2 s of being listed
-            if not self.running():
-                return
-            self.freeze_new()
-            self.pause(0.2)
-
-    def start(self) -> _PodFreezer:
-        self.spawn(self._keep_frozen, "pod-freezer")
-        return self
-
-    def thaw(self) -> None:
-        for pid, started in self.frozen.items():
-            if (proc := _proc(pid)) is not None and proc[1] == started:
-                os.kill(pid, signal.SIGCONT)
-
-
-@contextlib.contextmanager
-def pods_stopped(live: Live) -> Iterator[float]:
-    freezer = _PodFreezer(live.url("pods"))
-
-    def all_stopped() -> bool:
-        freezer.freeze_new()
-        states = [(_proc(pid) or ("gone",))[0] for pid in freezer.frozen]
-        return len(states) >= live.replicas and all(state in ("T", "gone") for state in states)
-
-    try:
-        wait_for(all_stopped, 5, "every pod process to be stopped")
-        freezer.start()
-        yield time.time()
-    finally:
-        freezer.stop()
-        freezer.thaw()
-        wait_for(
-            lambda: all((_proc(pid) or ("gone",))[0] != "T" for pid in freezer.frozen),
-            5,
-            "every stopped pod process to run again",
-        )
-
-
-@contextlib.contextmanager
-def mesh_aborts(live: Live) -> Iterator[float]:
+def mesh_aborts(live: Live) -> contextlib.AbstractContextManager[Proof]:
     """Every route the traffic has used (as the mesh's own metrics say) answers 503 itself."""
-    admin = live.state["mesh_admin_url"]
     used = {
         series["metric"]["route_name"]
-        for series in live.prometheus.custom_query(
-            'sum by (route_name) (istio_requests_total{destination_service_name="tron-payment-service"})'
+        for series in live.prometheus.query(
+            f'sum by (route_name) (istio_requests_total{{destination_service_name="{APP}"}})'
         )
     }
-    fault = {"abort": {"httpStatus": 503, "percentage": {"value": 100}}}
-    try:
-        active: dict[str, Any] = {}
-        for route in sorted(used):
-            answer = httpx.put(f"{admin}/routes/{route}/fault", json=fault).json()
-            assert answer["fault"] == fault, answer
-            active = answer["active_faults"]
-        assert used and set(active) == used, (used, active)
-        yield time.time()
-    finally:
-        cleared = httpx.post(f"{admin}/faults/reset").json()
-        assert cleared["active_faults"] == {}, cleared
+    return faults.mesh_aborts(live.mesh, used)
 
 
-NO_DEVNET_FAULT = {"down": False, "latency_ms": 0, "stalled": False}
+def pods_stopped(live: Live) -> contextlib.AbstractContextManager[Proof]:
+    return faults.pods_stopped(live.pods, live.state.replicas)
+
+
+def devnet_down(live: Live) -> contextlib.AbstractContextManager[Proof]:
+    return faults.devnet_down(live.devnet)
 
 
 @contextlib.contextmanager
-def devnet_fault(
-    devnet: Devnet, control: str, body: dict[str, Any], expect: dict[str, Any]
-) -> Iterator[float]:
-    try:
-        answer = devnet.http.post(f"/control/{control}", json=body).json()
-        assert answer | expect == answer, answer
-        yield time.time()
-    finally:
-        cleared = devnet.http.post("/control/reset-faults", json={}).json()
-        assert cleared == NO_DEVNET_FAULT, cleared
-
-
-def devnet_down(live: Live) -> contextlib.AbstractContextManager[float]:
-    return devnet_fault(live.devnet, "down", {"down": True}, {"down": True})
-
-
-@contextlib.contextmanager
-def slow_node(live: Live) -> Iterator[float]:
+def slow_node(live: Live) -> Iterator[Proof]:
     """The node answers after LATENCY_S, under traffic that calls it on every request: the background
     traffic alone is mostly requests (and probes, and scrapes) that never wait on the node."""
-    ms = int(LATENCY_S * 1000)
-    with devnet_fault(live.devnet, "latency", {"ms": ms}, {"latency_ms": ms}) as t0:
-        node_readers = Readers(live.state["service_url"], SECRET, NODE_READS, NODE_READERS).start()
+    with faults.slow_node(live.devnet, LATENCY_S) as proof:
+        node_readers = Readers(live.state.service_url, SECRET, NODE_READS, NODE_READERS).start()
         try:
-            yield t0
+            yield proof
         finally:
             node_readers.stop()
 
 
-@contextlib.contextmanager
-def over_rate_limit(live: Live) -> Iterator[float]:
+def over_rate_limit(live: Live) -> contextlib.AbstractContextManager[Proof]:
     """One user over /staking's limit; the fault is in force from the first 429."""
-    hammer = Hammer(live.state["service_url"], SECRET, f"/api/v1/staking/rewards/{new_address()}").start()
-    try:
-        wait_for(lambda: hammer.tally.count("429"), 30, "the hammering user to be refused with 429")
-        yield time.time()
-    finally:
-        hammer.stop()
+    return faults.over_rate_limit(live.state.service_url, SECRET, f"/api/v1/staking/rewards/{new_address()}")
 
 
 # ---- conditions ---------------------------------------------------------------------------------
@@ -364,7 +267,7 @@ def over_rate_limit(live: Live) -> Iterator[float]:
 class Condition:
     name: str
     alert: str
-    fault: Callable[[Live], contextlib.AbstractContextManager[float]]  # yields when the fault is in force
+    fault: Callable[[Live], contextlib.AbstractContextManager[Proof]]  # yields when the fault is in force
     onset_s: float = 0.0  # from then until it shows in what is measured
     follow: tuple[str, ...] = ()  # alerts that must fire as well
     quiet: tuple[str, ...] = ()  # alerts that must not even be pending: what the condition shows they miss
@@ -421,23 +324,17 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
 
 
-def _alert_states(live: Live) -> set[tuple[str, str]]:
-    return {
-        (s["metric"]["alertname"], s["metric"]["alertstate"]) for s in live.prometheus.custom_query("ALERTS")
-    }
-
-
 def _settle(live: Live, alerts: tuple[str, ...]) -> None:
     """Independence: every pod ready, traffic answered, and none of `alerts` pending or firing."""
     wait_for(
-        lambda: len(httpx.get(f"{live.url('pods')}/endpoints").json()) == live.replicas,
+        lambda: len(live.pods.ready()) == live.state.replicas,
         SETTLE_TIMEOUT_S,
         "every pod to be ready",
     )
     answered = live.readers.tally.count("2")
     wait_for(lambda: live.readers.tally.count("2") >= answered + 10, 30, "the traffic to be answered")
     wait_for(
-        lambda: not {name for name, _ in _alert_states(live)} & set(alerts),
+        lambda: not {name for name, _ in live.prometheus.alert_states()} & set(alerts),
         SETTLE_TIMEOUT_S,
         f"{', '.join(alerts)} to be inactive",
         interval=0.5,
@@ -447,7 +344,6 @@ def _settle(live: Live, alerts: tuple[str, ...]) -> None:
 def _run(live: Live, condition: Condition) -> Outcome:
     awaited = (condition.alert, *condition.follow)
     _settle(live, awaited + condition.quiet)
-    sink = live.url("alertsink")
     # An earlier notification of the alert means Alertmanager may still hold its group (it drops empty
     # groups only every 30 s), so a new alert may wait for that group's next flush.
     rows = [
@@ -459,23 +355,22 @@ def _run(live: Live, condition: Condition) -> Outcome:
                 alert,
                 live.intervals,
                 condition.onset_s,
-                joins_group=bool(httpx.get(f"{sink}/alerts", params={"alertname": alert}).json()),
+                joins_group=bool(live.sink.alerts(alertname=alert)),
             ),
         )
         for alert in awaited
     ]
     outcome = Outcome(rows)
-    firing_before = {name for name, state in _alert_states(live) if state == "firing"}
-    with condition.fault(live) as t0:
+    firing_before = {name for name, state in live.prometheus.alert_states() if state == "firing"}
+    with condition.fault(live) as proof:
+        t0 = proof.started_at
 
         def all_received() -> bool:
-            states = _alert_states(live)
+            states = live.prometheus.alert_states()
             now = time.time()
             outcome.also_fired |= {name for name, state in states if state == "firing"}
             outcome.loud |= {name for name, _ in states} & set(condition.quiet)
-            received: dict[str, float] = {}
-            for record in httpx.get(f"{sink}/alerts", params={"status": "firing", "since": t0}).json():
-                received.setdefault(record["alertname"], record["received_at"])
+            received = live.sink.first_received("firing", since=t0)
             for row in rows:
                 if row.fired_s is None and (row.alert, "firing") in states:
                     row.fired_s = now - t0
@@ -484,7 +379,7 @@ def _run(live: Live, condition: Condition) -> Outcome:
             return all(row.fired_s is not None and row.received_s is not None for row in rows)
 
         # Waits past the bounds, so that a late alert is measured (and fails) rather than missed.
-        with contextlib.suppress(AssertionError):
+        with contextlib.suppress(WaitTimeout):
             wait_for(all_received, max(row.bound.receipt for row in rows) + 15, "the alerts", interval=0.25)
     outcome.also_fired -= firing_before | set(awaited)
     outcome.problems += [

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.waiting import wait_for
 from stack.local import Backends
 from tests.pods.harness import Pods, launch, stop
-from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="session")

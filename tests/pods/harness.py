@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import httpx
 
 from stack.pods.manifest import load_deployment
-from stack.processes import REPO
+from stack.processes import REPO, pods_command
 from tests.support.ready_line import launch_with_ready_line
 
 # The production manifest once it exists; until then a stand-in of the same shape.
@@ -69,25 +68,15 @@ def launch(run_dir: Path, env_file: Path, replicas: int = 3) -> Pods:
     """Start the supervisor; returns once it printed its ready line (every pod ready)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "supervisor.log"
-    argv = [
-        sys.executable,
-        "-m",
-        "stack.pods",
-        "--deployment",
-        str(DEPLOYMENT),
-        "--replicas",
-        str(replicas),
-        "--api",
+    argv = pods_command(
         "127.0.0.1:0",
-        "--run-dir",
-        str(run_dir),
-        "--time-scale",
-        str(TIME_SCALE),
-        "--env-file",
-        str(env_file),
-        "--ready-timeout",
-        str(READY_TIMEOUT),
-    ]
+        run_dir,
+        env_file,
+        replicas=replicas,
+        time_scale=TIME_SCALE,
+        deployment=DEPLOYMENT,
+        ready_timeout=READY_TIMEOUT,
+    )
     process, ready = launch_with_ready_line(argv, "pods_ready", REPO, log_path, timeout=READY_TIMEOUT + 10)
     assert len(ready["pods"]) == replicas, ready
     return Pods(process, ready["api"], log_path)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from harness.waiting import wait_for
 from stack.pods.backoff import INITIAL_SECONDS
 from tests.pods.harness import TIME_SCALE, Pods, launch, stop
-from tests.support.waiting import wait_for
 
 
 @pytest.fixture

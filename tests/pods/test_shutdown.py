@@ -6,9 +6,9 @@ import json
 import signal
 from pathlib import Path
 
+from harness.waiting import wait_for
 from stack.pods.manifest import load_deployment
 from tests.pods.harness import DEPLOYMENT, TIME_SCALE, gone, launch, processes_of, stop
-from tests.support.waiting import wait_for
 
 
 def test_sigterm_drains_every_pod_and_leaves_no_process(env_file: Path, tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import redis
 
+from harness.waiting import wait_for
 from stack.pods.manifest import load_deployment
 from tests.pods.harness import DEPLOYMENT, TIME_SCALE, Pods, gone
-from tests.support.waiting import wait_for
 
 POD_NAME = re.compile(r"tron-payment-service-[0-9a-f]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}")
 

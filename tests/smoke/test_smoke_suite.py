@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from harness.tokens import mint_token
+from harness.waiting import wait_for
 from smoke.settings import NO_TOKEN
 from stack.local import Backends, start_backends
 from stack.processes import Part
-from tests.support.waiting import wait_for
 
 TRONOPS_SMOKE = [sys.executable, "-m", "tronops.cli", "smoke"]
 CHECKS = 23

@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from harness.tokens import mint_token
+from harness.waiting import wait_for
 from stack import topology
 from stack.local import LOCAL_SECRETS
 from stack.processes import free_port
-from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,8 @@
 """The money audit run after every test that moves money: the ledger and the chain must agree.
 
+It reads the reference service's store directly (a test of that implementation, not of the contract);
+the chain side is the harness's (harness/chain.py).
+
 - nothing accepted is lost: every operation the service accepted reaches a final state;
 - nothing is paid twice: no two operations share a transaction, and every transaction sent from a
   service wallet on chain belongs to exactly one operation in the ledger;
@@ -12,43 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo import MongoClient
-from tronpy import keys
 
-from tests.support.clients import Devnet
-from tests.support.waiting import wait_for
-
-TRC20_TRANSFER = "a9059cbb"
-
-
-class ChainScanner:
-    """Reads every block once, keeping the transactions sent from each address."""
-
-    def __init__(self, devnet: Devnet) -> None:
-        self.devnet = devnet
-        self.next_block = 0
-        self.sent: dict[str, list[dict[str, Any]]] = {}
-
-    def catch_up(self) -> None:
-        head = int(self.devnet.node("wallet/getnowblock", {})["block_header"]["raw_data"]["number"])
-        while self.next_block <= head:
-            block = self.devnet.node("wallet/getblockbynum", {"num": self.next_block})
-            for tx in block.get("transactions", []):
-                owner = tx["raw_data"]["contract"][0]["parameter"]["value"]["owner_address"]
-                self.sent.setdefault(_base58(owner), []).append(tx)
-            self.next_block += 1
-
-
-def _base58(address: str) -> str:
-    return address if address.startswith("T") else str(keys.to_base58check_address(address))
-
-
-def moved(tx: dict[str, Any]) -> tuple[str, int]:
-    """(recipient, amount) a transfer transaction carries, TRX or TRC20."""
-    value = tx["raw_data"]["contract"][0]["parameter"]["value"]
-    if "data" in value and value["data"].startswith(TRC20_TRANSFER):
-        data = value["data"]
-        return _base58("41" + data[8 + 24 : 8 + 64]), int(data[8 + 64 : 8 + 128], 16)
-    return _base58(value.get("to_address", "")), int(value.get("amount", 0))
+from harness.chain import ChainScanner, moved
+from harness.clients.devnet import Devnet
+from harness.waiting import wait_for
 
 
 def audit(

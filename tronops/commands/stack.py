@@ -39,12 +39,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 def status_document(state: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """What `status --json` prints: the stack's entry point and each part, every key always present."""
-    admin_urls = {"mesh": state.get("mesh_admin_url")}
-    parts = []
-    for row in rows:
-        part = {key: row.get(key) for key in STATUS_FIELDS}
-        part["admin_url"] = admin_urls.get(row["name"])
-        parts.append(part)
+    parts = [{key: row.get(key) for key in STATUS_FIELDS} for row in rows]
     return {"started_at": state.get("started_at"), "service_url": state.get("service_url"), "parts": parts}
 
 

@@ -1,4 +1,4 @@
-"""Validators for everything under deploy/: schema checks for every document and the semantic checks
+"""Lint checks for everything under deploy/: schema checks for every document and the semantic checks
 that matter for this service. Each function returns a list of problems (empty: fine), so the tests can
 feed both the real manifests and deliberately broken copies through the same code.
 """
@@ -19,7 +19,9 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from harness import objectives
+
+REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
 # The CRD schemas are read where they live (shared/ beside the clone), never copied into the repo.
 SCHEMA_DIR = REPO.parent / "shared" / "schemas"
@@ -36,16 +38,12 @@ CRD_SCHEMAS: dict[tuple[str, str], str] = {
 }
 KUSTOMIZATION = ("kustomize.config.k8s.io/v1beta1", "Kustomization")
 
-# The seed's route groups and their timeouts (seconds); every group retries 3 times where safe.
+FACTS = objectives.current()
+# The seed's route groups and their timeouts (seconds); every group retries where safe.
 ROUTE_GROUP_TIMEOUTS = {
-    "/api/v1/tron": 30,
-    "/api/v1/wallets": 30,
-    "/api/v1/usdt": 60,
-    "/api/v1/payouts": 120,
-    "/api/v1/staking": 60,
-    "/api/v1/payments": 90,
+    f"{FACTS.identity.base_path}/{group.name}": group.timeout_seconds for group in FACTS.route_groups.values()
 }
-RETRY_ATTEMPTS = 3
+RETRY_ATTEMPTS = FACTS.retry_attempts
 UNSAFE_METHODS = ("POST", "PATCH")  # not idempotent: repeat only with an Idempotency-Key
 IDEMPOTENCY_HEADER = "idempotency-key"
 
@@ -54,9 +52,9 @@ DEFAULT_DRAIN_SECONDS = 1.0
 DEFAULT_GRACEFUL_TIMEOUT_SECONDS = 25.0
 # What production mode refuses to start without (service/config.py), plus where to listen.
 REQUIRED_SERVICE_ENV = {"MONGODB_URI", "REDIS_URL", "JWT_SECRET", "ENCRYPTION_KEY", "WEBHOOK_SECRET"}
-RPO_DATABASE_SECONDS = 300
-MIN_REPLICAS = 3
-MIN_AVAILABLE = 2
+RPO_DATABASE_SECONDS = int(FACTS.disaster_recovery.rpo_seconds["database"])
+MIN_REPLICAS = FACTS.min_replicas
+MIN_AVAILABLE = FACTS.min_available
 
 
 # ---------------------------------------------------------------------------------------------- loading
@@ -403,7 +401,8 @@ def virtual_service_problems(vs: Mapping[str, Any]) -> list[str]:
             retryable_of_group[prefix] += not unsafe
             if timeout != expected:
                 problems.append(
-                    f"route {name} ({prefix}) has timeout {route.get('timeout')!r}, the seed's is {expected}s"
+                    f"route {name} ({prefix}) has timeout {route.get('timeout')!r}, "
+                    f"the seed's is {expected:g}s"
                 )
     for prefix in ROUTE_GROUP_TIMEOUTS:
         if not routes_of_group[prefix]:
@@ -495,7 +494,9 @@ def service_monitor_problems(monitor: Mapping[str, Any], service: Mapping[str, A
     return problems
 
 
-def namespace_problems(documents: Iterable[Mapping[str, Any]], namespace: str = "lucid-payment") -> list[str]:
+def namespace_problems(
+    documents: Iterable[Mapping[str, Any]], namespace: str = FACTS.identity.namespace
+) -> list[str]:
     cluster_scoped = {"Namespace", "Kustomization"}
     return [
         f"{doc['kind']} {doc['metadata'].get('name')} is in namespace "

@@ -1,4 +1,4 @@
-"""Wait for a condition with a deadline: the only way tests wait."""
+"""Wait for a condition with a deadline: the only way the harness (and its tests) wait."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+class WaitTimeout(TimeoutError):
+    """The condition did not hold in time; the message says what was awaited and the last value seen."""
+
+
 def wait_for(
     probe: Callable[[], T | None], timeout: float = 30.0, what: str = "condition", interval: float = 0.1
 ) -> T:
-    """Call `probe` until it returns something truthy; return that, or fail after `timeout`."""
+    """Call `probe` until it returns something truthy; return that, or raise WaitTimeout after `timeout`."""
     deadline = time.monotonic() + timeout
     last: T | None = None
     while time.monotonic() < deadline:
@@ -20,4 +24,4 @@ def wait_for(
         if last:
             return last
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}; last value: {last!r}")
+    raise WaitTimeout(f"timed out after {timeout} s waiting for {what}; last value: {last!r}")

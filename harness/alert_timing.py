@@ -16,17 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from alerts.durations import parse_duration
 from alerts.promql_syntax import Binary, Node, Subquery, VectorSelector, parse, unwrap, walk
+from harness import objectives
+from harness.clients.alertmanager import Alertmanager
+from harness.clients.prometheus import Prometheus
 
 # Process and HTTP delays on a loaded 2-core machine (three pods, mesh, devnet, Prometheus,
-# Alertmanager and the traffic share it), plus this test's own polling (every 0.25 s).
-SLACK_S = 5.0
+# Alertmanager and the traffic share it), plus the prober's own polling (every 0.25 s); and
 # Prometheus -> Alertmanager -> sink: two local HTTP hops, each a few ms unless the machine is busy.
-NOTIFY_SLACK_S = 2.0
+DETECTION = objectives.current().alert_detection
 
 
 @dataclass(frozen=True)
@@ -91,13 +92,9 @@ class Intervals:
     @classmethod
     def live(cls, prometheus_url: str, alertmanager_url: str) -> Intervals:
         """As the running Prometheus and Alertmanager were configured (their own status APIs)."""
-        prometheus = yaml.safe_load(
-            httpx.get(f"{prometheus_url}/api/v1/status/config").json()["data"]["yaml"]
-        )
-        alertmanager = yaml.safe_load(
-            httpx.get(f"{alertmanager_url}/api/v2/status").json()["config"]["original"]
-        )
-        scrape, route = prometheus["global"], alertmanager["route"]
+        scrape = Prometheus(prometheus_url).config()["global"]
+        with Alertmanager(alertmanager_url) as alertmanager:
+            route = alertmanager.config()["route"]
         return cls(
             *(
                 parse_duration(scrape[key])
@@ -124,9 +121,12 @@ def bound(rules: Rules, alert: str, intervals: Intervals, onset_s: float, joins_
         + rules.fill_seconds(alert)
         + intervals.evaluation
         + rules.for_seconds(alert)
-        + SLACK_S
+        + DETECTION.slack_seconds
     )
     receipt = (
-        firing + intervals.group_wait + (intervals.group_interval if joins_group else 0.0) + NOTIFY_SLACK_S
+        firing
+        + intervals.group_wait
+        + (intervals.group_interval if joins_group else 0.0)
+        + DETECTION.notify_slack_seconds
     )
     return Bound(firing, receipt)

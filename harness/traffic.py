@@ -1,5 +1,5 @@
-"""Traffic through the mesh for the live alert tests, in background threads; every loop is bounded in
-count and time and stops when asked.
+"""Steady background traffic through a service's contract (live alert proofs, chaos, drills), in
+threads; every loop is bounded in count and time and stops when asked.
 
 Readers, one user each, go round GETs in every route group, so that every SLI and panel has requests
 to count; network info and the USDT balance of an address never asked before (a cache miss) call the
@@ -21,8 +21,9 @@ from typing import Any
 import httpx
 from tronpy.keys import PrivateKey
 
-from service.ratelimit import LIMITS_PER_MINUTE, route_group
-from tests.support.clients import Api, Devnet
+from harness import objectives
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
 
 Read = Callable[[], str]  # the path of the next GET
 
@@ -53,7 +54,8 @@ MAX_REQUESTS = 5_000  # per loop: its bound in count, as MAX_SECONDS is in time
 def reader_pace_s(reads: tuple[Read, ...]) -> float:
     """Seconds between one user's requests so that it stays at half of the tightest limit among the
     groups it reads (staking: 50 a minute): the traffic itself is never rate limited."""
-    tightest = min(LIMITS_PER_MINUTE[route_group(read())] for read in reads)
+    facts = objectives.current()
+    tightest = min(facts.rate_limit(facts.route_group(read())) for read in reads)
     return 60 / (tightest / 2) / len(reads)
 
 
@@ -83,6 +85,10 @@ def _status(send: Callable[..., httpx.Response], *args: Any, **kwargs: Any) -> s
         return "error"
 
 
+class TrafficStuck(RuntimeError):
+    """A loop did not end after stop(): its thread is still running."""
+
+
 class Loops:
     """Threads that each run one bounded loop until stop()."""
 
@@ -109,7 +115,8 @@ class Loops:
         for thread in self._threads:
             thread.join(timeout)
         alive = [thread.name for thread in self._threads if thread.is_alive()]
-        assert not alive, f"traffic loops still running {timeout} s after stop: {alive}"
+        if alive:
+            raise TrafficStuck(f"traffic loops still running {timeout} s after stop: {alive}")
 
 
 class Readers(Loops):
@@ -171,6 +178,7 @@ class Hammer(Loops):
     def __init__(self, base_url: str, secret: str, path: str, pace_s: float = 0.05) -> None:
         super().__init__()
         self._client = Api(base_url, secret, f"hammer-{uuid.uuid4().hex[:8]}")
+        self.user = self._client.sub
         self._path = path
         self._pace_s = pace_s
 

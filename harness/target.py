@@ -1,0 +1,224 @@
+"""Where the harness acts: the `local` stack `tronops up` started, or a `kubernetes` deployment.
+
+A target is one small YAML file (`--target FILE`):
+
+    kind: local
+    stack_dir: var/stack            # optional; where `tronops up` keeps its state (stack.json)
+
+    kind: kubernetes
+    context: staging                # the kube context, as `kubectl --context`
+    namespace: lucid-payment
+    selector: app=tron-payment-service
+    base_url: https://payments.staging.example.com
+    prometheus_url: https://prometheus.staging.example.com
+    virtual_service: tron-payment-service
+
+Bad files raise `TargetError` naming the file, the key and what to write instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import yaml
+
+from harness.clients.kubernetes import KubernetesPods
+from harness.clients.pods import Pods
+from harness.objectives import REPO
+
+DEFAULT_STACK_DIR = REPO / "var" / "stack"
+STATE_FILE = "stack.json"  # as stack/topology.py writes it
+# A Kubernetes label selector of equality terms (the form the harness's pod operations need).
+SELECTOR = re.compile(r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+)*$")
+KUBERNETES_KEYS = ("context", "namespace", "selector", "base_url", "prometheus_url", "virtual_service")
+
+
+class PodControl(Protocol):
+    """What chaos does to pods on any target: list them, kill some by name (one proof per pod)."""
+
+    def pods(self) -> list[dict[str, Any]]: ...
+
+    def kill(self, names: list[str]) -> list[dict[str, Any]]: ...
+
+
+class TargetError(ValueError):
+    """A target file or stack state that cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class PartState:
+    """One part of the local stack as `tronops up` recorded it."""
+
+    name: str
+    pid: int
+    start_time: str | None
+    url: str
+    log: str
+    admin_url: str | None = None
+
+
+@dataclass(frozen=True)
+class StackState:
+    """The local stack's state file, typed: `state.url("mesh")` rather than searching a dict."""
+
+    started_at: str
+    run_dir: Path
+    service_url: str
+    usdt_contract: str
+    parts: tuple[PartState, ...]
+    replicas: int
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "stack state") -> StackState:
+        try:
+            parts = tuple(
+                PartState(
+                    p["name"], int(p["pid"]), p.get("start_time"), p["url"], p["log"], p.get("admin_url")
+                )
+                for p in raw["parts"]
+            )
+            return cls(
+                started_at=raw["started_at"],
+                run_dir=Path(raw["run_dir"]),
+                service_url=raw["service_url"],
+                usdt_contract=raw["usdt_contract"],
+                parts=parts,
+                replicas=int(raw.get("replicas", 3)),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise TargetError(f"{source}: not a stack state written by `tronops up` ({error!r})") from None
+
+    @classmethod
+    def read(cls, stack_dir: Path) -> StackState:
+        path = stack_dir / STATE_FILE
+        try:
+            raw = json.loads(path.read_text())
+        except OSError:
+            raise TargetError(
+                f"no local stack recorded at {path}: start one with `tronops up --detach`"
+            ) from None
+        except ValueError as error:
+            raise TargetError(
+                f"{path}: not JSON ({error}); `tronops down` then `tronops up` rewrites it"
+            ) from None
+        return cls.from_dict(raw, str(path))
+
+    def part(self, name: str) -> PartState:
+        for part in self.parts:
+            if part.name == name:
+                return part
+        raise TargetError(
+            f"the stack has no part {name!r}; its parts: {', '.join(p.name for p in self.parts)}"
+        )
+
+    def url(self, name: str) -> str:
+        return self.part(name).url
+
+    def admin_url(self, name: str) -> str:
+        admin = self.part(name).admin_url
+        if admin is None:
+            raise TargetError(f"part {name!r} has no admin URL")
+        return admin
+
+
+@dataclass(frozen=True)
+class LocalTarget:
+    stack_dir: Path
+
+    kind = "local"
+
+    def state(self) -> StackState:
+        """Read now: the stack may have been restarted since the target was loaded."""
+        return StackState.read(self.stack_dir)
+
+    @property
+    def base_url(self) -> str:
+        return self.state().service_url
+
+    @property
+    def prometheus_url(self) -> str:
+        return self.state().url("prometheus")
+
+    def pods(self) -> PodControl:
+        return Pods(self.state().url("pods"))
+
+
+@dataclass(frozen=True)
+class KubernetesTarget:
+    context: str
+    namespace: str
+    selector: str
+    base_url: str
+    prometheus_url: str
+    virtual_service: str
+
+    kind = "kubernetes"
+
+    def pods(self) -> PodControl:
+        return KubernetesPods.from_kubeconfig(self.context, self.namespace, self.selector)
+
+
+Target = LocalTarget | KubernetesTarget
+
+
+def _url(path: Path, raw: dict[str, Any], key: str) -> str:
+    value = raw[key]
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise TargetError(f"{path}: {key} is {value!r}; write an http(s) URL such as https://host:port")
+    return str(value).rstrip("/")
+
+
+def _kubernetes(path: Path, raw: dict[str, Any]) -> KubernetesTarget:
+    missing = [key for key in KUBERNETES_KEYS if key not in raw]
+    if missing:
+        raise TargetError(f"{path}: a kubernetes target needs {', '.join(missing)} (see harness/target.py)")
+    not_text = [key for key in KUBERNETES_KEYS if not isinstance(raw[key], str) or not raw[key].strip()]
+    if not_text:
+        raise TargetError(f"{path}: {', '.join(not_text)} must be non-empty text")
+    if not SELECTOR.match(raw["selector"]):
+        raise TargetError(
+            f"{path}: selector {raw['selector']!r} is not a label selector; write key=value[,key=value], "
+            "e.g. app=tron-payment-service"
+        )
+    return KubernetesTarget(
+        context=raw["context"],
+        namespace=raw["namespace"],
+        selector=raw["selector"],
+        base_url=_url(path, raw, "base_url"),
+        prometheus_url=_url(path, raw, "prometheus_url"),
+        virtual_service=raw["virtual_service"],
+    )
+
+
+def load(path: Path) -> Target:
+    """The target a YAML file describes; TargetError says what to fix."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise TargetError(f"cannot read target file {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise TargetError(f"{path}: not YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise TargetError(f"{path}: must be a mapping with `kind: local` or `kind: kubernetes`")
+    kind = raw.get("kind")
+    allowed = {"local": ("kind", "stack_dir"), "kubernetes": ("kind", *KUBERNETES_KEYS)}
+    if kind not in allowed:
+        raise TargetError(f"{path}: kind is {kind!r}; write `kind: local` or `kind: kubernetes`")
+    unknown = sorted(set(raw) - set(allowed[kind]))
+    if unknown:
+        raise TargetError(
+            f"{path}: unknown keys {unknown} for a {kind} target; allowed: {list(allowed[kind])}"
+        )
+    if kind == "kubernetes":
+        return _kubernetes(path, raw)
+    stack_dir = raw.get("stack_dir", DEFAULT_STACK_DIR)
+    if not isinstance(stack_dir, str | Path):
+        raise TargetError(f"{path}: stack_dir must be a directory path")
+    # Relative to the target file, so a file and its stack move together.
+    return LocalTarget((path.parent / stack_dir).resolve())

@@ -1,0 +1,97 @@
+"""Target files: a local or kubernetes target from one small YAML file, and clear errors for bad ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness import target
+from harness.target import KubernetesTarget, LocalTarget, TargetError
+
+KUBERNETES = """\
+kind: kubernetes
+context: staging
+namespace: lucid-payment
+selector: app=tron-payment-service
+base_url: https://payments.staging.example.com/
+prometheus_url: http://prometheus.monitoring:9090
+virtual_service: tron-payment-service
+"""
+STATE = {
+    "started_at": "2026-11-30T09:00:00Z",
+    "run_dir": "/tmp/stack",
+    "service_url": "http://127.0.0.1:8085",
+    "mesh_admin_url": "http://127.0.0.1:9001",
+    "usdt_contract": "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf",
+    "replicas": 3,
+    "parts": [
+        {"name": "mesh", "pid": 1, "start_time": "1", "url": "http://127.0.0.1:8085", "log": "m.log",
+         "admin_url": "http://127.0.0.1:9001"},
+        {"name": "prometheus", "pid": 2, "start_time": "2", "url": "http://127.0.0.1:9090", "log": "p.log"},
+    ],
+}  # fmt: skip
+
+
+def _file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "target.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_kubernetes_target(tmp_path: Path) -> None:
+    loaded = target.load(_file(tmp_path, KUBERNETES))
+    assert loaded == KubernetesTarget(
+        context="staging",
+        namespace="lucid-payment",
+        selector="app=tron-payment-service",
+        base_url="https://payments.staging.example.com",
+        prometheus_url="http://prometheus.monitoring:9090",
+        virtual_service="tron-payment-service",
+    )
+
+
+def test_local_target_reads_the_stack_state_typed(tmp_path: Path) -> None:
+    (tmp_path / "stack").mkdir()
+    (tmp_path / "stack" / "stack.json").write_text(json.dumps(STATE))
+    loaded = target.load(_file(tmp_path, "kind: local\nstack_dir: stack\n"))
+    assert loaded == LocalTarget((tmp_path / "stack").resolve())
+    assert isinstance(loaded, LocalTarget)
+    state = loaded.state()
+    assert state.url("prometheus") == loaded.prometheus_url == "http://127.0.0.1:9090"
+    assert state.admin_url("mesh") == "http://127.0.0.1:9001" and loaded.base_url == "http://127.0.0.1:8085"
+    with pytest.raises(TargetError, match="no part 'pods'; its parts: mesh, prometheus"):
+        state.url("pods")
+
+
+def test_a_local_target_without_a_stack_says_how_to_start_one(tmp_path: Path) -> None:
+    loaded = target.load(_file(tmp_path, "kind: local\nstack_dir: nowhere\n"))
+    assert isinstance(loaded, LocalTarget)
+    with pytest.raises(TargetError, match=r"tronops up --detach"):
+        loaded.state()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("kind: docker\n", "kind is 'docker'; write `kind: local` or `kind: kubernetes`"),
+        ("- local\n", "must be a mapping"),
+        ("kind: local\nport: 8085\n", "unknown keys ['port'] for a local target"),
+        ("kind: kubernetes\ncontext: staging\n", "needs namespace, selector, base_url, prometheus_url"),
+        (KUBERNETES.replace("https://payments", "payments"), "write an http(s) URL"),
+        (KUBERNETES.replace("app=tron-payment-service", "app in (a, b)"), "write key=value[,key=value]"),
+        (KUBERNETES.replace("context: staging", "context: ''"), "context must be non-empty text"),
+        ("kind: [local\n", "not YAML"),
+    ],
+)
+def test_a_bad_file_says_what_to_fix(tmp_path: Path, text: str, message: str) -> None:
+    path = _file(tmp_path, text)
+    with pytest.raises(TargetError) as error:
+        target.load(path)
+    assert str(path) in str(error.value) and message in str(error.value)
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match=r"cannot read target file .*absent\.yaml"):
+        target.load(tmp_path / "absent.yaml")
