@@ -21,12 +21,12 @@ from pathlib import Path
 from types import FrameType
 
 from harness import objectives
+from harness.tokens import mint_token
 from loadtests import soak, wrk
 from loadtests.fixtures import SetupError, Writer, payout_body, provision_writers, seed_payouts
 from loadtests.procs import OTHERS, CpuMeter, hello_part, machine_busy_share, pin
 from loadtests.report import Progress, Row, describe, table
 from loadtests.stats import pool_size, share
-from service.auth import mint_token
 from stack.local import Backends, start_backends
 from stack.processes import Part, StartError
 

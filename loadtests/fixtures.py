@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from service.auth import mint_token
+from harness.tokens import mint_token
 
 T = TypeVar("T")
 PARALLEL = 8  # enough to hide round trips; more only queues in the single-threaded replica

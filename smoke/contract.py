@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-ROLES = ("user", "admin", "payout_manager", "staking_manager", "payment_manager")
+from harness.tokens import ROLES
+
+__all__ = ["ROLES"]
 
 ERROR_FIELDS = ("code", "message", "details", "request_id", "timestamp", "service", "version")
 ERROR_CODE = r"^LUCID_ERR_\d{4}$"

@@ -6,8 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# The one piece of service/ the suite uses: tokens minted exactly as the operator CLI mints them.
-from service.auth import mint_token
+# Tokens minted as the contract defines them, as the operator CLI mints them.
+from harness.tokens import mint_token
 from smoke.contract import ROLES
 
 NO_TOKEN = "no token: pass --token or set SMOKE_TOKEN/JWT_SECRET"

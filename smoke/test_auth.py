@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from service.auth import mint_token
+from harness.tokens import mint_token
 from smoke import expect
 from smoke.client import SmokeClient
 from smoke.contract import ROLES

@@ -1,9 +1,11 @@
-"""Real parts for the tests: store (nx-27017), Redis and the TRON devnet as processes, and the service."""
+"""Real parts for the tests: store (nx-27017), Redis and the TRON devnet as processes, and the service.
+Also: each test's marker by what it needs (`make test-fast` is `-m unit`), and the shuffle's seed.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -16,6 +18,64 @@ BLOCK_INTERVAL = 0.2
 CONFIRMATIONS = 2
 # Fast workers and short leases so crash recovery is seen within a test's time.
 FAST_SERVICE = {"WORKER_POLL_SECONDS": "0.1", "WORKER_LEASE_SECONDS": "3", "BALANCE_CACHE_SECONDS": "0.2"}
+
+TESTS = Path(__file__).parent
+# What the tests under each path need, as a marker (registered in pyproject.toml); the longest
+# matching path wins, and a marker the test sets itself wins over both:
+#   unit       no process of ours beyond a short tool run (promtool, compose config, the CLI)
+#   component  one part of the stack as a real process (devnet, mesh, pod supervisor)
+#   e2e        the service as a process, with its store, Redis and devnet
+#   stack      the whole local stack, as `tronops up` starts it
+#   live       alerts firing and resolving through the stack's Prometheus and Alertmanager
+NEEDS = {
+    "unit": "unit",
+    "alerts": "unit",
+    "dashboards": "unit",
+    "deploy": "unit",
+    "cli": "unit",
+    "harness": "unit",
+    "harness/test_faults.py": "component",
+    "devnet": "component",
+    "mesh": "component",
+    "mesh/test_config.py": "unit",
+    "mesh/test_http1.py": "unit",
+    "pods": "component",
+    "pods/test_backoff.py": "unit",
+    "pods/test_manifest.py": "unit",
+    "integration": "e2e",
+    "e2e": "e2e",
+    "smoke": "e2e",
+    "stack": "stack",
+    "stack/test_monitoring_config.py": "unit",
+    "observability": "live",
+}
+NEEDS_MARKERS = frozenset(NEEDS.values())
+
+
+def needs(path: Path) -> str | None:
+    """The marker for a test file: its longest path prefix in NEEDS, or None for a path not listed."""
+    relative = PurePosixPath(path.relative_to(TESTS).as_posix())
+    return next((NEEDS[p.as_posix()] for p in (relative, *relative.parents) if p.as_posix() in NEEDS), None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not item.path.is_relative_to(TESTS) or any(item.get_closest_marker(m) for m in NEEDS_MARKERS):
+            continue
+        marker = needs(item.path)
+        if marker is None:
+            raise pytest.UsageError(f"{item.path}: no marker for what it needs: add its folder to NEEDS")
+        item.add_marker(marker)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The order's seed, also under -q: a failure that depends on order is replayed with it."""
+    if config.pluginmanager.hasplugin("randomly") and config.getoption("randomly_reorganize", True):
+        seed = config.getoption("randomly_seed")
+        terminalreporter.write_line(
+            f"tests ran shuffled: replay this order with -p randomly --randomly-seed={seed}"
+        )
 
 
 @pytest.fixture(scope="session")

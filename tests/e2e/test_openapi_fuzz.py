@@ -19,7 +19,7 @@ import schemathesis
 from schemathesis.engine import events
 
 from harness.clients.api import Api
-from service.auth import mint_token
+from harness.tokens import mint_token
 from stack.local import Backends
 from stack.processes import Part
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import jwt
 from pymongo import MongoClient
 
@@ -15,38 +16,43 @@ from harness.clients.api import Api
 from service.config import parse_encryption_key
 from service.ports.vault import KeyVault
 from stack.local import LOCAL_SECRETS, Backends
-from stack.processes import REPO, free_port
-
-TRONOPS = [sys.executable, "-m", "tronops.cli"]
+from stack.processes import REPO, Part, free_port
+from tests.cli.tronops_process import run_tronops
 
 
 def test_token_is_signed_with_the_configured_secret() -> None:
-    out = subprocess.run(
-        [*TRONOPS, "token", "--sub", "ci", "--roles", "admin,user"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "JWT_SECRET": "s" * 40},
-    )
+    out = run_tronops("token", "--sub", "ci", "--roles", "admin,user", env={"JWT_SECRET": "s" * 40})
+    assert out.code == 0, out.stderr
     claims = jwt.decode(out.stdout.strip(), "s" * 40, algorithms=["HS256"])
     assert claims["sub"] == "ci" and claims["roles"] == ["admin", "user"]
-    bad = subprocess.run(
-        [*TRONOPS, "token", "--sub", "ci", "--roles", "root"], capture_output=True, text=True
-    )
-    assert bad.returncode == 2 and "unknown role(s) root" in bad.stderr
+    bad = run_tronops("token", "--sub", "ci", "--roles", "root")
+    assert bad.code == 2 and "unknown role(s) root" in bad.stderr
+
+
+def test_tokens_from_the_cli_are_what_the_service_accepts(backends: Backends, service: Part) -> None:
+    """The CLI mints without the service (harness.tokens); the service's own check must agree."""
+
+    def token(roles: str) -> str:
+        secret = backends.service_env()["JWT_SECRET"]
+        done = run_tronops("token", "--sub", "cli-token-check", "--roles", roles, env={"JWT_SECRET": secret})
+        assert done.code == 0, done.stderr
+        return done.stdout.strip()
+
+    def get(path: str, bearer: str) -> int:
+        return httpx.get(f"{service.url}{path}", headers={"Authorization": f"Bearer {bearer}"}).status_code
+
+    payout_manager, user = token("payout_manager"), token("user")
+    assert get("/api/v1/payouts/history", payout_manager) == 200
+    assert get("/api/v1/wallets", user) == 200
+    assert get("/api/v1/payouts/history", user) == 403, "the roles claim is read as the service reads it"
 
 
 def test_run_brings_the_service_up_ready_to_use() -> None:
     port = free_port()
-    done = subprocess.run(
-        [*TRONOPS, "run", "--check", "--port", str(port), "--block-interval", "0.5"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=REPO,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_tronops("run", "--check", "--port", str(port), "--block-interval", "0.5", timeout=180)
+    assert done.code == 0, done.stdout + done.stderr
     assert f'"service": "http://127.0.0.1:{port}"' in done.stdout and "ready." in done.stdout
+    assert done.service_modules == [], "the service runs as its own process; the CLI never imports it"
 
 
 def test_production_mode_refuses_to_start_without_secrets() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.tokens import mint_token
 from harness.waiting import wait_for
-from service.auth import mint_token
 from smoke.settings import NO_TOKEN
 from stack.local import Backends, start_backends
 from stack.processes import Part

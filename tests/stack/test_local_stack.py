@@ -16,21 +16,28 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.tokens import mint_token
 from harness.waiting import wait_for
-from service.auth import mint_token
 from stack import topology
 from stack.local import LOCAL_SECRETS
 from stack.processes import free_port
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def stack_options(tmp_path_factory: pytest.TempPathFactory) -> Iterator[topology.StackOptions]:
     run_dir: Path = tmp_path_factory.mktemp("local-stack")
     options = topology.StackOptions(run_dir=run_dir, port=free_port(), block_interval=0.5, confirmations=2)
-    state = topology.up(options, progress=lambda _line: None)
-    yield {**state, "options": options}
+    yield options
     if topology.running(run_dir):
         topology.down(run_dir)
+
+
+@pytest.fixture
+def stack(stack_options: topology.StackOptions) -> dict[str, Any]:
+    """The module's stack, running: started again when a test before this one (the `down` test) stopped it,
+    so the tests pass in any order."""
+    state = topology.running(stack_options.run_dir) or topology.up(stack_options, progress=lambda _line: None)
+    return {**state, "options": stack_options}
 
 
 def _part(state: dict[str, Any], name: str) -> dict[str, Any]:

@@ -12,11 +12,12 @@ from service.ports.chain import Chain, ChainUnavailable
 
 
 class FakeChain:
-    """head_block only, answering after `delay` seconds (or failing at once when `down`)."""
+    """head_block only, answering `height` after `delay` seconds (or failing at once when `down`)."""
 
-    def __init__(self, delay: float = 0.0, down: bool = False) -> None:
+    def __init__(self, delay: float = 0.0, down: bool = False, height: int = 4242) -> None:
         self.delay = delay
         self.down = down
+        self.height = height
         self.probes = 0
 
     async def head_block(self) -> tuple[int, int]:
@@ -24,7 +25,7 @@ class FakeChain:
         if self.down:
             raise ChainUnavailable("node down")
         await asyncio.sleep(self.delay)
-        return 4242, int(time.time() * 1000)
+        return self.height, int(time.time() * 1000)
 
 
 def _gauge(name: str, **labels: str) -> float | None:
@@ -32,17 +33,19 @@ def _gauge(name: str, **labels: str) -> float | None:
 
 
 async def test_refresh_waits_no_longer_than_asked_and_the_slow_probe_lands_later() -> None:
-    chain = FakeChain(delay=0.5)
+    # The gauge is process-wide: a height no other test reports, so that what other tests left in it
+    # cannot pass for this probe's answer.
+    chain = FakeChain(delay=0.5, height=5151)
     monitor = NetworkMonitor(cast(Chain, chain))
     started = time.perf_counter()
     await monitor.refresh(0.05)
     assert time.perf_counter() - started < 0.3, "a slow node held the caller up"
-    assert _gauge("tron_block_height") != 4242
+    assert _gauge("tron_block_height") != 5151
     await monitor.refresh(0.05)  # a second scrape while the probe runs starts no other
     assert chain.probes == 1
     observed = await monitor.observe()  # waits for the background probe, and reuses it
-    assert (observed.height, chain.probes) == (4242, 1)
-    assert _gauge("tron_block_height") == 4242
+    assert (observed.height, chain.probes) == (5151, 1)
+    assert _gauge("tron_block_height") == 5151
 
 
 async def test_refresh_reports_a_node_that_answers_quickly_in_the_same_call() -> None:

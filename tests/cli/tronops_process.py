@@ -1,0 +1,52 @@
+"""`tronops` in a subprocess, as an operator runs it, reporting which `service` modules it imported."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from stack.processes import REPO
+
+# Runs the real entry point, and whatever way it ends, records the `service` modules then loaded.
+_PROBE = """
+import json, sys
+from tronops.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    loaded = sorted(m for m in sys.modules if m == "service" or m.startswith("service."))
+    with open(REPORT, "w") as report:
+        json.dump(loaded, report)
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    service_modules: list[str]  # every `service` module the CLI process imported
+
+
+def run_tronops(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, preload: str = ""
+) -> Run:
+    """`tronops ARGS`; `preload` imports a module first (to prove the report sees what is imported)."""
+    with tempfile.TemporaryDirectory(prefix="tronops-probe-") as scratch:
+        report = Path(scratch) / "modules.json"
+        prelude = f"import {preload}\n" if preload else ""
+        done = subprocess.run(
+            [sys.executable, "-c", f"{prelude}REPORT = {str(report)!r}\n{_PROBE}", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO,
+            env={**os.environ, **(env or {})},
+        )
+        modules = json.loads(report.read_text()) if report.exists() else ["(the probe wrote no report)"]
+    return Run(done.returncode, done.stdout, done.stderr, modules)
