@@ -29,6 +29,10 @@ TESTS = Path(__file__).parent
 #   live       alerts firing and resolving through the stack's Prometheus and Alertmanager
 NEEDS = {
     "unit": "unit",
+    # The worker and its chain port against the real store and devnet: processes, so not the fast loop.
+    "unit/test_chain_answers.py": "component",
+    "unit/test_operations.py": "component",
+    "unit/test_worker.py": "component",
     "alerts": "unit",
     "dashboards": "unit",
     "deploy": "unit",

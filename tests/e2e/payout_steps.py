@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from harness.clients.api import Api
+from harness.waiting import wait_for
 from stack.local import Backends
 from stack.processes import Part
-from tests.support.clients import Api
-from tests.support.waiting import wait_for
 
 
 def initiate_payout(manager: Api, wallet: dict[str, Any], recipient: str, amount: str) -> str:

@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
+from harness.waiting import wait_for
 from stack.local import Backends
 from stack.processes import Part
 from tests.conftest import FAST_SERVICE
 from tests.e2e.payout_steps import initiate_payout
 from tests.e2e.test_payouts import new_address, trx_balance
-from tests.support.clients import Api, Devnet
-from tests.support.waiting import wait_for
 
 # Short-lived transactions and a small margin, so "after the expiration" comes within the test.
 SAFETY_ENV = {"TX_LIFETIME_SECONDS": "3", "RESIGN_MARGIN_SECONDS": "1", "WORKER_LEASE_SECONDS": "2"}
@@ -113,7 +114,7 @@ def test_a_transaction_that_landed_completes_the_payout_with_it(crash: Crash) ->
 
 
 def test_a_transaction_that_never_reached_the_node_is_signed_again_exactly_once(crash: Crash) -> None:
-    crash.devnet.control("faults", {"fault": "refuse", "code": "SERVER_BUSY", "share": 1.0, "ttl_s": 60})
+    crash.devnet.set_fault("refuse", 60, code="SERVER_BUSY", share=1.0)
     first = crash.pay_and_crash()
     crash.devnet.reset()
     crash.wait_expired(first)
@@ -131,7 +132,7 @@ def test_a_transaction_that_landed_is_not_signed_again_while_the_node_asked_lags
     crash.wait_expired(first)
     # The node now serves a head 20 s old: it knows neither the block with the transaction nor any
     # block past its expiration, so it cannot show that the transaction can no longer land.
-    crash.devnet.control("faults", {"fault": "lag", "seconds": 20, "ttl_s": 60})
+    crash.devnet.set_fault("lag", 60, seconds=20)
     manager = crash.restart()
 
     def unchanged() -> bool:

@@ -10,12 +10,13 @@ from collections.abc import Callable
 
 import httpx
 
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
+from harness.waiting import wait_for
 from stack.local import Backends
 from tests.conftest import FAST_SERVICE
 from tests.e2e.payout_steps import initiate_payout, successor, wait_signed
 from tests.e2e.test_payouts import new_address, trx_balance
-from tests.support.clients import Api, Devnet
-from tests.support.waiting import wait_for
 
 LONG_LEASE = "120"  # far longer than the test waits: only a released lease lets the successor in
 
@@ -41,7 +42,7 @@ def test_sigterm_releases_the_leases_and_a_successor_completes_the_payout_at_onc
     devnet.fund(wallet["address"], 10_000_000)
     recipient = new_address()
     # The node refuses every broadcast as busy: the payout is signed and waits, leased to this replica.
-    devnet.control("faults", {"fault": "refuse", "code": "SERVER_BUSY", "share": 1.0, "ttl_s": 60})
+    devnet.set_fault("refuse", 60, code="SERVER_BUSY", share=1.0)
     path = initiate_payout(manager, wallet, recipient, "2")
     signed = wait_signed(manager, path)
     wait_for(lambda: oldest_unfinished_age(replica.url, "payout") >= 1, 10, "the payout's wait to show")

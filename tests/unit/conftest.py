@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from harness.clients.devnet import Devnet
+from harness.waiting import wait_for
 from service.config import parse_encryption_key
 from service.operations import Processor, Safety, new_operation
 from service.ports import Ports
@@ -25,9 +27,8 @@ from service.ports.store import Doc, Store
 from service.ports.vault import KeyVault
 from stack.local import LOCAL_SECRETS, Backends
 from tests.e2e.test_payouts import new_address
-from tests.support.clients import Devnet
-from tests.support.ledger import ChainScanner, audit
-from tests.support.waiting import wait_for
+from harness.chain import ChainScanner
+from tests.support.ledger import audit
 
 DATABASE_PREFIX = "unit_operations_"
 # Short-lived transactions and a small margin, so "after the expiration" comes within a test.
