@@ -78,7 +78,19 @@ class LoadGates:
     min_requests: int
     error_ratio_tolerance: float
     latency_tolerance_seconds: float
+    p99_ceiling_seconds: float
     rate_headroom: float
+    throughput_floor_share: float
+    regression_latency_ratio: float
+    regression_latency_ms: float
+    regression_error_ratio: float
+    abort_grace_seconds: float
+    crosscheck_latency_ratio: float
+    crosscheck_latency_ms: float
+    crosscheck_error_ratio: float
+    soak_memory_growth_ratio: float
+    generator_cpu_saturation: float
+    missed_pace_ratio: float
 
 
 @dataclass(frozen=True)
@@ -279,9 +291,11 @@ def load(objectives_file: Path = OBJECTIVES_FILE, slo_file: Path = SLO_FILE) -> 
         ),
         load_gates=LoadGates(
             min_requests=int(facts.number("min_requests", gates)),
-            error_ratio_tolerance=facts.number("error_ratio_tolerance", gates),
-            latency_tolerance_seconds=facts.number("latency_tolerance_seconds", gates),
-            rate_headroom=facts.number("rate_headroom", gates),
+            **{
+                name: facts.number(name, gates)
+                for name in LoadGates.__dataclass_fields__
+                if name != "min_requests"
+            },
         ),
         alert_detection=AlertDetection(
             slack_seconds=facts.number("slack_seconds", detection),
