@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import objectives
 from harness.clients.devnet import Devnet
 from harness.clients.mesh import MeshAdmin
 from harness.clients.pods import Pods
@@ -60,22 +61,40 @@ def _check_undone(done: bool, message: str) -> None:
 
 
 @contextlib.contextmanager
-def mesh_aborts(mesh: MeshAdmin, routes: Iterable[str], http_status: int = 503) -> Iterator[Proof]:
-    """Every one of `routes` answers `http_status` from the mesh itself (an Istio abort at 100 %)."""
+def mesh_fault(mesh: MeshAdmin, routes: Iterable[str], fault: dict[str, Any]) -> Iterator[Proof]:
+    """`fault` (an Istio HTTPFaultInjection: abort and/or delay, each with a percentage) on every one of
+    `routes`, as the mesh itself applies it; in force when the mesh lists it on each."""
     wanted = sorted(set(routes))
-    fault = {"abort": {"httpStatus": http_status, "percentage": {"value": 100}}}
     try:
         if not wanted:
-            raise FaultNotApplied("mesh_aborts: no route to abort")
+            raise FaultNotApplied("mesh fault: no route to put it on")
         active: dict[str, Any] = {}
         for route in wanted:
             active = mesh.set_fault(route, fault)
         if set(active) != set(wanted) or any(active[r] != fault for r in wanted):
-            raise FaultNotApplied(f"mesh_aborts: asked for {wanted}, the mesh has {active}")
-        yield Proof("mesh_aborts", time.time(), {"active_faults": active})
+            raise FaultNotApplied(f"mesh fault: asked for {fault} on {wanted}, the mesh has {active}")
+        yield Proof("mesh fault", time.time(), {"active_faults": active})
     finally:
         left = mesh.reset()
-        _check_undone(not left, f"mesh_aborts: faults still active after reset: {left}")
+        _check_undone(not left, f"mesh fault: faults still active after reset: {left}")
+
+
+def mesh_aborts(
+    mesh: MeshAdmin, routes: Iterable[str], http_status: int = 503
+) -> contextlib.AbstractContextManager[Proof]:
+    """Every one of `routes` answers `http_status` from the mesh itself (an Istio abort at 100 %)."""
+    return mesh_fault(mesh, routes, {"abort": {"httpStatus": http_status, "percentage": {"value": 100}}})
+
+
+def route_group_routes(mesh: MeshAdmin, group: str) -> list[str]:
+    """The mesh's routes that serve a route group (its retryable and its plain route): those matching
+    the group's path prefix."""
+    prefix = f"{objectives.current().identity.base_path.rstrip('/')}/{group}"
+    return [
+        route["name"]
+        for route in mesh.routes()
+        if any((match.get("uri") or {}).get("prefix") == prefix for match in route.get("match") or [])
+    ]
 
 
 # ---- the TRON node ----------------------------------------------------------------------------------

@@ -186,8 +186,12 @@ def kustomization_problems(doc: Mapping[str, Any], base: Path) -> list[str]:
         elif path.name.endswith(".template.yaml"):
             problems.append(f"resource {entry} is a placeholder template and must not be applied")
     listed = {(base / r).resolve() for r in resources}
+    # A folder with its own kustomization is applied on its own (`kubectl apply -k deploy/loadtests`).
+    own = {p.parent for p in base.rglob("kustomization.y*ml") if p.parent != base}
     for path in yaml_files(base):
         if path.name in {"kustomization.yaml", "kustomization.yml"} or path.name.endswith(".template.yaml"):
+            continue
+        if any(path.is_relative_to(folder) for folder in own):
             continue
         if path.resolve() not in listed:
             problems.append(f"{path.relative_to(base)} is not listed in resources: add it")

@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 
 from harness import manifest_checks as mc
+from harness import objectives
 
 DOCUMENTS = mc.all_documents()
+# The service's own workload and Service (deploy/loadtests holds Locust's beside them).
+SERVICE = objectives.current().identity.app
 
 
 def _id(entry: tuple[Path, int, dict[str, Any]]) -> str:
@@ -76,15 +79,15 @@ def _deployment_problems(deployment: dict[str, Any]) -> list[str]:
 
 
 def test_deployment_probes_security_shutdown_and_env() -> None:
-    assert _deployment_problems(mc.find("Deployment")) == []
+    assert _deployment_problems(mc.find("Deployment", SERVICE)) == []
 
 
 def test_pdb_keeps_two_of_three() -> None:
-    assert mc.pdb_problems(mc.find("PodDisruptionBudget"), mc.find("Deployment")) == []
+    assert mc.pdb_problems(mc.find("PodDisruptionBudget"), mc.find("Deployment", SERVICE)) == []
 
 
 def test_hpa_keeps_at_least_three() -> None:
-    assert mc.hpa_problems(mc.find("HorizontalPodAutoscaler"), mc.find("Deployment")) == []
+    assert mc.hpa_problems(mc.find("HorizontalPodAutoscaler"), mc.find("Deployment", SERVICE)) == []
 
 
 def test_virtual_service_timeouts_retries_and_no_faults() -> None:
@@ -96,11 +99,11 @@ def test_backup_schedule_holds_the_database_rpo() -> None:
 
 
 def test_service_monitor_scrapes_the_service() -> None:
-    assert mc.service_monitor_problems(mc.find("ServiceMonitor"), mc.find("Service")) == []
+    assert mc.service_monitor_problems(mc.find("ServiceMonitor"), mc.find("Service", SERVICE)) == []
 
 
 def test_replicas_match_the_seed() -> None:
-    assert mc.find("Deployment")["spec"]["replicas"] == 3
+    assert mc.find("Deployment", SERVICE)["spec"]["replicas"] == 3
 
 
 # ------------------------------------------------------------------ each check catches its mistake
@@ -109,10 +112,10 @@ def _one_problem_mentions(problems: list[str], *words: str) -> None:
 
 
 def test_schema_catches_a_wrong_field_in_a_core_kind() -> None:
-    deployment = mc.find("Deployment")
+    deployment = mc.find("Deployment", SERVICE)
     deployment["spec"]["replica"] = deployment["spec"].pop("replicas")
     _one_problem_mentions(mc.schema_problems(deployment), "replica")
-    probe = mc.find("Deployment")
+    probe = mc.find("Deployment", SERVICE)
     probe["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["httpGet"]["paht"] = "/x"
     _one_problem_mentions(mc.schema_problems(probe), "paht")
 
@@ -141,7 +144,7 @@ def test_a_kind_without_a_validator_fails() -> None:
 
 
 def test_kustomization_catches_a_missing_or_unlisted_file(tmp_path: Path) -> None:
-    kustomization = mc.find("Kustomization")
+    kustomization = mc.load_documents(mc.DEPLOY / "kustomization.yaml")[0]
     dropped = kustomization["resources"].pop()
     _one_problem_mentions(mc.kustomization_problems(kustomization, mc.DEPLOY), dropped, "not listed")
     kustomization["resources"].append("k8s/nope.yaml")
@@ -151,13 +154,13 @@ def test_kustomization_catches_a_missing_or_unlisted_file(tmp_path: Path) -> Non
 
 
 def test_liveness_on_the_deep_health_is_caught() -> None:
-    deployment = mc.find("Deployment")
+    deployment = mc.find("Deployment", SERVICE)
     mc._container(deployment)["livenessProbe"]["httpGet"]["path"] = "/health"  # the seed's mistake
     _one_problem_mentions(_deployment_problems(deployment), "liveness", "/health")
 
 
 def test_wrong_readiness_path_is_caught() -> None:
-    deployment = mc.find("Deployment")
+    deployment = mc.find("Deployment", SERVICE)
     mc._container(deployment)["readinessProbe"]["httpGet"]["path"] = "/health"
     _one_problem_mentions(_deployment_problems(deployment), "readiness")
 
@@ -171,13 +174,13 @@ def test_wrong_readiness_path_is_caught() -> None:
     ],
 )
 def test_container_security_mistakes_are_caught(field: str, value: Any, expected: str) -> None:
-    deployment = mc.find("Deployment")
+    deployment = mc.find("Deployment", SERVICE)
     mc._container(deployment)["securityContext"][field] = value
     _one_problem_mentions(_deployment_problems(deployment), expected)
 
 
 def test_running_as_root_is_caught() -> None:
-    deployment = mc.find("Deployment")
+    deployment = mc.find("Deployment", SERVICE)
     pod = deployment["spec"]["template"]["spec"]
     pod["securityContext"]["runAsNonRoot"] = False
     mc._container(deployment)["securityContext"]["runAsNonRoot"] = False
@@ -185,23 +188,23 @@ def test_running_as_root_is_caught() -> None:
 
 
 def test_short_grace_period_is_caught() -> None:
-    deployment = mc.find("Deployment")
+    deployment = mc.find("Deployment", SERVICE)
     deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 30  # the default
     _one_problem_mentions(_deployment_problems(deployment), "terminationGracePeriodSeconds")
-    no_prestop = mc.find("Deployment")
+    no_prestop = mc.find("Deployment", SERVICE)
     del mc._container(no_prestop)["lifecycle"]
     _one_problem_mentions(_deployment_problems(no_prestop), "preStop")
 
 
 def test_env_mistakes_are_caught() -> None:
-    deployment = mc.find("Deployment")
+    deployment = mc.find("Deployment", SERVICE)
     env = mc._container(deployment)["env"]
     webhook = next(e for e in env if e["name"] == "WEBHOOK_SECRET")
     webhook["name"] = "WEBHOOK_SECRETS"  # a typo: the service would never see it
     problems = _deployment_problems(deployment)
     _one_problem_mentions(problems, "WEBHOOK_SECRETS", "not read")
     _one_problem_mentions(problems, "WEBHOOK_SECRET", "missing")
-    wrong_key = mc.find("Deployment")
+    wrong_key = mc.find("Deployment", SERVICE)
     uri = next(e for e in mc._container(wrong_key)["env"] if e["name"] == "MONGODB_URI")
     uri["valueFrom"]["secretKeyRef"]["key"] = "mongo-uri"
     _one_problem_mentions(_deployment_problems(wrong_key), "mongo-uri")
@@ -210,17 +213,17 @@ def test_env_mistakes_are_caught() -> None:
 def test_small_pdb_is_caught() -> None:
     pdb = mc.find("PodDisruptionBudget")
     pdb["spec"]["minAvailable"] = 1
-    _one_problem_mentions(mc.pdb_problems(pdb, mc.find("Deployment")), "keeps 1 of 3")
+    _one_problem_mentions(mc.pdb_problems(pdb, mc.find("Deployment", SERVICE)), "keeps 1 of 3")
     by_max = mc.find("PodDisruptionBudget")
     del by_max["spec"]["minAvailable"]
     by_max["spec"]["maxUnavailable"] = "50%"
-    _one_problem_mentions(mc.pdb_problems(by_max, mc.find("Deployment")), "keeps 1 of 3")
+    _one_problem_mentions(mc.pdb_problems(by_max, mc.find("Deployment", SERVICE)), "keeps 1 of 3")
 
 
 def test_small_hpa_is_caught() -> None:
     hpa = mc.find("HorizontalPodAutoscaler")
     hpa["spec"]["minReplicas"] = 2
-    _one_problem_mentions(mc.hpa_problems(hpa, mc.find("Deployment")), "minReplicas 2")
+    _one_problem_mentions(mc.hpa_problems(hpa, mc.find("Deployment", SERVICE)), "minReplicas 2")
 
 
 def _route(vs: dict[str, Any], name: str) -> dict[str, Any]:
@@ -310,12 +313,12 @@ def test_a_service_monitor_that_misses_the_service_is_caught() -> None:
     monitor = mc.find("ServiceMonitor")
     monitor["spec"]["endpoints"][0]["port"] = "metrics"
     monitor["spec"]["selector"]["matchLabels"] = {"app": "other"}
-    problems = mc.service_monitor_problems(monitor, mc.find("Service"))
+    problems = mc.service_monitor_problems(monitor, mc.find("Service", SERVICE))
     _one_problem_mentions(problems, "'metrics'")
     _one_problem_mentions(problems, "does not select")
 
 
 def test_a_resource_in_another_namespace_is_caught() -> None:
-    service = copy.deepcopy(mc.find("Service"))
+    service = copy.deepcopy(mc.find("Service", SERVICE))
     service["metadata"]["namespace"] = "default"
     _one_problem_mentions(mc.namespace_problems([service]), "Service", "default")
