@@ -52,6 +52,9 @@ NEEDS = {
     "stack": "stack",
     "stack/test_monitoring_config.py": "unit",
     "observability": "live",
+    "load": "unit",
+    "load/test_precision.py": "component",
+    "load/test_live.py": "stack",
 }
 NEEDS_MARKERS = frozenset(NEEDS.values())
 
