@@ -325,8 +325,12 @@ def _baseline(run: Run) -> gates.Baseline | None:
     if run.record_baseline or not run.baseline_file.exists():
         return None
     recorded = gates.Baseline.read(run.baseline_file)
-    if recorded.scale != run.scale:
-        run.say(f"baseline {run.baseline_file} was recorded at --scale {recorded.scale}: not comparable, not used")
+    read_only = run.read_only or run.where.devnet_url is None
+    if (recorded.scale, recorded.read_only) != (run.scale, read_only):
+        run.say(
+            f"baseline {run.baseline_file} was recorded at --scale {recorded.scale}"
+            f"{', read-only' if recorded.read_only else ', moving money'}: another load, not used"
+        )
         return None
     return recorded
 
@@ -376,7 +380,9 @@ def report(run: Run, results: dict[str, Any], sampler: CpuSampler, baseline: gat
         run.say(line)
     artefacts = _write(run, results, verdicts, latencies, server, errors)
     if run.record_baseline:
-        recorded = gates.Baseline.of(run.profile.name, run.where.label, run.scale, latencies).write(run.baseline_file)
+        recorded = gates.Baseline.of(
+            run.profile.name, run.where.label, run.scale, bool(results["read_only"]), latencies
+        ).write(run.baseline_file)
         artefacts["baseline"] = str(recorded)
         run.say(f"baseline recorded: {recorded}")
     outcome = verdict.overall(verdicts)

@@ -61,7 +61,7 @@ def test_too_few_requests_are_inconclusive_not_passed() -> None:
 
 def test_the_regression_gate_sees_what_the_slo_cannot(tmp_path: Path) -> None:
     before = ByGroup(tron=_group([30.0] * 300))
-    recorded = gates.Baseline.of("smoke", "local", 1.0, before).write(tmp_path / "smoke.json")
+    recorded = gates.Baseline.of("smoke", "local", 1.0, False, before).write(tmp_path / "smoke.json")
     baseline = gates.Baseline.read(recorded)
     slower = ByGroup(tron=_group([130.0] * 300))  # +100 ms: far inside the 2 s SLO
     outcomes = _verdicts(gates.judge(slower, {"tron": 300}, 10.0, baseline), "tron")
