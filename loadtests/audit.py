@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -38,7 +40,7 @@ class PayoutAudit:
 
 
 def audit_payouts(
-    base_url: str, token: str, accepted: list[list[str]], wait_s: float, say: object = print
+    base_url: str, token: str, accepted: list[list[str]], wait_s: float, say: Callable[[str], None] = print
 ) -> PayoutAudit:
     """`accepted` is [payout id, idempotency key] per 202 the run got."""
     audit = PayoutAudit()
@@ -54,7 +56,7 @@ def audit_payouts(
     for payout_id, keys in keys_by_id.items():
         if len(keys) > 1:
             audit.problems.append(f"payout {payout_id} answered {len(keys)} different keys")
-    if callable(say) and keys_by_id:
+    if keys_by_id:
         say(f"audit: waiting up to {wait_s:.0f} s for {len(keys_by_id)} accepted payouts to be final ...")
     bodies = _final_bodies(base_url, token, sorted(keys_by_id), wait_s, audit)
     tx_owners: dict[str, list[str]] = defaultdict(list)
@@ -70,8 +72,8 @@ def audit_payouts(
 
 def _final_bodies(
     base_url: str, token: str, payout_ids: list[str], wait_s: float, audit: PayoutAudit
-) -> dict[str, dict[str, object]]:
-    final: dict[str, dict[str, object]] = {}
+) -> dict[str, dict[str, Any]]:
+    final: dict[str, dict[str, Any]] = {}
     pending = list(payout_ids)
     deadline = time.monotonic() + wait_s
     headers = {"Authorization": f"Bearer {token}"}

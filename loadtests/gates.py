@@ -23,6 +23,7 @@ from harness import objectives
 from harness.summary import verdict
 from loadtests.latency import ByGroup, Latencies
 
+
 @dataclass(frozen=True)
 class Ceiling:
     """A bound on one figure of one route group; `quantile` for latencies, None for the error ratio."""
@@ -90,7 +91,8 @@ def ceilings(groups: list[str], baseline: Baseline | None = None) -> list[Ceilin
         if recorded:
             # p95 only: a short run's p99 rests on a handful of requests, too few to compare two runs by.
             allowed = (
-                recorded["p95_ms"] * (1 + tolerances.regression_latency_ratio) + tolerances.regression_latency_ms
+                recorded["p95_ms"] * (1 + tolerances.regression_latency_ratio)
+                + tolerances.regression_latency_ms
             )
             bounds.append(Ceiling(group, "p95 vs baseline", round(allowed, 1), "ms", 0.95))
             allowed_errors = recorded["error_ratio"] + tolerances.regression_error_ratio
@@ -118,8 +120,7 @@ def judge(
         for ceiling in (c for c in ceilings([group], baseline) if c.group == group):
             figure = measure(ceiling, entry)
             verdicts.append(
-                {"group": group}
-                | verdict(ceiling.name, figure, "<=", ceiling.threshold, ceiling.unit)
+                {"group": group} | verdict(ceiling.name, figure, "<=", ceiling.threshold, ceiling.unit)
             )
         floor = round(floor_share * offered[group] / seconds, 2) if seconds else 0.0
         served = round(entry.total / seconds, 2) if seconds and offered[group] else None
@@ -127,9 +128,7 @@ def judge(
     return verdicts
 
 
-def beyond_recovery(
-    ceiling: Ceiling, latencies: Latencies, elapsed: float, remaining: float
-) -> bool:
+def beyond_recovery(ceiling: Ceiling, latencies: Latencies, elapsed: float, remaining: float) -> bool:
     """True when the gate fails even if every request the rest of the run sends is fast and succeeds
     (at the rate seen so far): no later traffic can save it, so the run may stop now."""
     if latencies.total < objectives.current().load_gates.min_requests or elapsed <= 0:

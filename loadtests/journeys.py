@@ -17,7 +17,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from locust import FastHttpUser, task
 from locust.contrib.fasthttp import ResponseContextManager
@@ -90,7 +90,9 @@ class Client(FastHttpUser):
         ) as response:  # fmt: skip
             if response.status_code != 201:
                 response.failure(f"creating a test wallet: {response.status_code}")
-                raise RuntimeError(f"cannot create a {currency} wallet: {response.status_code} {response.text}")
+                raise RuntimeError(
+                    f"cannot create a {currency} wallet: {response.status_code} {response.text}"
+                )
             return dict(response.json())
 
     # ---- requests -----------------------------------------------------------------------------------
@@ -114,7 +116,7 @@ class Client(FastHttpUser):
 
     def _accepted(self, answer: ResponseContextManager, kind: str | None, key: str) -> None:
         if answer.status_code != 202:
-            answer.failure(f"expected 202, got {answer.status_code}: {answer.text[:200]}")
+            answer.failure(f"expected 202, got {answer.status_code}: {(answer.text or '')[:200]}")
             return
         RECORDER.money_moved()
         body = answer.json()
@@ -186,7 +188,11 @@ def _payment(user: Client) -> None:
 
 
 def _transfer(user: Client) -> None:
-    body = {"from_address": user.usdt_wallet["address"], "to_address": random.choice(RECIPIENTS), "amount": "0.01"}
+    body = {
+        "from_address": user.usdt_wallet["address"],
+        "to_address": random.choice(RECIPIENTS),
+        "amount": "0.01",
+    }
     user.move("/api/v1/usdt/transfer", body, "transfer")
 
 
@@ -202,7 +208,9 @@ JOURNEYS: dict[str, Journey] = {
     "GET /api/v1/tron/network/fees": _fixed("/api/v1/tron/network/fees"),
     "GET /api/v1/wallets": _fixed("/api/v1/wallets"),
     "GET /api/v1/wallets/{wallet_id}": _by_id("wallet", "/api/v1/wallets/{id}", "/api/v1/wallets"),
-    "GET /api/v1/wallets/{wallet_id}/balance": _by_id("wallet", "/api/v1/wallets/{id}/balance", "/api/v1/wallets"),
+    "GET /api/v1/wallets/{wallet_id}/balance": _by_id(
+        "wallet", "/api/v1/wallets/{id}/balance", "/api/v1/wallets"
+    ),
     "GET /api/v1/wallets/{wallet_id}/transactions": _by_id(
         "wallet", "/api/v1/wallets/{id}/transactions", "/api/v1/wallets"
     ),
@@ -243,7 +251,9 @@ class ApiClient(Client):
     stretch of a run, and a short run's per-group throughput is not at the mercy of chance."""
 
     pace_seconds = profiles()[SETTINGS.profile].pace_seconds if SETTINGS.profile in profiles() else 0.4
-    DECK = [JOURNEYS[request.name] for request in mix.mix(SETTINGS.read_only) for _ in range(request.weight)]
+    DECK: ClassVar[list[Journey]] = [
+        JOURNEYS[request.name] for request in mix.mix(SETTINGS.read_only) for _ in range(request.weight)
+    ]
 
     @task
     def next_journey(self) -> None:

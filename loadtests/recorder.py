@@ -167,7 +167,10 @@ class Recorder:
         for bound in self._bounds():
             figure = gates.measure(bound, latencies.get(bound.group) or latencies.of(bound.group))
             if figure is not None and figure > bound.threshold:
-                risky.append(f"{bound.group} {bound.name} {_shown(figure, bound.unit)} > {_shown(bound.threshold, bound.unit)}")
+                risky.append(
+                    f"{bound.group} {bound.name} {_shown(figure, bound.unit)} "
+                    f"> {_shown(bound.threshold, bound.unit)}"
+                )
         return risky
 
     def progress_line(self, elapsed: float, users: int) -> str:
@@ -210,7 +213,12 @@ class Recorder:
         broken = [f"{v['group']} {v['name']}" for v in verdicts if v["outcome"] == "fail"]
         served = sum(entry.total for entry in self.stage.values()) / max(seconds, 1e-9)
         self.stages.append(
-            {"stage": self._stage_index, "users": stage.users, "req_per_s": round(served, 1), "broken": broken}
+            {
+                "stage": self._stage_index,
+                "users": stage.users,
+                "req_per_s": round(served, 1),
+                "broken": broken,
+            }
         )
         self.stage, self._stage_started, self._stage_user_seconds = ByGroup(), elapsed, 0.0
         if self.profile.judge_each_stage:
@@ -240,7 +248,9 @@ class Recorder:
 
 
 def _shown(figure: float, unit: str) -> str:
-    return f"{figure:.0f} ms" if unit == "ms" else f"{figure:.2%}" if unit == "ratio" else f"{figure:g} {unit}"
+    return (
+        f"{figure:.0f} ms" if unit == "ms" else f"{figure:.2%}" if unit == "ratio" else f"{figure:g} {unit}"
+    )
 
 
 RECORDER = Recorder()

@@ -135,7 +135,9 @@ def check_reachable(where: Where) -> None:
     if live.status_code != 200:
         raise LoadError(f"target {where.base_url}: /health/live answered {live.status_code}")
     if probe.status_code in (401, 403):
-        raise LoadError(f"target {where.base_url} refused the token ({probe.status_code}): check --token or JWT_SECRET")
+        raise LoadError(
+            f"target {where.base_url} refused the token ({probe.status_code}): check --token or JWT_SECRET"
+        )
 
 
 # ---- running Locust ---------------------------------------------------------------------------------
@@ -173,7 +175,17 @@ class CpuSampler:
 
 
 def _locust_argv(run: Run, role: list[str]) -> list[str]:
-    return [sys.executable, "-m", "locust", "-f", str(run.locustfile), "--headless", "-H", run.where.base_url, *role]
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(run.locustfile),
+        "--headless",
+        "-H",
+        run.where.base_url,
+        *role,
+    ]
 
 
 def _pod_pids(where: Where) -> dict[str, int]:
@@ -202,9 +214,13 @@ def run_locust(run: Run, settings: Settings) -> tuple[dict[str, Any], CpuSampler
     for _ in range(run.workers):
         worker = _locust_argv(run, ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)])
         processes.append(subprocess.Popen(worker, env=env, stdout=log, stderr=log, text=True))
-    generators = {("generator" if i == 0 and not run.workers else f"locust {i}"): p.pid for i, p in enumerate(processes)}
+    generators = {
+        ("generator" if i == 0 and not run.workers else f"locust {i}"): p.pid for i, p in enumerate(processes)
+    }
     sampler = CpuSampler({**run.where.part_pids, **_pod_pids(run.where), **generators}).start()
-    timer = threading.Timer(run.profile.seconds + SETUP_SLACK_S, lambda: processes[0].send_signal(signal.SIGTERM))
+    timer = threading.Timer(
+        run.profile.seconds + SETUP_SLACK_S, lambda: processes[0].send_signal(signal.SIGTERM)
+    )
     timer.start()
     try:
         assert processes[0].stdout is not None
@@ -252,14 +268,21 @@ def _stress_lines(run: Run, results: dict[str, Any], sampler: CpuSampler) -> lis
         lines.append("knee: below the first stage (a gate broke at once)")
     judged = stages[broken_at] if broken_at is not None else stages[-1]
     if broken_at is not None:
-        lines.append(f"broke at {judged['users']} users ({judged['req_per_s']:.1f} req/s): {', '.join(judged['broken'])}")
+        lines.append(
+            f"broke at {judged['users']} users ({judged['req_per_s']:.1f} req/s): "
+            + ", ".join(judged["broken"])
+        )
     else:
-        lines.append(f"no gate broke up to {judged['users']} users: the knee is higher than this profile goes")
+        lines.append(
+            f"no gate broke up to {judged['users']} users: the knee is higher than this profile goes"
+        )
     offsets = [0.0]
     for stage in run.profile.stages:
         offsets.append(offsets[-1] + stage.seconds)
     index = judged["stage"]
-    shares = sampler.shares(results["started_at"] + offsets[index], results["started_at"] + offsets[index + 1])
+    shares = sampler.shares(
+        results["started_at"] + offsets[index], results["started_at"] + offsets[index + 1]
+    )
     if shares:
         machine = shares.pop(OTHERS, 0.0)
         busiest = sorted(shares.items(), key=lambda item: -item[1])[:4]
@@ -347,7 +370,9 @@ def report(run: Run, results: dict[str, Any], sampler: CpuSampler, baseline: gat
         prometheus = Prometheus(run.where.prometheus_url)
         window = time.time() - results["started_at"]
         _, problem = server_side.safely("prometheus", server_side.settle, prometheus)
-        found, problem = server_side.safely("server-side figures", server_side.figures, prometheus, sorted(latencies), window)
+        found, problem = server_side.safely(
+            "server-side figures", server_side.figures, prometheus, sorted(latencies), window
+        )
         server = found or {}
         client = {g: (e.percentile(0.95), e.error_ratio()) for g, e in latencies.items()}
         notes += [f"cross-check {line}" for line in server_side.disagreements(client, server)]
@@ -361,10 +386,14 @@ def report(run: Run, results: dict[str, Any], sampler: CpuSampler, baseline: gat
     else:
         notes.append("cross-check not made: the target names no Prometheus")
     if results["money_moves"]:
-        audit = audit_payouts(run.where.base_url, _admin_token(run.where), results["payouts"], AUDIT_WAIT_S, run.say)
+        audit = audit_payouts(
+            run.where.base_url, _admin_token(run.where), results["payouts"], AUDIT_WAIT_S, run.say
+        )
         verdicts.append(
             {"group": "money"}
-            | run_summary.verdict("payouts final exactly once", float(len(audit.problems)), "==", 0.0, "problems")
+            | run_summary.verdict(
+                "payouts final exactly once", float(len(audit.problems)), "==", 0.0, "problems"
+            )
         )
         notes.append(audit.line() + " (the full ledger-and-chain audit, `tronops audit`, is issue 9's)")
     lines = _warnings(results)
@@ -386,8 +415,11 @@ def report(run: Run, results: dict[str, Any], sampler: CpuSampler, baseline: gat
         artefacts["baseline"] = str(recorded)
         run.say(f"baseline recorded: {recorded}")
     outcome = verdict.overall(verdicts)
-    run.say(f"verdict: {outcome.upper()} ({sum(v['outcome'] == 'fail' for v in verdicts)} of {len(verdicts)} gates failed); "
-            f"out: {run.out}")
+    run.say(
+        f"verdict: {outcome.upper()} ({sum(v['outcome'] == 'fail' for v in verdicts)} of "
+        f"{len(verdicts)} gates failed); "
+        f"out: {run.out}"
+    )
     return 0 if outcome == "pass" else 1
 
 
@@ -424,7 +456,10 @@ def _write(
             "req_per_s": entry.total / results["seconds"] if results["seconds"] else None,
         }
         if group in server:
-            figures |= {"server_p95_ms": server[group].p95_ms, "server_error_ratio": server[group].error_ratio}
+            figures |= {
+                "server_p95_ms": server[group].p95_ms,
+                "server_error_ratio": server[group].error_ratio,
+            }
         measured[group] = {k: float(v) for k, v in figures.items() if v is not None}
     document = verdict.summary(results, run.where.label, verdicts, measured, artefacts, errors)
     run_summary.write(document, run.out / "summary.json")
@@ -438,4 +473,3 @@ def plan(profile_name: str, scale: float, duration: float | None) -> Profile:
         return get(profile_name, scale, duration)
     except ProfileError as error:
         raise LoadError(str(error)) from None
-

@@ -98,16 +98,19 @@ def disagreements(
                     f"{group}: client p95 {client_p95:.0f} ms, server p95 {theirs.p95_ms:.0f} ms "
                     f"(tolerance ±{allowed:.0f} ms): the difference is spent {where}"
                 )
-        if client_errors is not None and theirs.error_ratio is not None:
-            if abs(client_errors - theirs.error_ratio) > tolerances.crosscheck_error_ratio:
-                source = (
-                    "errors the service never answered: the mesh, network or timeouts made them"
-                    if client_errors > theirs.error_ratio
-                    else "5xx the service counted that the client did not see (the mesh retried them)"
-                )
-                lines.append(
-                    f"{group}: client error ratio {client_errors:.2%}, server {theirs.error_ratio:.2%}: {source}"
-                )
+        if (
+            client_errors is not None
+            and theirs.error_ratio is not None
+            and abs(client_errors - theirs.error_ratio) > tolerances.crosscheck_error_ratio
+        ):
+            source = (
+                "errors the service never answered: the mesh, network or timeouts made them"
+                if client_errors > theirs.error_ratio
+                else "5xx the service counted that the client did not see (the mesh retried them)"
+            )
+            lines.append(
+                f"{group}: client error ratio {client_errors:.2%}, server {theirs.error_ratio:.2%}: {source}"
+            )
     return lines
 
 

@@ -60,7 +60,10 @@ def shown(figure: float | None, unit: str) -> str:
 
 def figures_table(latencies: ByGroup, seconds: float, server_p95: dict[str, float | None]) -> str:
     """Per route group: client p50/p95/p99 of successful requests, server p95, error ratio, req/s."""
-    head = f"{'route group':<12} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'server p95':>10} {'errors':>8} {'req/s':>7}"
+    head = (
+        f"{'route group':<12} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'server p95':>10} {'errors':>8} {'req/s':>7}"
+    )
     lines = [head]
     everything = Latencies()
     for group in sorted(latencies):
@@ -143,7 +146,11 @@ def summary(
             "started_at": started,
             "ended_at": ended,
             "measured": {k: v for k, v in measured.get(group, {}).items() if _finite(v)},
-            "verdicts": [{k: v for k, v in entry.items() if k != "group"} for entry in verdicts if entry["group"] == group],
+            "verdicts": [
+                {k: v for k, v in entry.items() if k != "group"}
+                for entry in verdicts
+                if entry["group"] == group
+            ],
         }
         if group in errors:
             step["error"] = errors[group]

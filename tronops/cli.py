@@ -1,4 +1,5 @@
-"""tronops: the local stack, tokens, smoke, load tests, benchmarks, and the generated alerts and dashboards."""
+"""tronops: the local stack, tokens, smoke, load tests, benchmarks, and the generated alerts and
+dashboards."""
 
 from __future__ import annotations
 

@@ -41,7 +41,9 @@ def test_a_run_that_cannot_be_made_says_why_in_one_line(
 ) -> None:
     missing = _target(tmp_path, "kind: kubernetes\ncontext: staging\nnamespace: lucid-payment\n")
     argv = [a.format(port=free_port(), missing=missing) for a in args]
-    done = run_tronops("load", *argv, "--out", str(tmp_path / "out"), env={"TRONOPS_STACK_DIR": str(tmp_path)})
+    done = run_tronops(
+        "load", *argv, "--out", str(tmp_path / "out"), env={"TRONOPS_STACK_DIR": str(tmp_path)}
+    )
     assert done.code == 2, done.stdout + done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr, done.stderr
     assert done.service_modules == []

@@ -37,12 +37,22 @@ def test_a_slow_group_fails_its_p95_and_names_itself() -> None:
     fast, slow = _group([20.0] * 200), _group([20.0] * 180 + [2500.0] * 20)
     verdicts = gates.judge(ByGroup(tron=fast, payouts=slow), {"tron": 200, "payouts": 200}, 10.0)
     assert _verdicts(verdicts, "payouts")["p95"] == "fail"
-    assert _verdicts(verdicts, "tron") == {"p95": "pass", "p99": "pass", "error ratio": "pass", "throughput": "pass"}
+    assert _verdicts(verdicts, "tron") == {
+        "p95": "pass",
+        "p99": "pass",
+        "error ratio": "pass",
+        "throughput": "pass",
+    }
 
 
 def test_errors_fail_the_error_ratio_but_not_the_latency_of_the_successful() -> None:
     verdicts = gates.judge(ByGroup(usdt=_group([15.0] * 190, failures=10)), {"usdt": 200}, 10.0)
-    assert _verdicts(verdicts, "usdt") == {"p95": "pass", "p99": "pass", "error ratio": "fail", "throughput": "pass"}
+    assert _verdicts(verdicts, "usdt") == {
+        "p95": "pass",
+        "p99": "pass",
+        "error ratio": "fail",
+        "throughput": "pass",
+    }
 
 
 def test_a_group_that_served_less_than_offered_fails_the_throughput_floor() -> None:

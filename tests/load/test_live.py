@@ -104,5 +104,7 @@ def test_a_master_and_two_workers_give_one_verdict_from_merged_histograms(
     merged = sum(n for group in results["latencies"].values() for _, n in group["buckets"])
     merged += sum(sum(group["failures"].values()) for group in results["latencies"].values())
     with (tmp_path / "locust_stats.csv").open() as stats:
-        locust_total = next(int(row["Request Count"]) for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
+        locust_total = next(
+            int(row["Request Count"]) for row in csv.DictReader(stats) if row["Name"] == "Aggregated"
+        )
     assert merged == locust_total  # every request of both workers is in the histograms the gates read

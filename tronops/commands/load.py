@@ -60,17 +60,23 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token", help="with --base-url: one bearer token for every user (else minted from env JWT_SECRET)"
     )
-    parser.add_argument("--workers", type=int, default=0, help="Locust workers under a master (0: one process)")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="Locust workers under a master (0: one process)"
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the profile's users")
     parser.add_argument("--duration", type=float, help="stretch or shrink the profile to this many seconds")
-    parser.add_argument("--out", help="where JUnit, Locust CSV/HTML and summary.json go (default var/load/PROFILE)")
+    parser.add_argument(
+        "--out", help="where JUnit, Locust CSV/HTML and summary.json go (default var/load/PROFILE)"
+    )
     parser.add_argument("--read-only", action="store_true", help="no writes at all: money never moves")
 
 
 def register(commands: Commands) -> None:
     load = commands.add_parser("load", help="release load tests: Locust profiles gated on the SLOs")
     actions = load.add_subparsers(dest="load_command", required=True, metavar="ACTION")
-    run = actions.add_parser("run", help="run a profile and judge it against the gates (exit 0 pass, 1 fail, 2 not made)")
+    run = actions.add_parser(
+        "run", help="run a profile and judge it against the gates (exit 0 pass, 1 fail, 2 not made)"
+    )
     _run_options(run)
     run.set_defaults(func=cmd_run, command_name="run")
     baseline = actions.add_parser(
