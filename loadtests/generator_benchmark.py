@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     (_, wrk_rps, wrk_per_core), (_, _, locust_per_core) = rows
     print(
         f"Locust's ceiling here: {locust_per_core:.0f} req/s per worker core, "
-        f"{locust_per_core / wrk_per_core:.0%} of wrk's (both measured against an app that peaks near {wrk_rps:.0f} req/s)"
+        f"{locust_per_core / wrk_per_core:.0%} of wrk's "
+        f"(both measured against an app that peaks near {wrk_rps:.0f} req/s)"
     )
     return 0
 
