@@ -59,7 +59,7 @@ class Where:
     prometheus_url: str | None = None
     pods_url: str | None = None
     part_pids: dict[str, int] = field(default_factory=dict)
-    baseline_dir: Path = DEFAULT_STACK_DIR.parent / "load-baselines" / "local"
+    baseline_dir: Path = DEFAULT_STACK_DIR.parent / "load-baselines"  # where this target's baselines go
 
 
 def local(stack_dir: Path) -> Where:
@@ -98,10 +98,10 @@ def remote(base_url: str, token: str | None, prometheus_url: str | None = None) 
     )
 
 
-def of_target(target: Target) -> Where:
+def of_target(target: Target, token: str | None) -> Where:
     if isinstance(target, LocalTarget):
         return local(target.stack_dir)
-    return remote(target.base_url, os.environ.get("TRONOPS_LOAD_TOKEN"), target.prometheus_url)
+    return remote(target.base_url, token, target.prometheus_url)
 
 
 @dataclass(frozen=True)
@@ -369,15 +369,15 @@ def report(run: Run, results: dict[str, Any], sampler: CpuSampler, baseline: gat
     if run.where.prometheus_url:
         prometheus = Prometheus(run.where.prometheus_url)
         window = time.time() - results["started_at"]
-        _, problem = server_side.safely("prometheus", server_side.settle, prometheus)
+        _, unsettled = server_side.safely("prometheus", server_side.settle, prometheus)
         found, problem = server_side.safely(
             "server-side figures", server_side.figures, prometheus, sorted(latencies), window
         )
         server = found or {}
         client = {g: (e.percentile(0.95), e.error_ratio()) for g, e in latencies.items()}
         notes += [f"cross-check {line}" for line in server_side.disagreements(client, server)]
-        if problem:
-            notes.append(f"cross-check not made: {problem}")
+        if problem or unsettled:
+            notes.append(f"cross-check not made: {problem or unsettled}")
         if run.profile.memory_gate:
             memory, problem = server_side.safely("pod memory", server_side.memory_gates, prometheus, window)
             verdicts += memory or []

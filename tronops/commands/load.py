@@ -29,7 +29,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.workers < 0:
             raise runner.LoadError(f"--workers must be 0 or more, not {args.workers}")
         if args.target:
-            where = runner.of_target(load_target(Path(args.target)))
+            where = runner.of_target(load_target(Path(args.target)), args.token)
         elif args.base_url:
             where = runner.remote(args.base_url, args.token)
         else:
@@ -47,6 +47,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             say=lambda line: print(line, flush=True),
         )
         return runner.execute(run)
+    except KeyboardInterrupt:
+        print(
+            f"tronops load {args.command_name}: interrupted; Locust's processes were stopped", file=sys.stderr
+        )
+        return 2
     except (runner.LoadError, TargetError) as error:
         print(f"tronops load {args.command_name}: {error}", file=sys.stderr)
         return 2
@@ -58,7 +63,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--target", help="a target file (harness/target.py); default: the local stack")
     where.add_argument("--base-url", help="any deployment of the contract, e.g. https://staging.example.com")
     parser.add_argument(
-        "--token", help="with --base-url: one bearer token for every user (else minted from env JWT_SECRET)"
+        "--token",
+        help="for a remote target: one bearer token for every user (else minted from env JWT_SECRET)",
     )
     parser.add_argument(
         "--workers", type=int, default=0, help="Locust workers under a master (0: one process)"
