@@ -300,7 +300,7 @@ def schedule_interval_seconds(schedule: str) -> int:
 
 
 def runs_mongodump(document: Document) -> bool:
-    return "mongodump" in json.dumps([c.get("command") or c.get("args") for _, c in containers(document)])
+    return "mongodump" in json.dumps([[c.get("command"), c.get("args")] for _, c in containers(document)])
 
 
 def worst_backup_age_seconds(cronjob: Document) -> int:
