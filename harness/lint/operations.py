@@ -183,24 +183,37 @@ def maintenance_keeps_replicas(document: Document, run: Run) -> Iterator[Problem
     floor = run.facts.min_available
     for command in document_commands(document):
         argv = command.argv
-        if not argv or not argv[0].endswith("kubectl") or len(argv) < 2:
+        if not argv or not argv[0].endswith("kubectl"):
             continue
-        if argv[1] == "scale":
+        verb = _kubectl_verb(argv)
+        if verb == "scale":
             replicas = command.flag("--replicas")
             if replicas is not None and replicas.isdigit() and int(replicas) < floor:
-                what = "every replica away" if int(replicas) == 0 else f"all but {replicas} replica(s) away"
+                what = "takes every replica away" if int(replicas) == 0 else f"leaves {replicas} replica(s)"
                 yield Problem(
-                    f"`{' '.join(argv)}` takes {what} (the availability floor is {floor}): the service is "
-                    "down for the whole step; use `kubectl rollout restart` or drain under the PodDisruptionBudget",
+                    f"`{' '.join(argv)}` {what}, below the availability floor of {floor}: the service is down "
+                    "or unprotected for the whole step; use `kubectl rollout restart` or drain under the "
+                    "PodDisruptionBudget",
                     line=command.line,
                 )
-        elif argv[1] == "delete" and any(w in argv for w in ("pod", "pods", "po")) and (
+        elif verb == "delete" and any(w in argv for w in ("pod", "pods", "po")) and (
             command.flag("-l", "--selector") is not None or "--all" in argv
         ):
             yield Problem(
                 f"`{' '.join(argv)}` deletes every matching pod at once: use `kubectl rollout restart`",
                 line=command.line,
             )
+
+
+def _kubectl_verb(argv: tuple[str, ...]) -> str | None:
+    """kubectl's subcommand, past global flags and their values (`kubectl -n ns scale ...`)."""
+    words = iter(argv[1:])
+    for word in words:
+        if word in ("-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s", "--server"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def _seconds(amount: str, unit: str) -> float | None:
