@@ -33,9 +33,9 @@ def test_the_fixed_scripts_and_plan_are_clean_beside_deploy() -> None:
 @pytest.mark.parametrize("check", [c.name for c in load_checks()])
 def test_every_check_has_a_failing_fixture_or_test(check: str) -> None:
     """Every registered check has a test that shows it catching its mistake (it names the check)."""
-    assert f'"{check}"' in tests_of_checks(), f"no test in tests/lint names the check {check}"
+    assert f'"{check}"' in check_test_sources(), f"no test in tests/lint names the check {check}"
 
 
 @cache
-def tests_of_checks() -> str:
+def check_test_sources() -> str:
     return "".join(p.read_text() for p in (REPO / "tests" / "lint").glob("test_*.py") if p.name != Path(__file__).name)
