@@ -59,7 +59,9 @@ def compose_config(document: Document, run: Run) -> Iterator[Problem]:
         cwd=document.path.parent,
     )
     if result.returncode != 0:
-        yield problem(" ".join((result.stderr or result.stdout).split()) or f"exit status {result.returncode}")
+        yield problem(
+            " ".join((result.stderr or result.stdout).split()) or f"exit status {result.returncode}"
+        )
 
 
 def depends_on(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -84,12 +86,20 @@ def healthchecks(document: Document, run: Run) -> Iterator[Problem]:
         service = service or {}
         test = service.get("healthcheck") or {}
         if (not test.get("test") or test.get("disable")) and name not in waited_on:
-            yield problem(f"service {name} has no healthcheck and nothing waits on it with a condition", "services", name)
+            yield problem(
+                f"service {name} has no healthcheck and nothing waits on it with a condition",
+                "services",
+                name,
+            )
         for dependency, spec in depends_on(service).items():
             here = ("services", name, "depends_on")
             if dependency not in services:
                 yield problem(f"service {name} depends on unknown service {dependency}", *here)
             elif spec.get("condition") not in CONDITIONS:
                 yield problem(f"service {name} depends on {dependency} without a condition", *here)
-            elif spec["condition"] == "service_healthy" and not (services[dependency] or {}).get("healthcheck"):
-                yield problem(f"service {name} waits for {dependency} to be healthy, which has no healthcheck", *here)
+            elif spec["condition"] == "service_healthy" and not (services[dependency] or {}).get(
+                "healthcheck"
+            ):
+                yield problem(
+                    f"service {name} waits for {dependency} to be healthy, which has no healthcheck", *here
+                )

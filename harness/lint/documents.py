@@ -18,7 +18,15 @@ import yaml
 Key = str | int
 YAML_SUFFIXES = (".yaml", ".yml")
 TEXT_SUFFIXES = (".sh", ".bash", ".md", ".txt")
-SKIPPED_FOLDERS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+SKIPPED_FOLDERS = {
+    ".git",
+    ".venv",
+    "node_modules",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+}
 
 
 class Unreadable(ValueError):
@@ -79,10 +87,11 @@ def _node_lines(node: yaml.Node, at: tuple[Key, ...], lines: dict[tuple[Key, ...
 
 def yaml_documents(path: Path, text: str) -> list[Document]:
     loader = yaml.SafeLoader(text)
-    documents = []
+    documents: list[Document] = []
     try:
         while loader.check_node():
             node = loader.get_node()
+            assert node is not None  # check_node() said there is one
             data = loader.construct_document(node)
             if data is None:
                 continue

@@ -143,7 +143,9 @@ def service_routes(document: Document, run: Run) -> Iterator[Problem]:
     (harness/objectives.yaml), and safe requests retry with the set attempts and a perTryTimeout."""
     if not _is(document, "VirtualService") or not _serves_the_service(document, run):
         return
-    groups = {f"{run.facts.identity.base_path}/{g.name}": g.timeout_seconds for g in run.facts.route_groups.values()}
+    groups = {
+        f"{run.facts.identity.base_path}/{g.name}": g.timeout_seconds for g in run.facts.route_groups.values()
+    }
     routed = dict.fromkeys(groups, 0)
     retried = dict.fromkeys(groups, 0)
     for position, name, route in _routes(document):
@@ -156,7 +158,8 @@ def service_routes(document: Document, run: Run) -> Iterator[Problem]:
             yield problem(f"route {name} has no timeout", *here)
         if safe and policy.get("attempts") != run.facts.retry_attempts:
             yield problem(
-                f"retryable route {name} has attempts {policy.get('attempts')!r}, must be {run.facts.retry_attempts}",
+                f"retryable route {name} has attempts {policy.get('attempts')!r}, "
+                f"must be {run.facts.retry_attempts}",
                 *here, "retries",
             )  # fmt: skip
         if safe and not policy.get("perTryTimeout"):
@@ -211,8 +214,8 @@ def connection_pool(document: Document, run: Run) -> Iterator[Problem]:
             connections = tcp.get("maxConnections")
             if connections is None or cap < int(connections):
                 yield problem(
-                    f"http.maxRetries {cap} caps the retries outstanding to the whole cluster at once (Envoy's "
-                    f"max_retries), not per request: under load the routes' retries are refused; the attempts "
-                    "per request belong in the VirtualService",
+                    f"http.maxRetries {cap} caps the retries outstanding to the whole cluster at once "
+                    "(Envoy's max_retries), not per request: under load the routes' retries are refused; "
+                    "the attempts per request belong in the VirtualService",
                     *here, "maxRetries",
                 )  # fmt: skip

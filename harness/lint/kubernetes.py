@@ -38,7 +38,13 @@ KUSTOMIZATION_FIELDS = {
     "patches",
     "components",
 }
-CLUSTER_SCOPED = {"Namespace", "Kustomization", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
+CLUSTER_SCOPED = {
+    "Namespace",
+    "Kustomization",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+}
 DNS_1123 = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 
 
@@ -78,7 +84,9 @@ def _custom_resource(document: Document, schemas: Path) -> Iterator[Problem]:
     api_version, kind_name = document.api_kind
     crd = crd_schema_path(schemas, api_version, kind_name)
     if crd is None or not crd.is_file():
-        yield problem(f"no schema for {kind_name} ({api_version}) at {crd or schemas}: nothing passes unvalidated")
+        yield problem(
+            f"no schema for {kind_name} ({api_version}) at {crd or schemas}: nothing passes unvalidated"
+        )
         return
     schema = _schema(crd)
     validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)(schema)
@@ -123,7 +131,9 @@ def kustomization(document: Document, run: Run) -> Iterator[Problem]:
         elif not path.is_file():
             yield problem(f"resource {entry} does not exist", "resources", position)
         elif path.name.endswith(".template.yaml"):
-            yield problem(f"resource {entry} is a placeholder template and must not be applied", "resources", position)
+            yield problem(
+                f"resource {entry} is a placeholder template and must not be applied", "resources", position
+            )
     listed = {(base / r).resolve() for r in resources}
     for path in sorted(p for p in base.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()):
         if path.name in {"kustomization.yaml", "kustomization.yml"} or path.name.endswith(".template.yaml"):

@@ -46,7 +46,9 @@ def _expressions(run: Run) -> Iterator[tuple[str, int, str]]:
 
 def _recorded(run: Run) -> set[str]:
     return {
-        str(rule["record"]) for document in run.of_kind("prometheus-rules") for _, _, rule in rules.rules(document)
+        str(rule["record"])
+        for document in run.of_kind("prometheus-rules")
+        for _, _, rule in rules.rules(document)
         if "record" in rule
     }  # fmt: skip
 

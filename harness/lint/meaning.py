@@ -63,7 +63,8 @@ def one_hot_problems(expr: str) -> list[str]:
         ]
         if not chosen:
             problems.append(
-                f"{selector.name} is one-hot over {metric.one_hot} ({', '.join(sorted(states))}): every state has "
+                f"{selector.name} is one-hot over {metric.one_hot} ({', '.join(sorted(states))}): "
+                f"every state has "
                 f"its own series and the current one is 1, so read as one 0/1 value it means nothing; "
                 f'select the state, e.g. {selector.name}{{{metric.one_hot}="{sorted(states)[0]}"}}'
             )

@@ -22,8 +22,21 @@ from harness.lint.workloads import containers, runs_mongodump, worst_backup_age_
 
 SEPARATORS = {";", "&&", "||", "|", "&", "(", ")", "\n"}
 _RPO_HEADING = re.compile(r"recovery point objective|\bRPO\b", re.IGNORECASE)
-_ENTRY = re.compile(r"^\s*[-*]?\s*(?P<name>[A-Za-z][\w /-]*?)\s*:\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[a-z]+)", re.I)
-_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+_ENTRY = re.compile(
+    r"^\s*[-*]?\s*(?P<name>[A-Za-z][\w /-]*?)\s*:\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[a-z]+)", re.I
+)
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
 _DATABASE = re.compile(r"data\s*base|\bdb\b|mongo", re.IGNORECASE)
 _ASSIGNMENT = re.compile(r"^(?:export\s+)?(?P<name>[A-Za-z_]\w*)=(?P<value>\S+)\s*$")
 
@@ -47,7 +60,9 @@ class Command:
 
 def _is_script(document: Document) -> bool:
     first = document.text.split("\n", 1)[0]
-    return document.path.suffix in (".sh", ".bash") or (first.startswith("#!") and "sh" in first.rsplit("/", 1)[-1])
+    return document.path.suffix in (".sh", ".bash") or (
+        first.startswith("#!") and "sh" in first.rsplit("/", 1)[-1]
+    )
 
 
 @kind("shell", "operations scripts (sh, bash)")
@@ -142,7 +157,9 @@ def document_commands(document: Document) -> list[Command]:
 
 
 def run_commands(run: Run, program: str) -> list[tuple[Document, Command]]:
-    return [(d, c) for d in run.documents for c in document_commands(d) if c.argv and c.argv[0].endswith(program)]
+    return [
+        (d, c) for d in run.documents for c in document_commands(d) if c.argv and c.argv[0].endswith(program)
+    ]
 
 
 def _format(command: Command) -> tuple[bool, bool]:
@@ -170,7 +187,8 @@ def restore_reads_backup(document: Document, run: Run) -> Iterator[Problem]:
             source, dump = dumps[0]
             wrote = _format(dump)
             yield Problem(
-                f"mongorestore reads {_describe(*read)}, but the backup ({source.path.name}:{dump.line}) writes "
+                f"mongorestore reads {_describe(*read)}, "
+                f"but the backup ({source.path.name}:{dump.line}) writes "
                 f"{_describe(*wrote)}: the restore cannot read it; use the same --archive and --gzip flags",
                 line=restore.line,
             )
@@ -191,13 +209,16 @@ def maintenance_keeps_replicas(document: Document, run: Run) -> Iterator[Problem
             if replicas is not None and replicas.isdigit() and int(replicas) < floor:
                 what = "takes every replica away" if int(replicas) == 0 else f"leaves {replicas} replica(s)"
                 yield Problem(
-                    f"`{' '.join(argv)}` {what}, below the availability floor of {floor}: the service is down "
+                    f"`{' '.join(argv)}` {what}, below the availability floor of {floor}: "
+                    "the service is down "
                     "or unprotected for the whole step; use `kubectl rollout restart` or drain under the "
                     "PodDisruptionBudget",
                     line=command.line,
                 )
-        elif verb == "delete" and any(w in argv for w in ("pod", "pods", "po")) and (
-            command.flag("-l", "--selector") is not None or "--all" in argv
+        elif (
+            verb == "delete"
+            and any(w in argv for w in ("pod", "pods", "po"))
+            and (command.flag("-l", "--selector") is not None or "--all" in argv)
         ):
             yield Problem(
                 f"`{' '.join(argv)}` deletes every matching pod at once: use `kubectl rollout restart`",
@@ -209,7 +230,16 @@ def _kubectl_verb(argv: tuple[str, ...]) -> str | None:
     """kubectl's subcommand, past global flags and their values (`kubectl -n ns scale ...`)."""
     words = iter(argv[1:])
     for word in words:
-        if word in ("-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s", "--server"):
+        if word in (
+            "-n",
+            "--namespace",
+            "--context",
+            "--kubeconfig",
+            "--cluster",
+            "--user",
+            "-s",
+            "--server",
+        ):
             next(words, None)
         elif not word.startswith("-"):
             return word
@@ -248,4 +278,6 @@ def rpo_backup_schedule(document: Document, run: Run) -> Iterator[Problem]:
                 "; ".join(f"{cronjob} leaves backups up to {age}s old" for cronjob, age in backups)
                 or "no CronJob in this run runs mongodump"
             )
-            yield Problem(f"RPO {name} {rpo:g}s: no backup schedule in this run meets it ({found})", line=line)
+            yield Problem(
+                f"RPO {name} {rpo:g}s: no backup schedule in this run meets it ({found})", line=line
+            )

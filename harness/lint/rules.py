@@ -14,7 +14,17 @@ import yaml
 
 from alerts import lint as alerts_lint
 from alerts.promql import RATE_FUNCTIONS, constant_value
-from alerts.promql_syntax import COMPARISONS, Binary, Call, Node, PromQLSyntaxError, VectorSelector, parse, unwrap, walk
+from alerts.promql_syntax import (
+    COMPARISONS,
+    Binary,
+    Call,
+    Node,
+    PromQLSyntaxError,
+    VectorSelector,
+    parse,
+    unwrap,
+    walk,
+)
 from harness.lint.documents import Document, Key
 from harness.lint.findings import Problem, problem
 from harness.lint.meaning import label_value_problems, one_hot_problems
@@ -63,7 +73,10 @@ def alerts_lint_findings(document: Document, run: Run) -> Iterator[Problem]:
     severities, `for` on paging alerts, recording rule names."""
     directives = "".join(line + "\n" for line in document.text.splitlines() if line.startswith("# lint:"))
     text = directives + yaml.safe_dump(document.data, sort_keys=False)
-    where = {(group, str(rule.get("alert") or rule.get("record") or "-")): at for at, group, rule in rules(document)}
+    where = {
+        (group, str(rule.get("alert") or rule.get("record") or "-")): at
+        for at, group, rule in rules(document)
+    }
     for finding in alerts_lint.lint_text(text, str(document.path), run.options.scrape_interval_s):
         yield problem(finding.problem, *where.get((finding.group, finding.rule), ()))
 
@@ -122,15 +135,25 @@ def threshold_beyond_limit(document: Document, run: Run) -> Iterator[Problem]:
             if op not in (">", ">="):
                 continue
             division = _division(subject)
-            used = [s for s in _selectors(division.lhs if division else subject) if s.name in MEMORY_SERIES | CPU_SERIES]
+            used = [
+                s
+                for s in _selectors(division.lhs if division else subject)
+                if s.name in MEMORY_SERIES | CPU_SERIES
+            ]
             if not used:
                 continue
             selector = used[0]
             is_cpu = selector.name in CPU_SERIES
             if division is not None:
                 if any(s.name in LIMIT_SERIES for s in _selectors(division.rhs)) and constant >= 1:
-                    stop = "CPU throttling holds it at the limit" if is_cpu else "the OOM killer acts at the limit"
-                    yield problem(f"alert {name}: usage / limit {op} {constant:g} can never happen: {stop}", *at)
+                    stop = (
+                        "CPU throttling holds it at the limit"
+                        if is_cpu
+                        else "the OOM killer acts at the limit"
+                    )
+                    yield problem(
+                        f"alert {name}: usage / limit {op} {constant:g} can never happen: {stop}", *at
+                    )
                 continue
             container = _container(selector)
             limit = (cpu if is_cpu else memory).get(container or "")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +47,9 @@ class Report:
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.checked.items())) or "nothing"
         lines = [f"checked {kinds}; {len(self.findings)} finding(s)"]
         if self.skipped:
-            lines.append(f"skipped {len(self.skipped)} file(s) of no kind the linter knows: {' '.join(self.skipped)}")
+            lines.append(
+                f"skipped {len(self.skipped)} file(s) of no kind the linter knows: {' '.join(self.skipped)}"
+            )
         if self.unreadable:
             lines.append(f"{self.unreadable} file(s) could not be read")
         return "\n".join(lines)
@@ -140,9 +141,15 @@ def _run_check(check: registry.Check, run: Run) -> list[Finding]:
             # A document too malformed for this check: the schema check says what is wrong with it.
             problems = []
             findings.append(
-                Finding(shown(document.path), document.line(), check.name, f"cannot check this document: {error!r}")
+                Finding(
+                    shown(document.path),
+                    document.line(),
+                    check.name,
+                    f"cannot check this document: {error!r}",
+                )
             )
         findings += [
-            Finding(shown(document.path), p.line or document.line(*p.at), check.name, p.message) for p in problems
+            Finding(shown(document.path), p.line or document.line(*p.at), check.name, p.message)
+            for p in problems
         ]
     return findings

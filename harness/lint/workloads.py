@@ -90,7 +90,9 @@ def security_context(document: Document, run: Run) -> Iterator[Problem]:
         if 0 in (security.get("runAsUser"), pod_security.get("runAsUser")):
             yield problem(f"container {name}: runAsUser is 0 (root)", *here)
         if security.get("readOnlyRootFilesystem") is not True:
-            yield problem(f"container {name}: root filesystem is writable: set readOnlyRootFilesystem: true", *here)
+            yield problem(
+                f"container {name}: root filesystem is writable: set readOnlyRootFilesystem: true", *here
+            )
         if security.get("allowPrivilegeEscalation") is not False:
             yield problem(f"container {name}: allowPrivilegeEscalation must be false", *here)
         if "ALL" not in ((security.get("capabilities") or {}).get("drop") or []):
@@ -116,7 +118,9 @@ def probes(document: Document, run: Run) -> Iterator[Problem]:
         )
     readiness = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
     if readiness != "/health/ready":
-        yield problem(f"readiness probe path is {readiness!r}, must be '/health/ready'", *at, "readinessProbe")
+        yield problem(
+            f"readiness probe path is {readiness!r}, must be '/health/ready'", *at, "readinessProbe"
+        )
 
 
 def prestop_seconds(container: Mapping[str, Any]) -> float:
@@ -236,9 +240,13 @@ def disruption_budget(document: Document, run: Run) -> Iterator[Problem]:
     spec = document.get("spec") or {}
     selector = (spec.get("selector") or {}).get("matchLabels") or {}
     deployments = run.objects("Deployment")
-    selected = [d for d in deployments if matches(selector, d.get("spec", "template", "metadata", "labels") or {})]
+    selected = [
+        d for d in deployments if matches(selector, d.get("spec", "template", "metadata", "labels") or {})
+    ]
     if deployments and not selected:
-        yield problem(f"selector {selector} selects the pods of no Deployment in this run", "spec", "selector")
+        yield problem(
+            f"selector {selector} selects the pods of no Deployment in this run", "spec", "selector"
+        )
     for deployment in selected:
         replicas = int(deployment.get("spec", "replicas", default=1))
         if "minAvailable" in spec:
@@ -266,7 +274,11 @@ def autoscaler(document: Document, run: Run) -> Iterator[Problem]:
     target = spec.get("scaleTargetRef") or {}
     scaled = [d for d in run.objects(str(target.get("kind"))) if d.name == target.get("name")]
     if run.objects("Deployment") and not scaled:
-        yield problem(f"scales {target.get('kind')} {target.get('name')}, which is not in this run", "spec", "scaleTargetRef")
+        yield problem(
+            f"scales {target.get('kind')} {target.get('name')}, which is not in this run",
+            "spec",
+            "scaleTargetRef",
+        )
     if any(is_the_service(d, run) for d in scaled) and low < run.facts.min_replicas:
         yield problem(f"minReplicas {low} is below {run.facts.min_replicas}", "spec", "minReplicas")
 
@@ -334,7 +346,9 @@ def backup_schedule(document: Document, run: Run) -> Iterator[Problem]:
         yield problem("startingDeadlineSeconds is unset: a late backup may start any time later", "spec")
     if not active:
         yield problem(
-            "jobTemplate activeDeadlineSeconds is unset: a hung backup holds the RPO hostage", "spec", "jobTemplate"
+            "jobTemplate activeDeadlineSeconds is unset: a hung backup holds the RPO hostage",
+            "spec",
+            "jobTemplate",
         )
     if interval + start + active > rpo:
         yield problem(
@@ -370,4 +384,6 @@ def service_monitor(document: Document, run: Run) -> Iterator[Problem]:
                 "spec", "endpoints", position, "port",
             )  # fmt: skip
         if endpoint.get("path", "/metrics") != "/metrics":
-            yield problem(f"scrapes {endpoint.get('path')!r}, not /metrics", "spec", "endpoints", position, "path")
+            yield problem(
+                f"scrapes {endpoint.get('path')!r}, not /metrics", "spec", "endpoints", position, "path"
+            )

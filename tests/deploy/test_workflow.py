@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.manifest_checks import REPO
+from harness.lint.workloads import REPO
 
 WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
 

@@ -19,8 +19,8 @@ SEED = FIXTURES / "seed"  # the seed document's files, unchanged: each has the m
 FIXED = FIXTURES / "fixed"
 
 
-def run(*paths: Path, options: Options = Options()) -> Report:
-    return lint(list(paths), options)
+def run(*paths: Path, options: Options | None = None) -> Report:
+    return lint(list(paths), options or Options())
 
 
 def of(findings: Sequence[Finding], check: str) -> list[Finding]:
@@ -55,7 +55,9 @@ def edit(root: Path, kind: str, change: Callable[[dict[str, Any]], None], name: 
     raise LookupError(f"no {kind} {name or ''} under {root}")
 
 
-def broken_deploy(tmp_path: Path, kind: str, change: Callable[[dict[str, Any]], None], name: str | None = None) -> list[Finding]:
+def broken_deploy(
+    tmp_path: Path, kind: str, change: Callable[[dict[str, Any]], None], name: str | None = None
+) -> list[Finding]:
     """The findings on a copy of deploy/ with one document changed."""
     root = deploy_copy(tmp_path)
     edit(root, kind, change, name)

@@ -28,7 +28,9 @@ def _project() -> dict[str, Any]:
 
 def test_the_compose_tool_rejects_a_broken_file(tmp_path: Path) -> None:
     if compose_command() is None:
-        pytest.skip("neither `docker compose` nor `docker-compose` is installed (Debian package docker-compose)")
+        pytest.skip(
+            "neither `docker compose` nor `docker-compose` is installed (Debian package docker-compose)"
+        )
     broken = _project()
     broken["services"]["redis"]["healthcheck"]["intervall"] = "5s"
     caught(run(_write(tmp_path, broken)).findings, "compose-config", "intervall")

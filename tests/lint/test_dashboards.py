@@ -19,7 +19,9 @@ def test_what_dashboards_lint_says_is_reported_on_the_panels_line() -> None:
 
 
 def test_the_seeds_network_status_panel_reads_a_one_hot_gauge_as_a_flag() -> None:
-    found = caught(run(SEED / "dashboard.json").findings, "dashboard-meaning", "TRON Network Status", "one-hot")
+    found = caught(
+        run(SEED / "dashboard.json").findings, "dashboard-meaning", "TRON Network Status", "one-hot"
+    )
     assert found.line == 70
 
 

@@ -20,7 +20,10 @@ def seed() -> list[Finding]:
 
 def test_deprecated_api_versions_and_fields_are_caught() -> None:
     assert len([f for f in of(seed(), "istio-deprecated") if "apiVersion" in f.message]) == 2
-    assert caught(seed(), "istio-deprecated", "outlierDetection.consecutiveErrors", "consecutive5xxErrors").line == 113
+    assert (
+        caught(seed(), "istio-deprecated", "outlierDetection.consecutiveErrors", "consecutive5xxErrors").line
+        == 113
+    )
 
 
 def test_unknown_fields_are_schema_findings() -> None:
@@ -45,7 +48,10 @@ def test_the_seeds_retries_on_every_post_are_caught() -> None:
     [
         ("payments", lambda r: r.update(retries={"attempts": 3, "perTryTimeout": "25s"})),
         ("usdt", lambda r: r.pop("retries")),  # no `retries`: Istio's default retries
-        ("default", lambda r: r.update(retries={"attempts": 3, "perTryTimeout": "5s"})),  # a catch-all admits POST
+        (
+            "default",
+            lambda r: r.update(retries={"attempts": 3, "perTryTimeout": "5s"}),
+        ),  # a catch-all admits POST
         ("wallets-retryable", lambda r: r["match"][0].update(method={"regex": "GET|HEAD|PUT|DELETE|POST"})),
     ],
 )
@@ -59,14 +65,21 @@ def test_retrying_a_post_without_idempotency_key_is_caught(tmp_path: Path, name:
     [
         (lambda vs: route(vs, "wallets").pop("timeout"), ("wallets", "no timeout")),
         (lambda vs: route(vs, "payouts-retryable").update(timeout="60s"), ("payouts-retryable", "120s")),
-        (lambda vs: route(vs, "usdt-retryable")["retries"].update(attempts=2), ("usdt-retryable", "attempts 2")),
         (
-            lambda vs: vs["spec"].update(http=[r for r in vs["spec"]["http"] if not r["name"].startswith("staking")]),
+            lambda vs: route(vs, "usdt-retryable")["retries"].update(attempts=2),
+            ("usdt-retryable", "attempts 2"),
+        ),
+        (
+            lambda vs: vs["spec"].update(
+                http=[r for r in vs["spec"]["http"] if not r["name"].startswith("staking")]
+            ),
             ("no route for /api/v1/staking",),
         ),
     ],
 )
-def test_the_services_route_mistakes_are_caught(tmp_path: Path, change: Any, expected: tuple[str, ...]) -> None:
+def test_the_services_route_mistakes_are_caught(
+    tmp_path: Path, change: Any, expected: tuple[str, ...]
+) -> None:
     caught(broken_deploy(tmp_path, "VirtualService", change), "istio-routes", *expected)
 
 
@@ -75,7 +88,11 @@ def test_connection_pools_that_defeat_keep_alive_or_cap_retries_are_caught(tmp_p
     caught(seed(), "istio-connection-pool", "maxRetries 3", "whole cluster")
 
     def per_subset(dr: dict[str, Any]) -> None:
-        dr["spec"]["subsets"][0]["trafficPolicy"] = {"connectionPool": {"http": {"maxRequestsPerConnection": 1}}}
+        dr["spec"]["subsets"][0]["trafficPolicy"] = {
+            "connectionPool": {"http": {"maxRequestsPerConnection": 1}}
+        }
 
-    found = caught(broken_deploy(tmp_path, "DestinationRule", per_subset), "istio-connection-pool", "every 1 request")
+    found = caught(
+        broken_deploy(tmp_path, "DestinationRule", per_subset), "istio-connection-pool", "every 1 request"
+    )
     assert found.line > 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ def test_schema_catches_a_wrong_field_in_a_core_kind(tmp_path: Path) -> None:
         deployment["spec"]["replica"] = deployment["spec"].pop("replicas")
 
     caught(broken_deploy(tmp_path / "a", "Deployment", rename), "schema", "'replica' was unexpected")
-    typo = broken_deploy(tmp_path / "b", "Deployment", lambda d: container(d)["livenessProbe"]["httpGet"].update(paht="/x"))
+    typo = broken_deploy(
+        tmp_path / "b", "Deployment", lambda d: container(d)["livenessProbe"]["httpGet"].update(paht="/x")
+    )
     assert caught(typo, "schema", "paht").line > 1
 
 
@@ -49,12 +52,23 @@ def test_schemas_dir_uses_a_clusters_own(tmp_path: Path) -> None:
     shutil.copytree(Path(__file__).parents[2] / "harness" / "lint" / "schemas", schemas)
     (schemas / "example.com").mkdir()
     (schemas / "example.com" / "widget_v1.json").write_text(
-        '{"type": "object", "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}},'
-        ' "additionalProperties": false}}}'
+        json.dumps(
+            {
+                "type": "object",
+                "properties": {
+                    "spec": {
+                        "type": "object",
+                        "properties": {"size": {"type": "integer"}},
+                        "additionalProperties": False,
+                    }
+                },
+            }
+        )
     )
     manifest = tmp_path / "widget.yaml"
     manifest.write_text(
-        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: lucid-payment}\nspec: {sise: 1}\n"
+        "apiVersion: example.com/v1\nkind: Widget\n"
+        "metadata: {name: w, namespace: lucid-payment}\nspec: {sise: 1}\n"
     )
     caught(run(manifest, options=Options(schemas=schemas)).findings, "schema", "sise")
     manifest.write_text(manifest.read_text().replace("sise", "size"))
@@ -65,7 +79,9 @@ def test_kustomization_catches_a_missing_or_unlisted_file(tmp_path: Path) -> Non
     root = deploy_copy(tmp_path)
     kustomization = root / "kustomization.yaml"
     text = kustomization.read_text()
-    kustomization.write_text(text.replace("- k8s/hpa.yaml\n", "- k8s/nope.yaml\n- k8s/secret.template.yaml\n"))
+    kustomization.write_text(
+        text.replace("- k8s/hpa.yaml\n", "- k8s/nope.yaml\n- k8s/secret.template.yaml\n")
+    )
     findings = run(root).findings
     caught(findings, "kustomization", "hpa.yaml", "not listed")
     caught(findings, "kustomization", "nope.yaml", "does not exist")

@@ -24,7 +24,9 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     config = folder / "prometheus.yml"
     config.write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s"},
-        "scrape_configs": [{"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}],
+        "scrape_configs": [
+            {"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
+        ],
     }))  # fmt: skip
     ready = f"http://127.0.0.1:{port}/-/ready"
     part = Part(
@@ -36,7 +38,9 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ).start()  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: bool(Prometheus(url).query('up{job="prometheus"}')), 30, "Prometheus's first scrape")
+        wait_until(
+            lambda: bool(Prometheus(url).query('up{job="prometheus"}')), 30, "Prometheus's first scrape"
+        )
         yield url
     finally:
         part.stop()
@@ -53,7 +57,7 @@ def test_every_series_read_must_exist(prometheus: str, tmp_path: Path) -> None:
     findings = of(run(rules, options=Options(prometheus=prometheus)).findings, "live-series")
     messages = sorted(f.message for f in findings)
     assert messages == [
-        f'tron_devnet_up is not in {prometheus}: nothing is scraped under that name',
+        f"tron_devnet_up is not in {prometheus}: nothing is scraped under that name",
         f'up is in {prometheus}, but no series matches up{{job="tron-payment-service"}}',
     ]
     lines = rules.read_text().splitlines()
@@ -61,13 +65,17 @@ def test_every_series_read_must_exist(prometheus: str, tmp_path: Path) -> None:
 
 
 def test_a_dashboards_panels_are_asked_for_too(prometheus: str) -> None:
-    findings = of(run(SEED / "dashboard.json", options=Options(prometheus=prometheus)).findings, "live-series")
+    findings = of(
+        run(SEED / "dashboard.json", options=Options(prometheus=prometheus)).findings, "live-series"
+    )
     assert any("http_requests_total is not in" in f.message for f in findings)
     assert any("tron_network_status is not in" in f.message for f in findings)
 
 
 def test_an_unreachable_prometheus_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit:
-        cli.main(["lint", "--prometheus", f"http://127.0.0.1:{free_port()}", str(SEED / "tron-payment-rules.yml")])
+        cli.main(
+            ["lint", "--prometheus", f"http://127.0.0.1:{free_port()}", str(SEED / "tron-payment-rules.yml")]
+        )
     assert exit.value.code == 2
     assert "cannot query Prometheus" in capsys.readouterr().err

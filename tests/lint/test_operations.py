@@ -20,10 +20,14 @@ def test_a_restore_that_cannot_read_the_backup_is_caught() -> None:
 
 
 def test_a_maintenance_step_that_takes_every_replica_away_is_caught(tmp_path: Path) -> None:
-    found = caught(run(SEED / "maintenance-procedures.sh").findings, "maintenance-keeps-replicas", "every replica")
+    found = caught(
+        run(SEED / "maintenance-procedures.sh").findings, "maintenance-keeps-replicas", "every replica"
+    )
     assert found.line == 22
     script = tmp_path / "drain.sh"
-    script.write_text("#!/bin/sh\nN=1\nkubectl -n x scale deploy/a \\\n  --replicas=$N\nkubectl delete pods -l app=a\n")
+    script.write_text(
+        "#!/bin/sh\nN=1\nkubectl -n x scale deploy/a \\\n  --replicas=$N\nkubectl delete pods -l app=a\n"
+    )
     findings = run(script).findings
     assert caught(findings, "maintenance-keeps-replicas", "leaves 1 replica(s)", "floor of 2").line == 3
     caught(findings, "maintenance-keeps-replicas", "deletes every matching pod")
@@ -32,7 +36,9 @@ def test_a_maintenance_step_that_takes_every_replica_away_is_caught(tmp_path: Pa
 def test_an_rpo_no_backup_schedule_meets_is_caught(tmp_path: Path) -> None:
     found = caught(run(SEED / "dr-plan.yaml").findings, "rpo-backup-schedule", "Database 300s", "no CronJob")
     assert "Database: 5 minutes" in (SEED / "dr-plan.yaml").read_text().splitlines()[found.line - 1]
-    assert of(run(SEED / "dr-plan.yaml", DEPLOY).findings, "rpo-backup-schedule") == []  # */4 + 60 s holds 5 min
+    assert (
+        of(run(SEED / "dr-plan.yaml", DEPLOY).findings, "rpo-backup-schedule") == []
+    )  # */4 + 60 s holds 5 min
     tight = tmp_path / "plan.md"
     tight.write_text("# Plan\n## Recovery Point Objectives (RPO)\n- Database: 2 minutes\n- Logs: 1 hour\n")
     caught(run(tight, DEPLOY).findings, "rpo-backup-schedule", "Database 120s", "up to 300s old")

@@ -38,4 +38,6 @@ def test_every_check_has_a_failing_fixture_or_test(check: str) -> None:
 
 @cache
 def check_test_sources() -> str:
-    return "".join(p.read_text() for p in (REPO / "tests" / "lint").glob("test_*.py") if p.name != Path(__file__).name)
+    return "".join(
+        p.read_text() for p in (REPO / "tests" / "lint").glob("test_*.py") if p.name != Path(__file__).name
+    )

@@ -22,8 +22,12 @@ from tests.lint.helpers import SEED, broken_deploy, caught, container, run
         ("runAsUser", 0, "runAsUser is 0"),
     ],
 )
-def test_container_security_mistakes_are_caught(tmp_path: Path, field: str, value: Any, expected: str) -> None:
-    findings = broken_deploy(tmp_path, "Deployment", lambda d: container(d)["securityContext"].update({field: value}))
+def test_container_security_mistakes_are_caught(
+    tmp_path: Path, field: str, value: Any, expected: str
+) -> None:
+    findings = broken_deploy(
+        tmp_path, "Deployment", lambda d: container(d)["securityContext"].update({field: value})
+    )
     caught(findings, "security-context", expected)
 
 
@@ -42,7 +46,11 @@ def test_the_seeds_probes_are_caught() -> None:
 
 
 def test_short_grace_period_and_missing_prestop_are_caught(tmp_path: Path) -> None:
-    short = broken_deploy(tmp_path / "a", "Deployment", lambda d: d["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=30))
+    short = broken_deploy(
+        tmp_path / "a",
+        "Deployment",
+        lambda d: d["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=30),
+    )
     caught(short, "drain-timing", "terminationGracePeriodSeconds 30")
     no_prestop = broken_deploy(tmp_path / "b", "Deployment", lambda d: container(d).pop("lifecycle"))
     caught(no_prestop, "drain-timing", "preStop")
@@ -63,7 +71,9 @@ def test_a_reference_to_a_key_no_secret_provides_is_caught(tmp_path: Path) -> No
         uri = next(e for e in container(deployment)["env"] if e["name"] == "MONGODB_URI")
         uri["valueFrom"]["secretKeyRef"]["key"] = "mongo-uri"
 
-    caught(broken_deploy(tmp_path, "Deployment", wrong_key), "env-references", "tron-payment-secrets/mongo-uri")
+    caught(
+        broken_deploy(tmp_path, "Deployment", wrong_key), "env-references", "tron-payment-secrets/mongo-uri"
+    )
 
 
 def test_service_pod_mistakes_are_caught(tmp_path: Path) -> None:
@@ -85,12 +95,20 @@ def test_small_pdb_is_caught(tmp_path: Path) -> None:
         pdb["spec"]["maxUnavailable"] = "50%"
 
     caught(broken_deploy(tmp_path / "b", "PodDisruptionBudget", by_max), "disruption-budget", "keeps 1 of")
-    stray = broken_deploy(tmp_path / "c", "PodDisruptionBudget", lambda p: p["spec"]["selector"].update(matchLabels={"app": "x"}))
+    stray = broken_deploy(
+        tmp_path / "c",
+        "PodDisruptionBudget",
+        lambda p: p["spec"]["selector"].update(matchLabels={"app": "x"}),
+    )
     caught(stray, "disruption-budget", "selects the pods of no Deployment")
 
 
 def test_small_hpa_is_caught(tmp_path: Path) -> None:
-    caught(broken_deploy(tmp_path, "HorizontalPodAutoscaler", lambda h: h["spec"].update(minReplicas=2)), "autoscaler", "minReplicas 2")
+    caught(
+        broken_deploy(tmp_path, "HorizontalPodAutoscaler", lambda h: h["spec"].update(minReplicas=2)),
+        "autoscaler",
+        "minReplicas 2",
+    )
 
 
 @pytest.mark.parametrize(
@@ -117,8 +135,12 @@ def test_schedule_interval(schedule: str, interval: int) -> None:
         ({"startingDeadlineSeconds": 200}, ("exceeds the RPO",)),
     ],
 )
-def test_a_backup_schedule_that_misses_the_rpo_is_caught(tmp_path: Path, change: dict[str, Any], expected: tuple[str, ...]) -> None:
-    caught(broken_deploy(tmp_path, "CronJob", lambda c: c["spec"].update(change)), "backup-schedule", *expected)
+def test_a_backup_schedule_that_misses_the_rpo_is_caught(
+    tmp_path: Path, change: dict[str, Any], expected: tuple[str, ...]
+) -> None:
+    caught(
+        broken_deploy(tmp_path, "CronJob", lambda c: c["spec"].update(change)), "backup-schedule", *expected
+    )
 
 
 def test_a_backup_pod_with_a_sidecar_is_caught(tmp_path: Path) -> None:
@@ -129,7 +151,11 @@ def test_a_backup_pod_with_a_sidecar_is_caught(tmp_path: Path) -> None:
 
 
 def test_a_service_monitor_that_misses_the_service_is_caught(tmp_path: Path) -> None:
-    port = broken_deploy(tmp_path / "a", "ServiceMonitor", lambda m: m["spec"]["endpoints"][0].update(port="metrics"))
+    port = broken_deploy(
+        tmp_path / "a", "ServiceMonitor", lambda m: m["spec"]["endpoints"][0].update(port="metrics")
+    )
     caught(port, "service-monitor", "'metrics'")
-    other = broken_deploy(tmp_path / "b", "ServiceMonitor", lambda m: m["spec"]["selector"].update(matchLabels={"app": "other"}))
+    other = broken_deploy(
+        tmp_path / "b", "ServiceMonitor", lambda m: m["spec"]["selector"].update(matchLabels={"app": "other"})
+    )
     caught(other, "service-monitor", "selects no Service")

@@ -27,7 +27,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
     known = {c.name for c in load_checks()}
     unknown = sorted(set(args.disable) - known)
     if unknown:
-        print(f"tronops lint: --disable {', '.join(unknown)}: no such check (see --list-checks)", file=sys.stderr)
+        print(
+            f"tronops lint: --disable {', '.join(unknown)}: no such check (see --list-checks)",
+            file=sys.stderr,
+        )
         return 2
     if args.schemas is not None and not args.schemas.is_dir():
         print(f"tronops lint: --schemas {args.schemas}: not a folder", file=sys.stderr)
@@ -70,15 +73,25 @@ def register(commands: Commands) -> None:
         help="CRD JSON Schemas as <group>/<kind>_<version>.json, e.g. a cluster's own "
         "(default: the Istio and prometheus-operator schemas shipped with tronops)",
     )  # fmt: skip
-    lint.add_argument("--kubernetes-version", default="1.30", help="Kubernetes version to validate core kinds against")
     lint.add_argument(
-        "--scrape-interval", default="15s", help="scrape interval rules run with, for files without a lint directive"
+        "--kubernetes-version", default="1.30", help="Kubernetes version to validate core kinds against"
     )
     lint.add_argument(
-        "--prometheus", metavar="URL", help="live mode: every series a rule or panel reads must exist in this Prometheus"
+        "--scrape-interval",
+        default="15s",
+        help="scrape interval rules run with, for files without a lint directive",
     )
     lint.add_argument(
-        "--disable", action="append", default=[], metavar="CHECK", help="skip this check (repeatable; see --list-checks)"
+        "--prometheus",
+        metavar="URL",
+        help="live mode: every series a rule or panel reads must exist in this Prometheus",
+    )
+    lint.add_argument(
+        "--disable",
+        action="append",
+        default=[],
+        metavar="CHECK",
+        help="skip this check (repeatable; see --list-checks)",
     )
     lint.add_argument("--list-checks", action="store_true", help="list every check with its kind, and exit")
     lint.set_defaults(func=cmd_lint)
