@@ -10,6 +10,7 @@ from typing import Any
 
 from dashboards import lint as dashboards_lint
 from dashboards.expressions import expand, variable_values
+from dashboards.lint import panels
 from harness.lint.documents import Document
 from harness.lint.findings import Problem
 from harness.lint.meaning import label_value_problems, one_hot_problems
@@ -40,15 +41,6 @@ def title_line(document: Document, title: str) -> int:
         if needle in line or needle.replace(": ", ":") in line:
             return number
     return 1
-
-
-def panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every panel: top level, inside collapsed rows, and in old-style `rows`."""
-    for panel in dashboard.get("panels") or []:
-        yield panel
-        yield from panel.get("panels") or []
-    for row in dashboard.get("rows") or []:
-        yield from row.get("panels") or []
 
 
 @check("grafana-dashboard", "dashboard")

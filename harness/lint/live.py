@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from alerts.promql_syntax import PromQLSyntaxError, VectorSelector, parse, walk
 from dashboards.expressions import expand, variable_values
+from dashboards.lint import panels
 from harness.clients.http import ControlError
 from harness.clients.prometheus import Prometheus
 from harness.lint import dashboards, rules
@@ -38,7 +39,7 @@ def _expressions(run: Run) -> Iterator[tuple[str, int, str]]:
     for document in run.of_kind("grafana-dashboard"):
         model = dashboards.model(document)
         values = variable_values((model.get("templating") or {}).get("list") or [])
-        for panel in dashboards.panels(model):
+        for panel in panels(model):
             line = dashboards.title_line(document, str(panel.get("title", "")))
             for target in panel.get("targets") or []:
                 yield shown(document.path), line, expand(str(target.get("expr") or ""), values)[0]
