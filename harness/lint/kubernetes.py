@@ -145,12 +145,23 @@ def kustomization(document: Document, run: Run) -> Iterator[Problem]:
             yield problem(f"images entry {image!r} needs a name and a newTag or digest", "images", position)
 
 
+def _kustomized_namespace(document: Document, run: Run) -> str | None:
+    """The namespace a Kustomization of the run sets for the files beneath its folder."""
+    for kustomization in run.documents:
+        folder = kustomization.path.parent.resolve()
+        if kustomization.api_kind == KUSTOMIZATION and document.path.resolve().is_relative_to(folder):
+            namespace = kustomization.get("namespace")
+            if isinstance(namespace, str):
+                return namespace
+    return None
+
+
 @check("kubernetes", "namespace")
 def namespace(document: Document, run: Run) -> Iterator[Problem]:
     """Every namespaced object of the service sits in its namespace (harness/objectives.yaml)."""
     assert document.api_kind is not None
     expected = run.facts.identity.namespace
-    found = document.get("metadata", "namespace")
+    found = document.get("metadata", "namespace") or _kustomized_namespace(document, run)
     if document.api_kind[1] not in CLUSTER_SCOPED and found != expected:
         yield problem(
             f"{document.api_kind[1]} {document.name} is in namespace {found!r}, not {expected}",

@@ -27,6 +27,7 @@ class Options:
     scrape_interval_s: float = 15.0  # for rule files without a `# lint: scrape_interval=` line
     disabled: frozenset[str] = frozenset()
     prometheus: str | None = None  # live mode: every series a rule or panel reads must exist there
+    objectives: Path | None = None  # the service's facts (harness/objectives.yaml's layout); default ours
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Run:
     def __init__(self, documents: Sequence[Document], options: Options) -> None:
         self.documents = list(documents)
         self.options = options
-        self.facts = objectives.current()
+        self.facts = objectives.load(options.objectives) if options.objectives else objectives.current()
 
     def of_kind(self, kind: str) -> list[Document]:
         return [d for d in self.documents if kind in d.kinds]

@@ -96,3 +96,25 @@ def test_the_installed_command_runs_as_ci_calls_it() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 compose, 1 grafana-dashboard, 2 istio, 16 kubernetes, 10 prometheus-rules" in result.stderr
+
+
+def test_bad_options_exit_2_and_say_what_to_fix(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert "knows 1.25 to" in lint(capsys, "--kubernetes-version", "1.9", str(DEPLOY))[2]
+    assert "not a duration" in lint(capsys, "--scrape-interval", "soon", str(DEPLOY))[2]
+    assert "not a folder" in lint(capsys, "--schemas", str(tmp_path / "none"), str(DEPLOY))[2]
+    (tmp_path / "objectives.yaml").write_text("identity: {}\n")
+    code, _, err = lint(capsys, "--objectives", str(tmp_path / "objectives.yaml"), str(DEPLOY))
+    assert code == 2 and "--objectives:" in err and "missing 'route_groups'" in err
+
+
+def test_objectives_give_another_teams_facts(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """--objectives: the checks read the service's facts from the file given, not from ours."""
+    ours = (REPO / "harness" / "objectives.yaml").read_text()
+    stricter = tmp_path / "objectives.yaml"
+    stricter.write_text(ours.replace("min_replicas: 3", "min_replicas: 4"))
+    code, out, _ = lint(capsys, "--objectives", str(stricter), str(DEPLOY))
+    assert (
+        code == 1
+        and "[service-pod] replicas 3 is below 4" in out
+        and "[autoscaler] minReplicas 3 is below 4" in out
+    )

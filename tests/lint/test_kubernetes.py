@@ -92,3 +92,13 @@ def test_a_resource_in_another_namespace_is_caught(tmp_path: Path) -> None:
     findings = broken_deploy(tmp_path, "Service", lambda s: s["metadata"].update(namespace="default"))
     assert caught(findings, "namespace", "Service", "default").path.endswith("service.yaml")
     assert len(of(findings, "namespace")) == 1
+
+
+def test_a_namespace_set_by_the_kustomization_counts(tmp_path: Path) -> None:
+    root = deploy_copy(tmp_path)
+    edit(root, "Service", lambda s: s["metadata"].pop("namespace"))
+    caught(run(root).findings, "namespace", "Service", "None")
+    edit(root, "Kustomization", lambda k: k.update(namespace="lucid-payment"))
+    assert of(run(root).findings, "namespace") == []
+    edit(root, "Kustomization", lambda k: k.update(namespace="elsewhere"))
+    caught(run(root).findings, "namespace", "Service", "'elsewhere'")

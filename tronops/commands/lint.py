@@ -24,8 +24,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if not args.paths:
         print("tronops lint: give at least one file or folder to check", file=sys.stderr)
         return 2
-    known = {c.name for c in load_checks()}
-    unknown = sorted(set(args.disable) - known)
+    disabled = set(args.disable or ())
+    unknown = sorted(disabled - {c.name for c in load_checks()})
     if unknown:
         print(
             f"tronops lint: --disable {', '.join(unknown)}: no such check (see --list-checks)",
@@ -35,12 +35,25 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if args.schemas is not None and not args.schemas.is_dir():
         print(f"tronops lint: --schemas {args.schemas}: not a folder", file=sys.stderr)
         return 2
+    try:
+        scrape_interval_s = parse_duration(args.scrape_interval)
+    except ValueError:
+        print(
+            f"tronops lint: --scrape-interval {args.scrape_interval}: not a duration like 15s",
+            file=sys.stderr,
+        )
+        return 2
+    problem = _version_problem(args.kubernetes_version) or _objectives_problem(args.objectives)
+    if problem:
+        print(f"tronops lint: {problem}", file=sys.stderr)
+        return 2
     options = Options(
         schemas=args.schemas or BUNDLED_SCHEMAS,
         kubernetes_version=args.kubernetes_version,
-        scrape_interval_s=parse_duration(args.scrape_interval),
-        disabled=frozenset(args.disable),
+        scrape_interval_s=scrape_interval_s,
+        disabled=frozenset(disabled),
         prometheus=args.prometheus,
+        objectives=args.objectives,
     )
     try:
         report = lint(args.paths, options)
@@ -54,6 +67,30 @@ def cmd_lint(args: argparse.Namespace) -> int:
         sys.stdout.write(render(report.findings))
     print(report.summary(), file=sys.stderr)
     return report.exit_code
+
+
+def _version_problem(version: str) -> str | None:
+    from kubernetes_validate import utils
+
+    wanted = utils.major_minor(version.removeprefix("v"))
+    known = sorted(
+        {utils.major_minor(v) for v in utils.all_versions()}, key=lambda v: tuple(map(int, v.split(".")))
+    )
+    if wanted not in known:
+        return f"--kubernetes-version {version}: kubernetes-validate knows {known[0]} to {known[-1]}"
+    return None
+
+
+def _objectives_problem(path: Path | None) -> str | None:
+    from harness.objectives import ObjectivesError, load
+
+    if path is None:
+        return None
+    try:
+        load(path)
+    except ObjectivesError as error:
+        return f"--objectives: {error}"
+    return None
 
 
 def register(commands: Commands) -> None:
@@ -74,11 +111,15 @@ def register(commands: Commands) -> None:
         "(default: the Istio and prometheus-operator schemas shipped with tronops)",
     )  # fmt: skip
     lint.add_argument(
-        "--kubernetes-version", default="1.30", help="Kubernetes version to validate core kinds against"
+        "--kubernetes-version",
+        default="1.30",
+        metavar="X.Y",
+        help="Kubernetes version to validate core kinds against",
     )
     lint.add_argument(
         "--scrape-interval",
         default="15s",
+        metavar="DURATION",
         help="scrape interval rules run with, for files without a lint directive",
     )
     lint.add_argument(
@@ -89,9 +130,15 @@ def register(commands: Commands) -> None:
     lint.add_argument(
         "--disable",
         action="append",
-        default=[],
         metavar="CHECK",
         help="skip this check (repeatable; see --list-checks)",
+    )
+    lint.add_argument(
+        "--objectives",
+        type=Path,
+        metavar="FILE",
+        help="the service's identity, route groups and targets, laid out as harness/objectives.yaml "
+        "(default: the project's own)",
     )
     lint.add_argument("--list-checks", action="store_true", help="list every check with its kind, and exit")
     lint.set_defaults(func=cmd_lint)
