@@ -144,11 +144,14 @@ def _fenced_blocks(text: str, first_line: int) -> Iterator[tuple[int, str]]:
 
 def document_commands(document: Document) -> list[Command]:
     """Every command a document runs: a script's, a container's, a plan's code blocks'."""
-    if document.data is None:
-        if _is_script(document):
-            return commands(document.text)
-        return [c for start, block in _fenced_blocks(document.text, 1) for c in commands(block, start)]
-    found = []
+    if document.data is None and _is_script(document):
+        return commands(document.text)
+    found = [
+        command
+        for start, text in _plan_texts(document)
+        for block_start, block in _fenced_blocks(text, start)
+        for command in commands(block, block_start)
+    ]
     for at, container in containers(document):
         for field in ("command", "args"):
             for position, part in enumerate(container.get(field) or []):
@@ -171,7 +174,7 @@ def _describe(archive: bool, gzip: bool) -> str:
     return f"{'one archive' if archive else 'a folder of BSON files'}{', gzip-compressed' if gzip else ''}"
 
 
-@check("shell", "restore-reads-backup")
+@check(("shell", "dr-plan"), "restore-reads-backup")
 def restore_reads_backup(document: Document, run: Run) -> Iterator[Problem]:
     """Every mongorestore reads the format a mongodump of the run writes: --archive with --archive,
     --gzip with --gzip (mongorestore skips .bson.gz files it was not told are compressed)."""
@@ -194,7 +197,7 @@ def restore_reads_backup(document: Document, run: Run) -> Iterator[Problem]:
             )
 
 
-@check("shell", "maintenance-keeps-replicas")
+@check(("shell", "dr-plan"), "maintenance-keeps-replicas")
 def maintenance_keeps_replicas(document: Document, run: Run) -> Iterator[Problem]:
     """No step takes every replica away at once (scale to 0, delete all pods): the service is down for
     the whole step. Roll pods (kubectl rollout restart) or drain nodes under the PodDisruptionBudget."""

@@ -1,9 +1,9 @@
 """The kinds of file the linter knows, how each is recognised, and the checks registered for each.
 
-A check is one function, registered with `@check(kind, name)`: it takes one document of its kind
-and the run (every document given, for checks that compare files: a PodDisruptionBudget with its
-Deployment, an alert with the memory limit in a manifest) and yields Problems. Adding a check is
-writing one such function in the module of its kind.
+A check is one function, registered with `@check(kind, name)` (or a tuple of kinds): it takes one
+document of its kind and the run (every document given, for checks that compare files: a
+PodDisruptionBudget with its Deployment, an alert with the memory limit in a manifest) and yields
+Problems. Adding a check is writing one such function in the module of its kind.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Kind:
 
 @dataclass(frozen=True)
 class Check:
-    kind: str
+    kinds: tuple[str, ...]
     name: str
     function: CheckFunction
 
@@ -53,13 +53,13 @@ def kind(name: str, description: str) -> Callable[[Callable[[Document], bool]], 
     return register
 
 
-def check(kind_name: str, name: str) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check of documents of `kind_name`; its name is what findings and --disable show."""
+def check(kinds: str | tuple[str, ...], name: str) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check of documents of these kinds; its name is what findings and --disable show."""
 
     def register(function: CheckFunction) -> CheckFunction:
         if any(c.name == name for c in CHECKS):
             raise ValueError(f"two checks named {name}")
-        CHECKS.append(Check(kind_name, name, function))
+        CHECKS.append(Check((kinds,) if isinstance(kinds, str) else kinds, name, function))
         return function
 
     return register

@@ -64,8 +64,9 @@ class Run:
         self.options = options
         self.facts = objectives.load(options.objectives) if options.objectives else objectives.current()
 
-    def of_kind(self, kind: str) -> list[Document]:
-        return [d for d in self.documents if kind in d.kinds]
+    def of_kind(self, *kinds: str) -> list[Document]:
+        """The documents of any of these kinds."""
+        return [d for d in self.documents if set(kinds) & set(d.kinds)]
 
     def objects(self, *api_kinds: str) -> list[Document]:
         """The Kubernetes objects of these kinds (Deployment, CronJob, ...)."""
@@ -133,7 +134,7 @@ def disabled_in(document: Document) -> set[str]:
 
 def _run_check(check: registry.Check, run: Run) -> list[Finding]:
     findings = []
-    for document in run.of_kind(check.kind):
+    for document in run.of_kind(*check.kinds):
         if check.name in disabled_in(document):
             continue
         try:

@@ -51,3 +51,23 @@ def test_commands_follow_continuations_assignments_and_separators() -> None:
         (2, ("echo", "a # b")),
         (3, ("mongodump", "--gzip")),
     ]
+
+
+def test_a_plans_own_steps_are_checked_too(tmp_path: Path) -> None:
+    """The restore and maintenance steps in a plan's code blocks, in a file or a ConfigMap."""
+    steps = (
+        "```bash\nmongorestore --uri=$MONGODB_URI --dir=/tmp/dump --drop\n"
+        "kubectl scale deployment tron-payment-service --replicas=0\n```\n"
+    )
+    plan = tmp_path / "plan.md"
+    plan.write_text("# Plan\n## Recovery Point Objectives\n- Database: 5 minutes\n## Restore\n" + steps)
+    findings = run(plan, DEPLOY).findings
+    assert caught(findings, "restore-reads-backup", "one archive").line == 6
+    assert caught(findings, "maintenance-keeps-replicas", "every replica").line == 7
+    config_map = tmp_path / "plan.yaml"
+    indented = "".join(f"    {line}\n" for line in plan.read_text().splitlines())
+    config_map.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plan, namespace: lucid-payment}\n"
+        "data:\n  plan.md: |\n" + indented
+    )
+    assert caught(run(config_map, DEPLOY).findings, "restore-reads-backup", "one archive").line == 11

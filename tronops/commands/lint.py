@@ -19,7 +19,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
     if args.list_checks:
         for check in load_checks():
-            print(f"{check.name:28} {check.kind:18} {check.description}")
+            print(f"{check.name:28} {','.join(check.kinds):18} {check.description}")
         return 0
     if not args.paths:
         print("tronops lint: give at least one file or folder to check", file=sys.stderr)
