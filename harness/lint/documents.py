@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import yaml
 
 Key = str | int
+STDIN = Path("-")  # as a path given: read the documents from standard input
 YAML_SUFFIXES = (".yaml", ".yml")
 TEXT_SUFFIXES = (".sh", ".bash", ".md", ".txt")
 # libyaml's loader where PyYAML was built with it: the same nodes and marks, several times faster.
@@ -120,8 +122,19 @@ def _is_script(path: Path, text: str) -> bool:
     return path.suffix in TEXT_SUFFIXES or (first.startswith("#!") and "sh" in first.rsplit("/", 1)[-1])
 
 
+def is_helm_template(path: Path) -> bool:
+    """A chart's template is Go text/template, not YAML yet: `helm template CHART | tronops lint -`."""
+    return path.parent.name == "templates" and (path.parent.parent / "Chart.yaml").is_file()
+
+
 def read(path: Path) -> list[Document]:
-    """The documents of one file; [] for a file of no type the linter reads (skipped, not an error)."""
+    """The documents of one file (`-`: YAML or JSON on stdin); [] for a file of no type the linter
+    reads, or a Helm template (skipped, not an error)."""
+    if path == STDIN:
+        text = sys.stdin.read()
+        return [json_document(path, text)] if text.lstrip().startswith("{") else yaml_documents(path, text)
+    if is_helm_template(path):
+        return []
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -145,7 +158,7 @@ def expand(paths: Sequence[Path]) -> Iterator[Path]:
     """Every file under the paths given, folders walked in name order; hidden and cache folders left out.
     A path that does not exist raises Unreadable."""
     for path in paths:
-        if path.is_file():
+        if path.is_file() or path == STDIN:
             yield path
         elif path.is_dir():
             for folder, subfolders, files in os.walk(path):

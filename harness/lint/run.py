@@ -10,7 +10,7 @@ from pathlib import Path
 
 from harness import objectives
 from harness.lint import registry
-from harness.lint.documents import Document, Unreadable, expand, read
+from harness.lint.documents import STDIN, Document, Unreadable, expand, read
 from harness.lint.findings import Finding
 
 # Each module registers its kind and its checks when imported; this is the list of them.
@@ -49,7 +49,8 @@ class Report:
         lines = [f"checked {kinds}; {len(self.findings)} finding(s)"]
         if self.skipped:
             lines.append(
-                f"skipped {len(self.skipped)} file(s) of no kind the linter knows: {' '.join(self.skipped)}"
+                f"skipped {len(self.skipped)} file(s) of no kind the linter knows (a Helm template: render it, "
+                f"`helm template CHART | tronops lint -`): {' '.join(self.skipped)}"
             )
         if self.unreadable:
             lines.append(f"{self.unreadable} file(s) could not be read")
@@ -83,6 +84,8 @@ def load_checks() -> list[registry.Check]:
 
 def shown(path: Path) -> str:
     """A path as a user typed it: relative to the working folder when inside it."""
+    if path == STDIN:
+        return "<stdin>"
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:

@@ -118,3 +118,30 @@ def test_objectives_give_another_teams_facts(capsys: pytest.CaptureFixture[str],
         and "[service-pod] replicas 3 is below 4" in out
         and "[autoscaler] minReplicas 3 is below 4" in out
     )
+
+
+def test_stdin_and_helm_templates(tmp_path: Path) -> None:
+    """`helm template CHART | tronops lint -`: rendered manifests come on stdin; the chart's templates
+    themselves are not YAML yet, so a folder's are skipped, not unreadable."""
+    (tmp_path / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "d.yaml").write_text(
+        "kind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"
+    )
+    folder = subprocess.run(
+        [sys.executable, "-m", "tronops.cli", "lint", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert folder.returncode == 2 and "checked nothing" in folder.stderr and "d.yaml" in folder.stderr
+    piped = subprocess.run(
+        [sys.executable, "-m", "tronops.cli", "lint", "-"],
+        input=(SEED / "virtual-service.yaml").read_text(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert piped.returncode == 1
+    assert "<stdin>:26: [istio-fault] route http[0] injects a fault" in piped.stdout

@@ -100,7 +100,9 @@ def register(commands: Commands) -> None:
         description="Recognise each file's kind by its content and run every check of that kind. "
         "Exit 0: clean; 1: findings; 2: a file could not be read, or nothing was checked.",
     )
-    lint.add_argument("paths", nargs="*", type=Path, help="files or folders (folders are walked)")
+    lint.add_argument(
+        "paths", nargs="*", type=Path, help="files or folders (folders are walked); - reads YAML from stdin"
+    )
     lint.add_argument(
         "--format", choices=FORMATS, default="text",
         help="text: file:line: [check] message; json: one object; github: workflow annotations",
