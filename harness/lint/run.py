@@ -17,6 +17,7 @@ from harness.lint.findings import Finding
 CHECK_MODULES = ("kubernetes", "workloads", "istio", "rules", "dashboards", "compose", "operations")
 BUNDLED_SCHEMAS = Path(__file__).with_name("schemas")
 UNREADABLE = "unreadable"
+SCHEMA = "schema"
 _DISABLE = re.compile(r"^#\s*tronops-lint:\s*disable=([\w,-]+)", re.MULTILINE)
 
 
@@ -49,8 +50,8 @@ class Report:
         lines = [f"checked {kinds}; {len(self.findings)} finding(s)"]
         if self.skipped:
             lines.append(
-                f"skipped {len(self.skipped)} file(s) of no kind the linter knows (a Helm template: render it, "
-                f"`helm template CHART | tronops lint -`): {' '.join(self.skipped)}"
+                f"skipped {len(self.skipped)} file(s) of no kind the linter knows (a Helm template: render "
+                f"it, `helm template CHART | tronops lint -`): {' '.join(self.skipped)}"
             )
         if self.unreadable:
             lines.append(f"{self.unreadable} file(s) could not be read")
@@ -64,6 +65,7 @@ class Run:
         self.documents = list(documents)
         self.options = options
         self.facts = objectives.load(options.objectives) if options.objectives else objectives.current()
+        self.invalid: set[str] = set()  # files the schema check rejected
 
     def of_kind(self, *kinds: str) -> list[Document]:
         """The documents of any of these kinds."""
@@ -119,9 +121,12 @@ def lint(paths: Iterable[Path], options: Options = Options()) -> Report:
         documents += [d for d in found if d.kinds]
     report.checked = dict(kinds_of_files)
     run = Run(documents, options)
-    for check in checks:
+    # The schema check first: a document it rejects is not fit for the others to read.
+    for check in sorted(checks, key=lambda c: c.name != SCHEMA):
         if check.name not in options.disabled:
             report.findings += _run_check(check, run)
+            if check.name == SCHEMA:
+                run.invalid = {f.path for f in report.findings if f.check == SCHEMA}
     if options.prometheus:
         from harness.lint import live
 
@@ -143,16 +148,11 @@ def _run_check(check: registry.Check, run: Run) -> list[Finding]:
         try:
             problems = list(check.function(document, run))
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
-            # A document too malformed for this check: the schema check says what is wrong with it.
+            # Too malformed for this check: where the schema check said why, that is enough.
             problems = []
-            findings.append(
-                Finding(
-                    shown(document.path),
-                    document.line(),
-                    check.name,
-                    f"cannot check this document: {error!r}",
-                )
-            )
+            if shown(document.path) not in run.invalid:
+                message = f"cannot check this document: {error!r}"
+                findings.append(Finding(shown(document.path), document.line(), check.name, message))
         findings += [
             Finding(shown(document.path), p.line or document.line(*p.at), check.name, p.message)
             for p in problems

@@ -62,8 +62,15 @@ def containers(document: Document) -> Iterator[tuple[tuple[Key, ...], dict[str, 
     if pod is None:
         return
     for field in ("initContainers", "containers"):
-        for position, container in enumerate(document.get(*pod, field, default=[]) or []):
-            yield (*pod, field, position), container
+        listed = document.get(*pod, field, default=[])
+        for position, container in enumerate(listed if isinstance(listed, list) else []):
+            if isinstance(container, dict):  # anything else is the schema check's finding
+                yield (*pod, field, position), container
+
+
+def app_container(document: Document) -> tuple[tuple[Key, ...], dict[str, Any]] | None:
+    """The first app (not init) container: the service's own."""
+    return next(((at, c) for at, c in containers(document) if at[-2] == "containers"), None)
 
 
 def is_the_service(document: Document, run: Run) -> bool:
@@ -105,9 +112,9 @@ def security_context(document: Document, run: Run) -> Iterator[Problem]:
 @check("kubernetes", "probes")
 def probes(document: Document, run: Run) -> Iterator[Problem]:
     """The service's liveness probe asks only whether the process answers; readiness asks for the database."""
-    if not is_the_service(document, run):
+    if not is_the_service(document, run) or (found := app_container(document)) is None:
         return
-    at, container = next(containers(document))
+    at, container = found
     liveness = ((container.get("livenessProbe") or {}).get("httpGet") or {}).get("path")
     if liveness != "/health/live":
         yield problem(
@@ -140,9 +147,9 @@ def env_values(container: Mapping[str, Any]) -> dict[str, str]:
 def drain_timing(document: Document, run: Run) -> Iterator[Problem]:
     """The service's pods leave the endpoints before SIGTERM (preStop sleep) and get the time to drain:
     terminationGracePeriodSeconds > preStop + DRAIN_SECONDS + GRACEFUL_TIMEOUT_SECONDS."""
-    if not is_the_service(document, run):
+    if not is_the_service(document, run) or (found := app_container(document)) is None:
         return
-    at, container = next(containers(document))
+    at, container = found
     values = env_values(container)
     prestop = prestop_seconds(container)
     drain = float(values.get("DRAIN_SECONDS") or DEFAULT_DRAIN_SECONDS)
@@ -164,9 +171,9 @@ def drain_timing(document: Document, run: Run) -> Iterator[Problem]:
 @check("kubernetes", "service-env")
 def service_env(document: Document, run: Run) -> Iterator[Problem]:
     """The service's container sets every variable production needs, and none the service never reads."""
-    if not is_the_service(document, run):
+    if not is_the_service(document, run) or (found := app_container(document)) is None:
         return
-    at, container = next(containers(document))
+    at, container = found
     names = [e.get("name") for e in container.get("env") or []]
     values = env_values(container)
     for position, name in enumerate(names):
@@ -217,7 +224,10 @@ def service_pod(document: Document, run: Run) -> Iterator[Problem]:
         yield problem(f"replicas {replicas} is below {run.facts.min_replicas}", "spec", "replicas")
     if document.get(*pod, "automountServiceAccountToken") is not False:
         yield problem("automountServiceAccountToken must be false (the service never calls the API)", *pod)
-    at, container = next(containers(document))
+    found = app_container(document)
+    if found is None:
+        return
+    at, container = found
     volumes = {v.get("name"): v for v in document.get(*pod, "volumes", default=[]) or []}
     tmp = [m for m in container.get("volumeMounts") or [] if m.get("mountPath") == "/tmp"]
     if not tmp or "emptyDir" not in volumes.get(tmp[0].get("name"), {}):

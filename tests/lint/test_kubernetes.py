@@ -102,3 +102,11 @@ def test_a_namespace_set_by_the_kustomization_counts(tmp_path: Path) -> None:
     assert of(run(root).findings, "namespace") == []
     edit(root, "Kustomization", lambda k: k.update(namespace="elsewhere"))
     caught(run(root).findings, "namespace", "Service", "'elsewhere'")
+
+
+def test_a_document_the_schema_rejects_gets_that_finding_not_a_crash(tmp_path: Path) -> None:
+    findings = broken_deploy(
+        tmp_path, "Deployment", lambda d: d["spec"]["template"]["spec"].update(containers="x")
+    )
+    caught(findings, "schema", "containers", "not of type 'array'")
+    assert not [f for f in findings if "cannot check" in f.message]
