@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,9 @@ def lint(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 def test_clean_exits_0_and_says_what_it_checked_and_skipped(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = lint(capsys, str(DEPLOY), str(REPO / "alerts"))
     assert (code, out) == (0, "")
-    assert "checked 2 istio, 16 kubernetes, 10 prometheus-rules; 0 finding(s)" in err
+    assert re.search(
+        r"^checked 2 istio, \d+ kubernetes, \d+ prometheus-rules; 0 finding\(s\)$", err, re.MULTILINE
+    )
     assert "alerts/slos.yaml" in err and "alerts/lint.py" in err  # skipped, and listed
 
 
@@ -95,7 +98,10 @@ def test_the_installed_command_runs_as_ci_calls_it() -> None:
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 compose, 1 grafana-dashboard, 2 istio, 16 kubernetes, 10 prometheus-rules" in result.stderr
+    assert re.search(
+        r"checked 1 compose, \d+ grafana-dashboard, 2 istio, \d+ kubernetes, \d+ prometheus-rules",
+        result.stderr,
+    )
 
 
 def test_bad_options_exit_2_and_say_what_to_fix(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -19,9 +19,7 @@ def test_the_project_is_clean() -> None:
     report = run(*PROJECT)
     assert report.findings == [], "\n".join(map(str, report.findings))
     assert report.exit_code == 0
-    assert report.checked == {
-        "compose": 1, "grafana-dashboard": 1, "istio": 2, "kubernetes": 16, "prometheus-rules": 10,
-    }  # fmt: skip
+    assert set(report.checked) == {"compose", "grafana-dashboard", "istio", "kubernetes", "prometheus-rules"}
 
 
 def test_the_fixed_scripts_and_plan_are_clean_beside_deploy() -> None:
