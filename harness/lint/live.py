@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
+
 from alerts.promql_syntax import PromQLSyntaxError, VectorSelector, parse, walk
 from dashboards.expressions import expand, variable_values
 from dashboards.lint import panels
@@ -54,7 +56,16 @@ def _recorded(run: Run) -> set[str]:
     }  # fmt: skip
 
 
+def _answers(url: str) -> None:
+    """Fail at once when nothing answers there (the API client would retry a refused connection)."""
+    try:
+        httpx.get(f"{url.rstrip('/')}/-/healthy", timeout=10.0)
+    except httpx.HTTPError as error:
+        raise LiveError(f"cannot query Prometheus at {url}: {error}") from None
+
+
 def findings(run: Run, url: str) -> list[Finding]:
+    _answers(url)
     prometheus = Prometheus(url)
     recorded = _recorded(run)
     answers: dict[str, bool] = {}
