@@ -6,10 +6,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tronops.commands import Parser, alerts, bench, dashboards, generate, load, service, smoke, stack, token
+from tronops.commands import (
+    Parser,
+    alerts,
+    bench,
+    dashboards,
+    generate,
+    lint,
+    load,
+    service,
+    smoke,
+    stack,
+    token,
+)
 
 # The order `tronops --help` lists them in.
-GROUPS = (stack, service, token, smoke, load, bench, alerts, dashboards, generate)
+GROUPS = (stack, service, token, smoke, load, bench, lint, alerts, dashboards, generate)
 
 
 def parser() -> argparse.ArgumentParser:
