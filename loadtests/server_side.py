@@ -114,12 +114,18 @@ def disagreements(
     return lines
 
 
-def memory_gates(prometheus: Prometheus, window_s: float) -> list[dict[str, Any]]:
-    """Per pod, resident memory growth over the run (the soak's leak gate), as verdicts named for it."""
+def memory_gates(prometheus: Prometheus, window_s: float, job: str | None = None) -> list[dict[str, Any]]:
+    """Per pod of `job` (the service's), resident memory growth over the run (the soak's leak gate), as
+    verdicts named for the pod."""
     facts = objectives.current()
     bound = facts.load_gates.soak_memory_growth_ratio
     window = f"{max(1, math.ceil(window_s))}s"
-    series = prometheus.query(f'process_resident_memory_bytes{{job="{facts.identity.app}"}}[{window}]')
+    selector = f'process_resident_memory_bytes{{job="{job or facts.identity.app}"}}'
+    series = prometheus.query(f"{selector}[{window}]")
+    if not series:  # never a silent pass: a soak without memory figures cannot say there is no leak
+        return [
+            {"group": "pods"} | verdict(f"memory growth (no {selector} series)", None, "<=", bound, "ratio")
+        ]
     verdicts = []
     for entry in series:
         pod = entry["metric"].get("pod") or entry["metric"].get("instance", "?")

@@ -16,6 +16,9 @@ import pytest
 
 from harness import faults
 from harness.clients.mesh import MeshAdmin
+from harness.clients.prometheus import Prometheus
+from harness.waiting import wait_for
+from loadtests import server_side
 from stack import topology
 from stack.processes import free_port
 from tests.cli.tronops_process import Run, run_tronops
@@ -104,3 +107,24 @@ def test_a_master_and_two_workers_give_one_verdict_from_merged_histograms(
             int(row["Request Count"]) for row in csv.DictReader(stats) if row["Name"] == "Aggregated"
         )
     assert merged == locust_total  # every request of both workers is in the histograms the gates read
+
+
+def test_the_memory_gate_judges_each_process_and_never_passes_without_figures(stack: dict[str, Any]) -> None:
+    """The soak's gate on the stack's own Prometheus: a verdict per process of a job that exports
+    resident memory; for a job that exports none (the reference service's registry has no process
+    collector yet), one inconclusive verdict that says so, never a silent pass."""
+    prometheus = Prometheus(_part(stack, "prometheus")["url"])
+
+    def judged() -> list[dict[str, Any]] | None:
+        verdicts = server_side.memory_gates(prometheus, 30, job="prometheus")
+        return verdicts if verdicts and verdicts[0]["measured"] is not None else None
+
+    verdicts = wait_for(judged, 60, "30 s of Prometheus's own resident memory")
+    assert [v["name"] for v in verdicts] == ["memory growth"] and verdicts[0]["outcome"] in ("pass", "fail")
+    assert verdicts[0]["group"].startswith("pod ") and verdicts[0]["threshold"] == 0.1
+    missing = server_side.memory_gates(prometheus, 30, job="no-such-job")
+    assert [v["outcome"] for v in missing] == ["inconclusive"] and "no process_resident" in missing[0]["name"]
+
+
+def _part(state: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(p for p in state["parts"] if p["name"] == name)
