@@ -96,8 +96,11 @@ def test_a_master_and_two_workers_give_one_verdict_from_merged_histograms(
     stack: dict[str, Any], tmp_path: Path
 ) -> None:
     done = load(stack, tmp_path, "run", "smoke", *SHORT, "--workers", "2", "--read-only")
-    assert done.code == 0, done.stdout + done.stderr
+    # Pass or fail (three Locust processes beside the stack can overload two shared cores, and the
+    # throughput floor then says so), but one verdict, from the master.
+    assert done.code in (0, 1), done.stdout + done.stderr
     assert done.stdout.count("verdict: ") == 1 and "a master and 2 workers" in done.stdout
+    assert json.loads((tmp_path / "summary.json").read_text())["verdict"] in ("pass", "fail")
     results = json.loads((tmp_path / "results.json").read_text())
     assert len([name for name in results["cpu_max"] if name.startswith("worker")]) == 2
     merged = sum(n for group in results["latencies"].values() for _, n in group["buckets"])
