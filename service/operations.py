@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from service import metrics
+from service import metrics, refunds
 from service.clock import now_ms
 from service.ports import Ports
 from service.ports.chain import Broadcast, ChainUnavailable, SignedTx
@@ -308,9 +308,7 @@ class Processor:
             return await self._reload(op)
         _count_final(updated)
         if status == "failed" and updated["kind"] == "refund":
-            await self._ports.store.operations.update_one(
-                {"_id": updated["payment_id"]}, {"$inc": {"refund_reserved": -updated["amount"]}}
-            )
+            await refunds.release(self._ports.store, updated)  # if this replica dies first, the sweep does
         log.info(
             "operation final",
             extra={

@@ -11,7 +11,7 @@ import time
 
 import httpx
 
-from service import metrics
+from service import metrics, refunds
 from service.clock import iso, now_ms
 from service.money import format_amount
 from service.operations import KINDS, PRIORITY_RANK, Processor
@@ -102,6 +102,7 @@ class Worker:
             if not self._accepting:
                 break
             await processor.step(held)
+        await refunds.recover(store)
         await self._deliver_callbacks()
         await self._publish_queue_depth()
         return busy

@@ -28,8 +28,18 @@ EXPIRED_LEASES = [("status", ASCENDING), ("lease_until", ASCENDING)]
 HELD_LEASES = [("lease_owner", ASCENDING), ("status", ASCENDING), ("next_check_at", ASCENDING)]
 DUE_CALLBACKS = [("callback.state", ASCENDING), ("callback.next_at", ASCENDING)]
 UNFINISHED_BY_KIND = [("status", ASCENDING), ("kind", ASCENDING), ("submitted_at", ASCENDING)]
-WORKER_INDEXES = (PENDING_QUEUE, EXPIRED_LEASES, HELD_LEASES, DUE_CALLBACKS, UNFINISHED_BY_KIND)
+OPEN_REFUND_HOLDS = [("hold", ASCENDING), ("status", ASCENDING), ("submitted_at", ASCENDING)]
+WORKER_INDEXES = (
+    PENDING_QUEUE,
+    EXPIRED_LEASES,
+    HELD_LEASES,
+    DUE_CALLBACKS,
+    UNFINISHED_BY_KIND,
+    OPEN_REFUND_HOLDS,
+)
 UNFINISHED = ("pending", "processing")
+# A refund being reserved (service/refunds.py) already promises its amount out of the wallet.
+PROMISED = (*UNFINISHED, "reserving")
 
 
 class Store:
@@ -204,7 +214,7 @@ class Store:
                         "from_address": address,
                         "currency": currency,
                         "debits": True,
-                        "status": {"$in": list(UNFINISHED)},
+                        "status": {"$in": list(PROMISED)},
                     }
                 },
                 {"$group": {"_id": None, "total": {"$sum": "$amount"}}},

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from quart import Blueprint, current_app, request
 
-from service import errors
+from service import errors, refunds
 from service.auth import principal, requires
 from service.clock import iso, now_ms, to_ms
 from service.errors import ApiError, invalid
@@ -105,6 +105,7 @@ async def process() -> tuple[dict[str, Any], int]:
             description=description,
             callback_url=callback_url,
             refund_reserved=0,
+            refund_holds=[],
         )
     )
     return payment_view(op), 202
@@ -129,55 +130,76 @@ async def get_payment(payment_id: str) -> dict[str, Any]:
 @idempotent(required=True)
 async def refund() -> tuple[dict[str, Any], int]:
     body = await Body.load()
-    payment = await _payment(body.uuid("payment_id"))
+    payment_id = body.uuid("payment_id")
     reason = body.require_string("reason", max_len=512)
     amount = body.amount("amount", required=False)
-    if payment["status"] != "completed":
-        raise ApiError(
-            409,
-            errors.PAYMENT_NOT_REFUNDABLE,
-            f"payment is {payment['status']}: only a completed payment can be refunded",
-        )
-    # [decided] Refunds send the money back from the recipient, which must be a custodial wallet here.
-    merchant = await ports().store.wallet_by_address(payment["to_address"])
-    if merchant is None or not merchant["is_active"]:
-        raise ApiError(
-            409,
-            errors.PAYMENT_NOT_REFUNDABLE,
-            "the payment's recipient is not an active wallet of this service, so it cannot refund",
-        )
+    payment, merchant = await _refundable_by_caller(payment_id)
+    store = ports().store
     refund_id = derived_id("refund")
-    existing = await ports().store.operation(refund_id)
-    if existing is not None:
-        return refund_view(existing), 202
-    refundable = payment["amount"] - payment.get("refund_reserved", 0)
-    amount = refundable if amount is None else amount
-    if refundable <= 0 or amount > refundable:
-        raise _over_refund(payment, refundable)
-    await require_funds(merchant["address"], payment["currency"], amount, errors.PAYMENT_NOT_REFUNDABLE)
-    # Reserve the amount against the payment atomically: concurrent refunds can never exceed it.
-    reserved = await ports().store.operations.find_one_and_update(
-        {"_id": payment["_id"], "refund_reserved": {"$lte": payment["amount"] - amount}},
-        {"$inc": {"refund_reserved": amount}},
-    )
-    if reserved is None:
-        current = await _payment(payment["_id"])
-        raise _over_refund(current, current["amount"] - current.get("refund_reserved", 0))
-    op, _ = await ports().store.insert_operation(
-        new_operation(
-            "refund",
-            refund_id,
-            merchant["user_id"],
-            wallet_id=merchant["_id"],
-            from_address=merchant["address"],
-            to_address=payment["from_address"],
-            amount=amount,
-            currency=payment["currency"],
-            reason=reason,
-            payment_id=payment["_id"],
+    op = await store.operation(refund_id)
+    if op is None:
+        if payment["status"] != "completed":
+            raise ApiError(
+                409,
+                errors.PAYMENT_NOT_REFUNDABLE,
+                f"payment is {payment['status']}: only a completed payment can be refunded",
+            )
+        # [decided] Refunds send the money back from the recipient, which must be a custodial wallet here.
+        if merchant is None or not merchant["is_active"]:
+            raise ApiError(
+                409,
+                errors.PAYMENT_NOT_REFUNDABLE,
+                "the payment's recipient is not an active wallet of this service, so it cannot refund",
+            )
+        refundable = payment["amount"] - payment.get("refund_reserved", 0)
+        amount = refundable if amount is None else amount
+        if refundable <= 0 or amount > refundable:
+            raise _over_refund(payment, refundable)
+        await require_funds(merchant["address"], payment["currency"], amount, errors.PAYMENT_NOT_REFUNDABLE)
+        op, _ = await store.insert_operation(
+            new_operation(
+                "refund",
+                refund_id,
+                merchant["user_id"],
+                wallet_id=merchant["_id"],
+                from_address=merchant["address"],
+                to_address=payment["from_address"],
+                amount=amount,
+                currency=payment["currency"],
+                reason=reason,
+                payment_id=payment["_id"],
+                status=refunds.RESERVING,
+                hold="open",
+            )
         )
-    )
+    if op["status"] == refunds.RESERVING:
+        # Concurrent refunds race here; the hold on the payment is atomic, so they never exceed it.
+        op = await refunds.reserve(store, op)
+    if op["status"] == "failed" and str(op.get("failure_reason")).startswith(refunds.OVER_REFUND):
+        current = await store.operation(payment["_id"]) or payment
+        raise _over_refund(current, current["amount"] - current.get("refund_reserved", 0))
     return refund_view(op), 202
+
+
+async def _refundable_by_caller(payment_id: str) -> tuple[Doc, Doc | None]:
+    """The payment and the service wallet that received it (None if the service does not hold it).
+    [decided] Only that wallet's owner or an admin may refund; the payer sees the payment, but a
+    refund out of someone else's wallet is not theirs to ask for, so it is 404 as for any stranger.
+    A payment to an outside address cannot be refunded here at all: its payer is told so (409)."""
+    caller = principal()
+    store = ports().store
+    payment = await store.operation(payment_id, kind="payment")
+    merchant = None if payment is None else await store.wallet_by_address(payment["to_address"])
+    allowed = payment is not None and (
+        "admin" in caller.roles
+        or (merchant is not None and merchant["user_id"] == caller.user_id)
+        or (merchant is None and payment["user_id"] == caller.user_id)
+    )
+    if payment is None or not allowed:
+        raise ApiError(
+            404, errors.PAYMENT_NOT_FOUND, "payment_id: no payment to a wallet of yours with that id"
+        )
+    return payment, merchant
 
 
 def _over_refund(payment: Doc, refundable: int) -> ApiError:

@@ -154,3 +154,35 @@ def test_webhooks_need_a_fresh_valid_signature(api: Api, backends: Backends) -> 
         headers={**plain, "X-Lucid-Signature": sign_payload(secret, odd)},
     )
     assert stored.status_code == 200, stored.text
+
+
+def test_only_the_receiving_wallets_owner_may_refund(api_as: Callable[..., Api], devnet: Devnet) -> None:
+    """A refund moves money out of the wallet that received the payment: its owner may ask (or an
+    admin); the payer is a stranger to that wallet and gets 404, and nothing moves."""
+    payer, shop = api_as("payment_manager"), api_as("payment_manager")
+    payer_wallet, shop_wallet = payer.wallet("TRX"), shop.wallet("TRX")
+    devnet.fund(payer_wallet["address"], 5_000_000)
+    devnet.fund(shop_wallet["address"], 1_000_000)  # the shop's fee money
+    payment = payer.post(
+        "/api/v1/payments/process",
+        {
+            "amount": "2",
+            "currency": "TRX",
+            "recipient_address": shop_wallet["address"],
+            "source_wallet_id": payer_wallet["wallet_id"],
+        },
+        key=str(uuid.uuid4()),
+    ).json()
+    paid = payer.wait_status(f"/api/v1/payments/{payment['payment_id']}", ("completed",))
+    body = {"payment_id": paid["payment_id"], "reason": "returned", "amount": "1"}
+
+    by_payer = payer.post("/api/v1/payments/refund", body, key=str(uuid.uuid4()))
+    assert by_payer.status_code == 404, by_payer.text
+    assert by_payer.json()["error"]["code"] == "LUCID_ERR_1401"
+    assert payer.get(f"/api/v1/payments/{paid['payment_id']}").json()["refunded_amount"] == "0.000000"
+
+    by_shop = shop.post("/api/v1/payments/refund", body, key=str(uuid.uuid4()))
+    assert by_shop.status_code == 202, by_shop.text
+    refund = by_shop.json()
+    assert (refund["payment_id"], refund["amount"]) == (paid["payment_id"], "1.000000")
+    wait_for(lambda: trx_balance(devnet, payer_wallet["address"]) == 4_000_000, 30, "the refund on chain")
