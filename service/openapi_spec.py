@@ -152,7 +152,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "Send USDT (TRC20) from one of your wallets.",
                 {202: "UsdtTransfer"},
                 (400, 404, 409, 503),
-                idempotency=False,
+                idempotent=True,
                 body="UsdtTransferRequest",
             )
         },
@@ -189,7 +189,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "Let a spender move USDT from one of your wallets.",
                 {202: "UsdtApproval"},
                 (400, 404, 409, 503),
-                idempotency=False,
+                idempotent=True,
                 body="UsdtApprovalRequest",
             )
         },
@@ -221,7 +221,7 @@ def _payout_paths() -> dict[str, Schema]:
                 {202: "PayoutAccepted"},
                 (400, 404, 409, 422, 503),
                 roles=PAYOUT_ROLES,
-                idempotency=True,
+                idempotent=True,
                 body="PayoutRequest",
             )
         },
@@ -242,7 +242,7 @@ def _payout_paths() -> dict[str, Schema]:
                 {202: "PayoutBatch"},
                 (400, 503),
                 roles=PAYOUT_ROLES,
-                idempotency=True,
+                idempotent=True,
                 body="PayoutBatchRequest",
             )
         },
@@ -280,7 +280,7 @@ def _staking_paths() -> dict[str, Schema]:
                 {202: "Stake"},
                 (400, 404, 409, 422, 503),
                 roles=STAKING_ROLES,
-                idempotency=False,
+                idempotent=True,
                 body="StakeRequest",
             )
         },
@@ -291,7 +291,7 @@ def _staking_paths() -> dict[str, Schema]:
                 {202: "Stake"},
                 (400, 404, 409, 503),
                 roles=STAKING_ROLES,
-                idempotency=False,
+                idempotent=True,
                 body="UnstakeRequest",
             )
         },
@@ -302,7 +302,7 @@ def _staking_paths() -> dict[str, Schema]:
                 {202: "Stake"},
                 (400, 404, 409, 503),
                 roles=STAKING_ROLES,
-                idempotency=False,
+                idempotent=True,
                 body="WithdrawRequest",
             )
         },
@@ -351,7 +351,7 @@ def _payment_paths() -> dict[str, Schema]:
                 {202: "Payment"},
                 (400, 404, 409, 422, 503),
                 roles=PAYMENT_ROLES,
-                idempotency=True,
+                idempotent=True,
                 body="PaymentRequest",
             )
         },
@@ -372,7 +372,7 @@ def _payment_paths() -> dict[str, Schema]:
                 {202: "Refund"},
                 (400, 404, 409, 503),
                 roles=PAYMENT_ROLES,
-                idempotency=True,
+                idempotent=True,
                 body="RefundRequest",
             )
         },

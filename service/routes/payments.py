@@ -66,7 +66,7 @@ def refund_view(op: Doc) -> dict[str, Any]:
 
 @bp.post("/process")
 @requires(*ROLES)
-@idempotent(required=True)
+@idempotent
 async def process() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     amount = body.require_amount()
@@ -127,7 +127,7 @@ async def get_payment(payment_id: str) -> dict[str, Any]:
 
 @bp.post("/refund")
 @requires(*ROLES)
-@idempotent(required=True)
+@idempotent
 async def refund() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     payment_id = body.uuid("payment_id")

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from harness.chain import ChainScanner
 from harness.clients.devnet import Devnet
 from harness.waiting import wait_for
 from service.config import parse_encryption_key
@@ -27,7 +28,6 @@ from service.ports.store import Doc, Store
 from service.ports.vault import KeyVault
 from stack.local import LOCAL_SECRETS, Backends
 from tests.e2e.test_payouts import new_address
-from harness.chain import ChainScanner
 from tests.support.ledger import audit
 
 DATABASE_PREFIX = "unit_operations_"
