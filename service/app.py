@@ -21,7 +21,7 @@ from service.ports.cache import Cache
 from service.ports.chain import Chain
 from service.ports.store import Store
 from service.ports.vault import KeyVault
-from service.routes import health, openapi, payments, payouts, staking, tron, usdt, wallets
+from service.routes import admin, health, openapi, payments, payouts, staking, tron, usdt, wallets
 from service.runtime import Runtime
 from service.worker import Worker
 
@@ -66,6 +66,7 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
         payouts.bp,
         staking.bp,
         payments.bp,
+        admin.bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -44,14 +44,18 @@ def _probe(op_id: str, summary: str, schema: str, *, can_fail: bool = True) -> S
 
 
 def _health_paths() -> dict[str, Schema]:
-    ready = _probe("health_ready", "Readiness: database and Redis reachable, not draining.", "Readiness")
+    ready = _probe("health_ready", "Readiness: the database reachable, not draining.", "Readiness")
     live = _probe("health_live", "Liveness: the process answers.", "Liveness", can_fail=False)
     metrics = operation(
         "health_metrics", "Prometheus metrics.", {200: "MetricsText"}, roles=None, media_type="text/plain"
     )
     return {
         "/health": {
-            "get": _probe("health_deep", "Database, Redis and TRON network; not for liveness.", "Health")
+            "get": _probe(
+                "health_deep",
+                "Database, Redis, TRON network and the payout kill switch; not for liveness.",
+                "Health",
+            )
         },
         "/health/live": {"get": live},
         "/health/ready": {"get": ready},
@@ -400,6 +404,51 @@ def _payment_paths() -> dict[str, Schema]:
     }
 
 
+def _admin_paths() -> dict[str, Schema]:
+    admin = ("admin",)
+    window = [
+        query("since", timestamp(), description="submitted at or after (ISO-8601)"),
+        query("until", timestamp(), description="submitted at or before (ISO-8601)"),
+        *page_params(),
+    ]
+    return {
+        "/api/v1/admin/ledger": {
+            "get": operation(
+                "admin_ledger",
+                "Every money operation submitted in the window, oldest first: the service side of an audit.",
+                {200: "Ledger"},
+                (400, 503),
+                roles=admin,
+                params=window,
+            )
+        },
+        "/api/v1/admin/wallets": {
+            "get": operation(
+                "admin_wallets",
+                "Every wallet the service holds a key for (soft-deleted too); never a key.",
+                {200: "HeldWallets"},
+                (400, 503),
+                roles=admin,
+                params=page_params(),
+            )
+        },
+        "/api/v1/admin/payouts/freeze": {
+            "get": operation(
+                "admin_freeze_get", "The payout kill switch.", {200: "PayoutFreeze"}, (503,), roles=admin
+            ),
+            "put": operation(
+                "admin_freeze_set",
+                "Turn the payout kill switch on (no replica signs or sends an outbound move; requests "
+                "still queue) or off.",
+                {200: "PayoutFreeze"},
+                (400, 503),
+                roles=admin,
+                body="PayoutFreezeRequest",
+            ),
+        },
+    }
+
+
 def build_spec() -> dict[str, Any]:
     paths: dict[str, Schema] = {}
     for group in (
@@ -410,6 +459,7 @@ def build_spec() -> dict[str, Any]:
         _payout_paths,
         _staking_paths,
         _payment_paths,
+        _admin_paths,
     ):
         paths.update(group())
     used = {
@@ -429,7 +479,8 @@ def build_spec() -> dict[str, Any]:
             "`{error: {code, message, details, request_id, timestamp, service, version}}`.",
         },
         "tags": [
-            {"name": name} for name in ("health", "tron", "wallets", "usdt", "payouts", "staking", "payments")
+            {"name": name}
+            for name in ("health", "tron", "wallets", "usdt", "payouts", "staking", "payments", "admin")
         ],
         "paths": paths,
         "components": {

@@ -26,6 +26,11 @@ ABANDONED_AFTER_MS = 30_000
 SWEEP_BATCH = 50
 
 
+def shown_status(op: Doc) -> str:
+    """The status the payment routes show: a refund still being reserved is simply pending there."""
+    return "pending" if op["status"] == RESERVING else str(op["status"])
+
+
 async def hold(store: Store, refund: Doc) -> bool:
     """Hold the refund's amount against its payment; True if it is held (now or before)."""
     payment = await store.operations.find_one({"_id": refund["payment_id"], "kind": "payment"})

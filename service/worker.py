@@ -94,7 +94,9 @@ class Worker:
         renew_before = lease_until - int(processor.lease.total_seconds() * 500)  # half the lease left
         await store.renew_leases(processor.worker_name, lease_until, renew_before)
         busy = False
-        op = await store.claim(processor.worker_name, lease_until, list(KINDS))
+        # While frozen, new work stays pending (and counted in the queue depth) instead of being held.
+        frozen = await store.payouts_frozen()
+        op = None if frozen else await store.claim(processor.worker_name, lease_until, list(KINDS))
         if op is not None:
             await processor.step(op)
             busy = True

@@ -38,6 +38,8 @@ WORKER_INDEXES = (
     OPEN_REFUND_HOLDS,
 )
 UNFINISHED = ("pending", "processing")
+LEDGER_ORDER = [("submitted_at", ASCENDING), ("_id", ASCENDING)]
+PAYOUT_FREEZE = "payout_freeze"
 # A refund being reserved (service/refunds.py) already promises its amount out of the wallet.
 PROMISED = (*UNFINISHED, "reserving")
 
@@ -55,6 +57,7 @@ class Store:
         self.operations = db["operations"]
         self.idempotency = db["idempotency_keys"]
         self.webhook_events = db["webhook_events"]
+        self.settings = db["settings"]
         # A payout in a final state is never written again, so reads of it can skip the store.
         self._settled_payouts: dict[str, Doc] = {}
 
@@ -69,6 +72,10 @@ class Store:
         await self.operations.create_index([("tx_id", ASCENDING)])
         await self.operations.create_index([("from_address", ASCENDING)])
         await self.operations.create_index([("to_address", ASCENDING)])
+        # Not (submitted_at, _id): nx-27017 refuses every insert into a collection with `_id` in a
+        # compound index ("JSON path error near '_id'"); the _id tie-break sorts the few equal times.
+        await self.operations.create_index([("submitted_at", ASCENDING)])
+        await self.wallets.create_index([("created_at", ASCENDING)])
 
     async def ping(self) -> bool:
         await self._client.admin.command("ping")
@@ -232,6 +239,36 @@ class Store:
             ]
         )
         return {str(row["_id"]): int(row["count"]) async for row in await rows}
+
+    async def ledger(self, window: Doc, skip: int, limit: int) -> tuple[list[Doc], int]:
+        """Every operation submitted in the window, oldest first: the service's side of an audit."""
+        query: Doc = {"submitted_at": window} if window else {}
+        return await self._page(self.operations, query, LEDGER_ORDER, skip, limit)
+
+    async def all_wallets(self, skip: int, limit: int) -> tuple[list[Doc], int]:
+        """Every wallet the service holds a key for, soft-deleted ones too (their keys still sign)."""
+        return await self._page(
+            self.wallets, {}, [("created_at", ASCENDING), ("_id", ASCENDING)], skip, limit
+        )
+
+    # -- the payout kill switch, shared by every replica ------------------------------------------
+    async def payout_freeze(self) -> Doc:
+        found = await self.settings.find_one({"_id": PAYOUT_FREEZE})
+        return found or {
+            "_id": PAYOUT_FREEZE,
+            "frozen": False,
+            "reason": None,
+            "changed_at": None,
+            "changed_by": None,
+        }
+
+    async def set_payout_freeze(self, frozen: bool, reason: str, by: str) -> Doc:
+        state = {"frozen": frozen, "reason": reason, "changed_at": now_ms(), "changed_by": by}
+        await self.settings.update_one({"_id": PAYOUT_FREEZE}, {"$set": state}, upsert=True)
+        return {"_id": PAYOUT_FREEZE, **state}
+
+    async def payouts_frozen(self) -> bool:
+        return bool((await self.payout_freeze())["frozen"])
 
     # -- idempotency records -----------------------------------------------------------------
     async def claim_idempotency_key(self, record: Doc) -> Doc | None:

@@ -235,7 +235,7 @@ async def reconciliation() -> dict[str, Any]:
             "type": op["kind"],
             "amount": format_amount(op["amount"]),
             "currency": op["currency"],
-            "status": op["status"],
+            "status": refunds.shown_status(op),
             "timestamp": iso(op["submitted_at"]),
             "tx_hash": op.get("tx_id"),
         }
@@ -243,7 +243,7 @@ async def reconciliation() -> dict[str, Any]:
     ]
     by_status: dict[str, dict[str, Any]] = {}
     for op in items:
-        bucket = by_status.setdefault(op["status"], {"count": 0, "amount": 0})
+        bucket = by_status.setdefault(refunds.shown_status(op), {"count": 0, "amount": 0})
         bucket["count"] += 1
         bucket["amount"] += op["amount"] if op["kind"] == "payment" else -op["amount"]
     settled = [op for op in items if op["status"] == "completed"]
