@@ -12,6 +12,7 @@ from datetime import timedelta
 from quart import Quart, Response, g, request
 
 from service import VERSION, logs, metrics
+from service.callbacks import CallbackSender
 from service.config import Config
 from service.errors import register_error_handlers
 from service.network import NetworkMonitor
@@ -92,15 +93,24 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
             state.worker = Worker(
                 replica_ports,
                 processor,
-                config.webhook_secret,
                 config.worker_poll_seconds,
                 stop_seconds=config.worker_stop_seconds,
             )
             state.worker.start()
+            state.callbacks = CallbackSender(
+                replica_ports.store,
+                config.callback_secret,
+                production=config.production,
+                owner=processor.worker_name,
+                poll_seconds=config.worker_poll_seconds,
+            )
+            state.callbacks.start()
 
     @app.after_serving
     async def stop() -> None:
         state: Runtime = app.config["RUNTIME"]
+        if state.callbacks is not None:
+            await state.callbacks.stop()
         if state.worker is not None:
             await state.worker.stop()
         await state.ports.store.close()

@@ -469,7 +469,9 @@ def _payments() -> dict[str, Schema]:
         "callback_url": string(
             maxLength=2048,
             format="uri",
-            description="absolute http(s) URL, told of the final state by signed POST",
+            description="absolute http(s) URL without credentials, told of the final state by a POST "
+            "signed with CALLBACK_SECRET and carrying an event_id; in production it must be https and "
+            "resolve only to public addresses (400 otherwise)",
         ),
     }
     refund = {

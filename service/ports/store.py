@@ -27,6 +27,7 @@ PENDING_QUEUE = [("status", ASCENDING), ("priority_rank", ASCENDING), ("submitte
 EXPIRED_LEASES = [("status", ASCENDING), ("lease_until", ASCENDING)]
 HELD_LEASES = [("lease_owner", ASCENDING), ("status", ASCENDING), ("next_check_at", ASCENDING)]
 DUE_CALLBACKS = [("callback.state", ASCENDING), ("callback.next_at", ASCENDING)]
+EXPIRED_CALLBACK_LEASES = [("callback.state", ASCENDING), ("callback.lease_until", ASCENDING)]
 UNFINISHED_BY_KIND = [("status", ASCENDING), ("kind", ASCENDING), ("submitted_at", ASCENDING)]
 OPEN_REFUND_HOLDS = [("hold", ASCENDING), ("status", ASCENDING), ("submitted_at", ASCENDING)]
 WORKER_INDEXES = (
@@ -72,6 +73,7 @@ class Store:
         await self.operations.create_index([("tx_id", ASCENDING)])
         await self.operations.create_index([("from_address", ASCENDING)])
         await self.operations.create_index([("to_address", ASCENDING)])
+        await self.operations.create_index(EXPIRED_CALLBACK_LEASES)
         # Not (submitted_at, _id): nx-27017 refuses every insert into a collection with `_id` in a
         # compound index ("JSON path error near '_id'"); the _id tie-break sorts the few equal times.
         await self.operations.create_index([("submitted_at", ASCENDING)])
@@ -169,6 +171,30 @@ class Store:
                     }
                 },
                 sort=[("priority_rank", ASCENDING), ("submitted_at", ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if claimed is not None:
+                return claimed
+        return None
+
+    async def claim_callback(self, owner: str, lease_until: int) -> Doc | None:
+        """Take one callback to attempt, counting the attempt: one whose attempt died with its replica
+        (lease run out), else one that is due. Only the holder of the lease records the outcome."""
+        moment = now_ms()
+        for query in (
+            {"callback.state": "delivering", "callback.lease_until": {"$lt": moment}},
+            {"callback.state": "pending", "callback.next_at": {"$lte": moment}},
+        ):
+            claimed = await self.operations.find_one_and_update(
+                query,
+                {
+                    "$set": {
+                        "callback.state": "delivering",
+                        "callback.lease_owner": owner,
+                        "callback.lease_until": lease_until,
+                    },
+                    "$inc": {"callback.attempts": 1},
+                },
                 return_document=ReturnDocument.AFTER,
             )
             if claimed is not None:

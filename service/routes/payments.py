@@ -10,11 +10,10 @@ import time
 from datetime import UTC, datetime
 from datetime import time as dtime
 from typing import Any
-from urllib.parse import urlparse
 
 from quart import Blueprint, current_app, request
 
-from service import errors, refunds
+from service import callbacks, errors, refunds
 from service.auth import principal, requires
 from service.clock import iso, now_ms, to_ms
 from service.errors import ApiError, invalid
@@ -76,9 +75,10 @@ async def process() -> tuple[dict[str, Any], int]:
     description = body.string("description", required=False, max_len=1024)
     callback_url = body.string("callback_url", required=False, max_len=2048)
     if callback_url is not None:
-        parsed = urlparse(callback_url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise invalid("callback_url", "must be an absolute http(s) URL")
+        try:
+            await callbacks.check_url(callback_url, current_app.config["SERVICE"].production)
+        except callbacks.CallbackUrlError as exc:
+            raise invalid("callback_url", str(exc)) from None
     user = principal().user_id
     wallet = await owned_wallet(user, wallet_id=wallet_id, field="source_wallet_id")
     if wallet["currency"] != currency:

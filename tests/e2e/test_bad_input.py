@@ -128,6 +128,21 @@ CASES: list[tuple[str, str, Any, str]] = [
         None,
         "start_time",
     ),
+    *[
+        (
+            "POST",
+            "/api/v1/payments/process",
+            {
+                "recipient_address": ADDRESS,
+                "amount": "1",
+                "currency": "TRX",
+                "source_wallet_id": str(uuid.uuid4()),
+                "callback_url": url,
+            },
+            "callback_url",
+        )
+        for url in ("ftp://hooks.example.com/x", "https://user:pw@hooks.example.com/x", "https://a.invalid/x")
+    ],
     ("GET", "/api/v1/payouts/not-a-uuid", None, "payout_id"),
     ("GET", "/api/v1/usdt/balance/0x1234", None, "address"),
     ("GET", "/api/v1/staking/rewards/" + ADDRESS + "?period=hourly", None, "period"),
