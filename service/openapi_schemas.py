@@ -42,8 +42,8 @@ def boolean(*only: bool) -> Schema:
     return {"type": "boolean", **({"enum": list(only)} if only else {})}
 
 
-def enum(values: list[str]) -> Schema:
-    return {"type": "string", "enum": list(values)}
+def enum(values: list[str], **extra: Any) -> Schema:
+    return {"type": "string", "enum": list(values), **extra}
 
 
 def nullable(schema: Schema) -> Schema:
@@ -519,6 +519,9 @@ def _reconciliation() -> Schema:
         "status": enum(OPERATION_STATUSES),
         "timestamp": timestamp(),
         "tx_hash": tx_id(),
+        "chain": nullable(
+            enum(["matches", "mismatch", "missing"], description="a completed row on the solidified chain")
+        ),
     }
     totals = {
         "count": integer(minimum=0),
@@ -537,7 +540,11 @@ def _reconciliation() -> Schema:
             "currency": nullable(enum(CURRENCIES)),
             "status": nullable(enum(OPERATION_STATUSES)),
             "totals": closed(totals),
+            "chain": closed(
+                {"checked": integer(minimum=0), "mismatched": array(uuid())},
+            ),
             "transactions": array(closed(row)),
+            "pagination": ref("Pagination"),
         }
     )
 

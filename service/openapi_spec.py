@@ -338,6 +338,7 @@ def _payment_paths() -> dict[str, Schema]:
         query("date", string(format="date"), description="UTC day, default today"),
         query("currency", enum(CURRENCIES)),
         query("status", enum(OPERATION_STATUSES)),
+        *page_params(),
     ]
     signature = {
         "name": "X-Lucid-Signature",
@@ -383,7 +384,8 @@ def _payment_paths() -> dict[str, Schema]:
         "/api/v1/payments/reconciliation": {
             "get": operation(
                 "payments_reconciliation",
-                "A UTC day's payments and refunds, with exact totals.",
+                "A UTC day's payments and refunds: exact totals, and a page of rows each checked "
+                "against the solidified chain.",
                 {200: "Reconciliation"},
                 (400, 503),
                 roles=PAYMENT_ROLES,

@@ -257,6 +257,22 @@ class Store:
             return int(row["total"])
         return 0
 
+    async def totals(self, query: Doc, kinds: tuple[str, ...]) -> dict[tuple[str, str], tuple[int, int]]:
+        """(count, amount) per (kind, status) of the matching operations, summed in the store: memory
+        stays bounded however many there are. One grouping per kind: nx-27017 does not evaluate a
+        compound group key ({"kind": "$kind", ...} comes back literally), a single field it does."""
+        found: dict[tuple[str, str], tuple[int, int]] = {}
+        for kind in kinds:
+            rows = self.operations.aggregate(
+                [
+                    {"$match": {**query, "kind": kind}},
+                    {"$group": {"_id": "$status", "count": {"$sum": 1}, "amount": {"$sum": "$amount"}}},
+                ]
+            )
+            async for row in await rows:
+                found[(kind, str(row["_id"]))] = (int(row["count"]), int(row["amount"]))
+        return found
+
     async def queue_depth(self, kind: str) -> dict[str, int]:
         rows = self.operations.aggregate(
             [

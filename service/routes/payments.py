@@ -20,10 +20,11 @@ from service.errors import ApiError, invalid
 from service.idempotency import derived_id, idempotent
 from service.money import format_amount
 from service.operations import new_operation
+from service.ports.chain import ChainUnavailable
 from service.ports.store import Doc
-from service.routes.common import owned_wallet, require_funds
+from service.routes.common import chain_error, owned_wallet, require_funds
 from service.runtime import ports
-from service.validation import Body, parse_uuid, query_choice, query_date, raw_body
+from service.validation import Body, Page, parse_uuid, query_choice, query_date, raw_body
 
 bp = Blueprint("payments", __name__, url_prefix="/api/v1/payments")
 ROLES = ("payment_manager", "admin")
@@ -214,9 +215,13 @@ def _over_refund(payment: Doc, refundable: int) -> ApiError:
 @bp.get("/reconciliation")
 @requires(*ROLES)
 async def reconciliation() -> dict[str, Any]:
+    """A UTC day's payments and refunds: totals summed in the store over the whole day, the rows one
+    page at a time, and each completed row on the page checked against the solidified chain (its
+    transaction moved exactly its amount to its recipient). Memory stays bounded on any day."""
     day = query_date("date") or datetime.now(UTC).date()
     currency = query_choice("currency", CURRENCIES)
     status = query_choice("status", STATUSES)
+    page = Page()
     start = to_ms(datetime.combine(day, dtime.min, UTC))
     query: Doc = {
         "kind": {"$in": ["payment", "refund"]},
@@ -227,8 +232,16 @@ async def reconciliation() -> dict[str, Any]:
     if currency:
         query["currency"] = currency
     if status:
-        query["status"] = status
-    items, _ = await ports().store.find_operations(query, sort=[("submitted_at", 1), ("_id", 1)])
+        query["status"] = {"$in": ["pending", refunds.RESERVING]} if status == "pending" else status
+    store = ports().store
+    totals = await store.totals(query, ("payment", "refund"))
+    items, total = await store.find_operations(
+        query, page.skip, page.limit, sort=[("submitted_at", 1), ("_id", 1)]
+    )
+    try:
+        verdicts = [await _on_chain(op) for op in items]
+    except ChainUnavailable as exc:
+        raise chain_error(exc) from None
     rows = [
         {
             "transaction_id": op["_id"],
@@ -238,23 +251,23 @@ async def reconciliation() -> dict[str, Any]:
             "status": refunds.shown_status(op),
             "timestamp": iso(op["submitted_at"]),
             "tx_hash": op.get("tx_id"),
+            "chain": verdict,
         }
-        for op in items
+        for op, verdict in zip(items, verdicts, strict=True)
     ]
-    by_status: dict[str, dict[str, Any]] = {}
-    for op in items:
-        bucket = by_status.setdefault(refunds.shown_status(op), {"count": 0, "amount": 0})
-        bucket["count"] += 1
-        bucket["amount"] += op["amount"] if op["kind"] == "payment" else -op["amount"]
-    settled = [op for op in items if op["status"] == "completed"]
-    paid = sum(op["amount"] for op in settled if op["kind"] == "payment")
-    refunded = sum(op["amount"] for op in settled if op["kind"] == "refund")
+    by_status: dict[str, dict[str, int]] = {}
+    for (kind, op_status), (count, amount) in totals.items():
+        bucket = by_status.setdefault(refunds.shown_status({"status": op_status}), {"count": 0, "amount": 0})
+        bucket["count"] += count
+        bucket["amount"] += amount if kind == "payment" else -amount
+    paid = totals.get(("payment", "completed"), (0, 0))[1]
+    refunded = totals.get(("refund", "completed"), (0, 0))[1]
     return {
         "date": day.isoformat(),
         "currency": currency,
         "status": status,
         "totals": {
-            "count": len(items),
+            "count": sum(count for count, _ in totals.values()),
             "completed_payments": format_amount(paid),
             "completed_refunds": format_amount(refunded),
             "net_settled": format_amount(paid - refunded),
@@ -263,8 +276,25 @@ async def reconciliation() -> dict[str, Any]:
                 for k, v in sorted(by_status.items())
             },
         },
+        "chain": {
+            "checked": sum(v is not None for v in verdicts),
+            "mismatched": [row["transaction_id"] for row in rows if row["chain"] in ("mismatch", "missing")],
+        },
         "transactions": rows,
+        "pagination": page.envelope(total),
     }
+
+
+async def _on_chain(op: Doc) -> str | None:
+    """A completed operation as the solidified chain shows it: `matches` (its transaction moved exactly
+    its amount to its recipient), `mismatch` (it moved something else) or `missing` (no successful
+    transaction); None for one not completed, which the chain need not show yet."""
+    if op["status"] != "completed":
+        return None
+    moved = await ports().chain.settled_transfer(op["tx_id"]) if op.get("tx_id") else None
+    if moved is None:
+        return "missing"
+    return "matches" if moved == (op["to_address"], op["amount"]) else "mismatch"
 
 
 def verify_signature(header: str, raw: bytes, secret: str, now_s: float | None = None) -> str | None:

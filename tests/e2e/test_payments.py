@@ -100,6 +100,8 @@ def test_payment_refund_and_exact_reconciliation(
     rows = {r["type"]: r for r in report["transactions"]}
     assert rows["payment"]["tx_hash"] == paid["tx_id"] and rows["refund"]["tx_hash"]
     assert (rows["payment"]["amount"], rows["refund"]["amount"]) == ("10.000000", "4.000000")
+    assert rows["payment"]["chain"] == rows["refund"]["chain"] == "matches"
+    assert report["chain"] == {"checked": 2, "mismatched": []}
 
 
 def test_refund_of_an_unfinished_or_external_payment_is_refused(
@@ -241,3 +243,41 @@ def _due_callbacks(backends: Backends) -> list[dict[str, Any]]:
     with MongoClient(backends.store.url) as client:
         query = {"callback.state": {"$in": ["pending", "delivering"]}}
         return list(client["lucid_tron_payment"]["operations"].find(query, {"callback": 1}))
+
+
+def test_reconciliation_pages_rows_and_names_a_row_the_chain_contradicts(
+    api_as: Callable[..., Api], devnet: Devnet, backends: Backends
+) -> None:
+    payer = api_as("payment_manager")
+    wallet = payer.wallet("TRX")
+    devnet.fund(wallet["address"], 10_000_000)
+    ids = []
+    for amount in ("1", "2", "3"):
+        body = {
+            "amount": amount,
+            "currency": "TRX",
+            "recipient_address": new_address(),
+            "source_wallet_id": wallet["wallet_id"],
+        }
+        ids.append(payer.post("/api/v1/payments/process", body, key=str(uuid.uuid4())).json()["payment_id"])
+    for payment_id in ids:
+        payer.wait_status(f"/api/v1/payments/{payment_id}", ("completed",))
+
+    pages = [
+        payer.get("/api/v1/payments/reconciliation", params={"limit": 2, "page": p}).json() for p in (1, 2)
+    ]
+    assert [len(p["transactions"]) for p in pages] == [2, 1]
+    assert all(p["totals"]["completed_payments"] == "6.000000" for p in pages), "totals cover the whole day"
+    assert pages[0]["pagination"] == {"page": 1, "limit": 2, "total": 3, "pages": 2}
+
+    # The ledger lies about one payment (a fault in the store, undone below): the chain contradicts it.
+    with MongoClient(backends.store.url) as client:
+        operations = client["lucid_tron_payment"]["operations"]
+        operations.update_one({"_id": ids[1]}, {"$set": {"amount": 2_500_000}})
+        try:
+            report = payer.get("/api/v1/payments/reconciliation", params={"limit": 100}).json()
+        finally:
+            operations.update_one({"_id": ids[1]}, {"$set": {"amount": 2_000_000}})
+    verdicts = {row["transaction_id"]: row["chain"] for row in report["transactions"]}
+    assert verdicts == {ids[0]: "matches", ids[1]: "mismatch", ids[2]: "matches"}
+    assert report["chain"] == {"checked": 3, "mismatched": [ids[1]]}
