@@ -273,6 +273,18 @@ class Store:
                 found[(kind, str(row["_id"]))] = (int(row["count"]), int(row["amount"]))
         return found
 
+    async def unsent_by_source(self, currency: str, limit: int) -> dict[str, tuple[int, int]]:
+        """(count, amount) of the operations not final and not yet signed, per source address, for
+        at most `limit` addresses: what each wallet still has to pay out."""
+        rows = self.operations.aggregate(
+            [
+                {"$match": {"status": {"$in": list(UNFINISHED)}, "stage": "queued", "currency": currency}},
+                {"$group": {"_id": "$from_address", "count": {"$sum": 1}, "amount": {"$sum": "$amount"}}},
+                {"$limit": limit},
+            ]
+        )
+        return {str(row["_id"]): (int(row["count"]), int(row["amount"])) async for row in await rows}
+
     async def queue_depth(self, kind: str) -> dict[str, int]:
         rows = self.operations.aggregate(
             [

@@ -22,6 +22,7 @@ PROBE_TIMEOUT_SECONDS = 2.0
 # local stack's), so a slow node never makes the scrape itself fail.
 SCRAPE_NODE_WAIT_SECONDS = 0.5
 SCRAPE_STORE_WAIT_SECONDS = 0.5
+FEE_WATCH_WALLETS = 50
 
 
 async def _up(check: Awaitable[Any]) -> dict[str, Any]:
@@ -97,7 +98,7 @@ async def ready() -> Response:
 async def prometheus_metrics() -> Response:
     # Keeps tron_network_status and tron_block_height fresh per scrape, without waiting on a slow node.
     await runtime().monitor.refresh(SCRAPE_NODE_WAIT_SECONDS)
-    await asyncio.gather(_operation_ages(), _scrape_dependencies())
+    await asyncio.gather(_operation_ages(), _scrape_dependencies(), _blocked_on_fees())
     return Response(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
 
 
@@ -114,6 +115,28 @@ async def _scrape_dependencies() -> None:
         with contextlib.suppress(Exception):
             frozen = await asyncio.wait_for(state.ports.store.payouts_frozen(), SCRAPE_STORE_WAIT_SECONDS)
             metrics.PAYOUTS_FROZEN.set(1 if frozen else 0)
+
+
+async def _blocked_on_fees() -> None:
+    """Operations not yet signed whose source wallet lacks the TRX they need: a TRX move its amount
+    (fees come on top on a real network), a USDT move some TRX for the energy and bandwidth it burns.
+    Bounded: at most FEE_WATCH_WALLETS wallets per currency, within the scrape's wait; a slower
+    store or node leaves the last values."""
+    state = runtime()
+
+    async def blocked(currency: str) -> int:
+        unsent = await state.ports.store.unsent_by_source(currency, FEE_WATCH_WALLETS)
+        balances = await asyncio.gather(*(state.ports.chain.balance(a, "TRX") for a in unsent))
+        return sum(
+            count
+            for (count, amount), trx in zip(unsent.values(), balances, strict=True)
+            if trx < (amount if currency == "TRX" else 1)
+        )
+
+    for currency in ("TRX", "USDT"):
+        with contextlib.suppress(Exception):
+            count = await asyncio.wait_for(blocked(currency), SCRAPE_STORE_WAIT_SECONDS)
+            metrics.OPERATIONS_BLOCKED_ON_FEES.labels(currency=currency).set(count)
 
 
 async def _operation_ages() -> None:

@@ -152,6 +152,9 @@ def test_while_frozen_no_replica_signs_or_sends_and_requests_still_queue(
     assert health["payouts"] == {"frozen": True, "reason": "test: incident drill"}
     metrics = on_second.http.get("/metrics").text
     assert "tron_payouts_frozen 1.0" in metrics
+    # Queued, and the wallets hold what the moves need: none is blocked on fees.
+    assert 'tron_operations_blocked_on_fees{currency="TRX"} 0.0' in metrics
+    assert 'tron_operations_blocked_on_fees{currency="USDT"} 0.0' in metrics
 
     deadline = time.monotonic() + FROZEN_WATCH_SECONDS
     while time.monotonic() < deadline:
