@@ -69,7 +69,8 @@ def parameters() -> dict[str, Schema]:
             "in": "header",
             "required": False,
             "schema": string(pattern="^[A-Za-z0-9._:-]{1,128}$"),
-            "description": "Echoed back; any other value is replaced by a generated id.",
+            "description": "Echoed back on the response; a value outside the pattern is refused with 400 "
+            "(without the header, the service makes an id up).",
         }
     }
 
@@ -158,7 +159,8 @@ def operation(
     else one of those roles, which adds 403. `idempotent`: a money move, which requires an Idempotency-Key
     and adds 400 (no or bad key), 409 (key in progress) and 422 (key reused)."""
     authed = roles is not None
-    statuses = set(errors) | ({401, 429} if authed else set()) | ({403} if roles else set())
+    # 400 everywhere: every operation takes the X-Request-ID header, and refuses one outside its pattern.
+    statuses = {400, *errors} | ({401, 429} if authed else set()) | ({403} if roles else set())
     statuses |= {400, 409, 422} if idempotent else set()
     extra_params = [idempotency_key()] if idempotent else []
     responses = {

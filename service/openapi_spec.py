@@ -174,7 +174,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "usdt_balance",
                 "The USDT balance of any address.",
                 {200: "UsdtBalance"},
-                (400, 503),
+                (400, 404, 503),
                 params=[by_address],
             )
         },
@@ -183,7 +183,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "usdt_transactions",
                 "Your USDT moves from or to the address, newest first.",
                 {200: "UsdtTransactions"},
-                (400, 503),
+                (400, 404, 503),
                 params=[by_address, *page_params(), *window],
             )
         },
@@ -202,7 +202,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "usdt_allowance",
                 "How much a spender may move from an owner's USDT.",
                 {200: "UsdtAllowance"},
-                (400, 503),
+                (400, 404, 503),
                 params=pair,
             )
         },
@@ -244,7 +244,7 @@ def _payout_paths() -> dict[str, Schema]:
                 "payouts_batch",
                 "Queue up to 100 payouts; each is queued or listed in `failures`.",
                 {202: "PayoutBatch"},
-                (400, 503),
+                (400, 404, 503),
                 roles=PAYOUT_ROLES,
                 idempotent=True,
                 body="PayoutBatchRequest",
@@ -315,7 +315,7 @@ def _staking_paths() -> dict[str, Schema]:
                 "staking_status",
                 "Staked, unstaking and withdrawable TRX of an address.",
                 {200: "StakingStatus"},
-                (400, 503),
+                (400, 404, 503),
                 roles=STAKING_ROLES,
                 params=[by_address],
             )
@@ -325,7 +325,7 @@ def _staking_paths() -> dict[str, Schema]:
                 "staking_rewards",
                 "TRX rewards: always zero, freezing yields resources, not TRX.",
                 {200: "StakingRewards"},
-                (400,),
+                (400, 404),
                 roles=STAKING_ROLES,
                 params=[by_address, period],
             )
