@@ -131,12 +131,17 @@ CASES: list[tuple[str, str, Any, str]] = [
 def test_bad_input_is_named_and_changes_nothing(
     method: str, path: str, body: Any, names: str, api: Api
 ) -> None:
+    error = _refused(api, method, path, body, 400)
+    assert error["code"] == "LUCID_ERR_9005" and names in error["message"], error
+
+
+def _refused(api: Api, method: str, path: str, body: Any, status: int) -> dict[str, Any]:
+    """The error a request gets, asserting its status and that it changed nothing."""
     before = _counts(api)
     response = api.http.request(method, path, json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
-    assert response.status_code == 400, response.text
-    error = response.json()["error"]
-    assert error["code"] == "LUCID_ERR_9005" and names in error["message"], error
+    assert response.status_code == status, response.text
     assert _counts(api) == before
+    return dict(response.json()["error"])
 
 
 def test_idempotency_key_is_required_where_money_moves(api_as: Callable[..., Api], devnet: Devnet) -> None:
@@ -197,16 +202,9 @@ def test_a_well_formed_address_with_a_wrong_checksum_is_not_found(
     method: str, path: str, body: Any, field: str, api: Api
 ) -> None:
     """[decided] Shaped as the document's pattern says, so not malformed: it names no account, 404."""
-    before = _counts(api)
-    response = api.http.request(method, path, json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
-    assert response.status_code == 404, response.text
-    error = response.json()["error"]
-    assert (
-        error["code"] == "LUCID_ERR_0404"
-        and error["message"].startswith(f"{field}: ")
-        and "checksum" in error["message"]
-    )
-    assert _counts(api) == before
+    error = _refused(api, method, path, body, 404)
+    assert error["code"] == "LUCID_ERR_0404" and error["message"].startswith(f"{field}: ")
+    assert "checksum" in error["message"]
 
 
 @pytest.mark.parametrize(
