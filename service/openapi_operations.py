@@ -84,6 +84,11 @@ def path(name: str, schema: Schema) -> Schema:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
+def link(operation_id: str, parameters: Mapping[str, str]) -> Schema:
+    """An OpenAPI link: what a client (or a stateful fuzzer) can call next with this answer's ids."""
+    return {"operationId": operation_id, "parameters": dict(parameters)}
+
+
 def page_params() -> list[Schema]:
     return [
         query("page", integer(minimum=1, maximum=1_000_000, default=1)),
@@ -153,6 +158,7 @@ def operation(
     idempotent: bool = False,
     media_type: str = JSON,
     meanings: Mapping[int, str] = SUCCESS_MEANINGS,
+    links: Mapping[int, dict[str, Schema]] | None = None,
 ) -> Schema:
     """One operation; `ok` maps its success statuses to schema names, `errors` lists the error statuses
     its handler raises. `roles` None: public; (): any authenticated caller, which adds 401 and 429;
@@ -169,6 +175,8 @@ def operation(
         )
         for status, schema in ok.items()
     }
+    for status, status_links in (links or {}).items():
+        responses[str(status)]["links"] = status_links
     variant = "idempotent" if idempotent else "bearer" if authed else "public"
     for status in sorted(statuses):
         responses[str(status)] = {"$ref": f"#/components/responses/{status}-{variant}"}

@@ -13,6 +13,7 @@ from service.openapi_operations import (
     SUCCESS_MEANINGS,
     error_responses,
     headers,
+    link,
     operation,
     page_params,
     parameters,
@@ -102,6 +103,18 @@ def _wallet_paths() -> dict[str, Schema]:
                 {201: "Wallet"},
                 (400, 503),
                 body="WalletCreate",
+                links={
+                    201: {
+                        name: link(op_id, {"wallet_id": "$response.body#/wallet_id"})
+                        for name, op_id in (
+                            ("GetWallet", "wallets_get"),
+                            ("UpdateWallet", "wallets_update"),
+                            ("DeleteWallet", "wallets_delete"),
+                            ("GetWalletBalance", "wallets_balance"),
+                            ("GetWalletTransactions", "wallets_transactions"),
+                        )
+                    }
+                },
             ),
         },
         "/api/v1/wallets/{wallet_id}": {
@@ -158,6 +171,13 @@ def _usdt_paths() -> dict[str, Schema]:
                 (400, 404, 409, 503),
                 idempotent=True,
                 body="UsdtTransferRequest",
+                links={
+                    202: {
+                        "GetTransfer": link(
+                            "usdt_get_transfer", {"transfer_id": "$response.body#/transfer_id"}
+                        )
+                    }
+                },
             )
         },
         "/api/v1/usdt/transfers/{transfer_id}": {
@@ -227,6 +247,7 @@ def _payout_paths() -> dict[str, Schema]:
                 roles=PAYOUT_ROLES,
                 idempotent=True,
                 body="PayoutRequest",
+                links={202: {"GetPayout": link("payouts_get", {"payout_id": "$response.body#/payout_id"})}},
             )
         },
         "/api/v1/payouts/{payout_id}": {
@@ -358,6 +379,9 @@ def _payment_paths() -> dict[str, Schema]:
                 roles=PAYMENT_ROLES,
                 idempotent=True,
                 body="PaymentRequest",
+                links={
+                    202: {"GetPayment": link("payments_get", {"payment_id": "$response.body#/payment_id"})}
+                },
             )
         },
         "/api/v1/payments/{payment_id}": {
