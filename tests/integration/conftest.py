@@ -22,6 +22,23 @@ async def store(backends: Backends) -> AsyncIterator[Store]:
     await store.close()
 
 
+async def completed_payment(store: Store, amount: int, **fields: Any) -> Doc:
+    """A TRX payment from TPayer to TShop, completed, as the worker leaves one."""
+    return await store_operation(
+        store,
+        "payment",
+        "payer",
+        from_address="TPayer",
+        to_address="TShop",
+        amount=amount,
+        currency="TRX",
+        status="completed",
+        refund_reserved=0,
+        refund_holds=[],
+        **fields,
+    )
+
+
 async def store_operation(store: Store, kind: str, user: str, **fields: Any) -> Doc:
     """An operation stored as the routes store one (new id; `fields` as the route would set them)."""
     op, _ = await store.insert_operation(new_operation(kind, str(uuid.uuid4()), user, **fields))

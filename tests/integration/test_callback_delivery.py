@@ -15,7 +15,7 @@ import pytest
 
 from service.callbacks import CallbackSender, Resolver
 from service.ports.store import Doc, Store
-from tests.integration.conftest import store_operation
+from tests.integration.conftest import completed_payment
 
 
 @pytest.fixture
@@ -76,19 +76,8 @@ def counting_resolver(address: str, asked: list[str]) -> Resolver:
 
 
 async def _completed_payment(store: Store, url: str) -> Doc:
-    return await store_operation(
-        store,
-        "payment",
-        "payer",
-        from_address="TPayer",
-        to_address="TShop",
-        amount=1_000_000,
-        currency="TRX",
-        status="completed",
-        tx_id="ab" * 32,
-        callback_url=url,
-        callback={"state": "pending", "attempts": 0, "next_at": 0},
-    )
+    callback = {"state": "pending", "attempts": 0, "next_at": 0}
+    return await completed_payment(store, 1_000_000, tx_id="ab" * 32, callback_url=url, callback=callback)
 
 
 def _sender(store: Store, *, production: bool = False, **extra: Any) -> CallbackSender:

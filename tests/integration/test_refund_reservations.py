@@ -11,24 +11,13 @@ import asyncio
 
 from service import refunds
 from service.ports.store import Doc, Store
-from tests.integration.conftest import store_operation
+from tests.integration.conftest import completed_payment, store_operation
 
 PAYMENT_AMOUNT = 10_000_000
 
 
 async def _payment(store: Store) -> Doc:
-    return await store_operation(
-        store,
-        "payment",
-        "payer",
-        from_address="TPayer",
-        to_address="TShop",
-        amount=PAYMENT_AMOUNT,
-        currency="TRX",
-        status="completed",
-        refund_reserved=0,
-        refund_holds=[],
-    )
+    return await completed_payment(store, PAYMENT_AMOUNT)
 
 
 async def _refund(store: Store, payment: Doc, amount: int) -> Doc:
