@@ -28,6 +28,14 @@ class Metric:
     help: str
     value_range: tuple[float, float] | None = None  # gauges bounded by meaning (0/1 flags)
     largest_bucket: float | None = None  # histograms: the largest finite `le`
+    # Labels with a closed set of values, as (label, values) pairs; a selector naming another is empty.
+    label_values: tuple[tuple[str, frozenset[str]], ...] = ()
+    # One-hot gauges: the label whose value is the state; one series per state, 1 for the current one.
+    one_hot: str | None = None
+
+    def values_of(self, label: str) -> frozenset[str] | None:
+        """The closed set of values of `label`, or None when any value may occur."""
+        return next((values for name, values in self.label_values if name == label), None)
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,12 @@ def _metric(
     help: str,
     value_range: tuple[float, float] | None = None,
     largest_bucket: float | None = None,
+    values: dict[str, str] | None = None,
+    one_hot: str | None = None,
 ) -> Metric:
-    return Metric(name, kind, frozenset(labels.split()), help, value_range, largest_bucket)
+    """`values` gives the closed value sets of some labels, space-separated: {"status": "up down"}."""
+    closed = tuple((label, frozenset(text.split())) for label, text in (values or {}).items())
+    return Metric(name, kind, frozenset(labels.split()), help, value_range, largest_bucket, closed, one_hot)
 
 
 FLAG = (0.0, 1.0)
@@ -63,7 +75,15 @@ SERVICE = Source(
             "request duration",
             largest_bucket=SERVICE_LARGEST_BUCKET_S,
         ),
-        _metric("tron_network_status", GAUGE, "status", "one-hot: healthy|degraded|down", value_range=FLAG),
+        _metric(
+            "tron_network_status",
+            GAUGE,
+            "status",
+            "one-hot: healthy|degraded|down",
+            value_range=FLAG,
+            values={"status": "healthy degraded down"},  # service/metrics.py NETWORK_STATES
+            one_hot="status",
+        ),
         _metric("tron_usdt_transfers_total", COUNTER, "status", "TRC20 transfers"),
         _metric("tron_payouts_processed_total", COUNTER, "currency status", "payouts in a final state"),
         _metric("tron_payment_rate_limit_exceeded_total", COUNTER, "group", "requests refused with 429"),
@@ -149,6 +169,7 @@ KUBERNETES = Source(
             GAUGE,
             "namespace pod uid container node resource unit",
             "limits by resource (memory: byte, cpu: core)",
+            values={"unit": "core byte integer"},  # kube-state-metrics' units
         ),
         _metric(
             "kube_pod_status_ready",
@@ -156,6 +177,8 @@ KUBERNETES = Source(
             "namespace pod uid condition",
             "1 for the pod's condition",
             value_range=FLAG,
+            values={"condition": "true false unknown"},
+            one_hot="condition",
         ),
         _metric(
             "kube_pod_container_status_restarts_total", COUNTER, "namespace pod uid container", "restarts"

@@ -53,7 +53,7 @@ class Finding:
         return f"[{self.rule}] {self.where}: {self.message}"
 
 
-def _panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every panel: top level, inside collapsed rows, and in old-style `rows`."""
     for panel in dashboard.get("panels") or []:
         yield panel
@@ -159,7 +159,7 @@ def lint_dashboard(dashboard: dict[str, Any]) -> list[Finding]:
         *_check_label_variables(variables, datasources, values),
     ]
     titles: list[str] = []
-    for panel in _panels(dashboard):
+    for panel in panels(dashboard):
         title = panel.get("title") or ""
         titles.append(title)
         if panel.get("type") in PANELS_WITHOUT_QUERIES:

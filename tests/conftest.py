@@ -36,6 +36,8 @@ NEEDS = {
     "alerts": "unit",
     "dashboards": "unit",
     "deploy": "unit",
+    "lint": "unit",
+    "lint/test_live.py": "component",
     "cli": "unit",
     "harness": "unit",
     "harness/test_faults.py": "component",

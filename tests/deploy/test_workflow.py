@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.manifest_checks import REPO
+from harness.lint.workloads import REPO
 
 WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
 
@@ -90,6 +90,7 @@ def test_the_stages() -> None:
     everything = "\n".join(_runs(job) for job in jobs.values())
     assert "ruff check" in everything and "ruff format --check" in everything
     assert "mypy" in everything
+    assert "tronops lint --format github deploy alerts dashboards docker-compose.yml" in _runs(jobs["lint"])
     integration = jobs["integration"]
     assert {"mongo:7", "redis:7-alpine"} <= {s["image"] for s in integration["services"].values()}
     assert {"MONGODB_URI", "REDIS_URL"} <= set(integration["env"])

@@ -67,17 +67,21 @@ def test_prometheus_scrapes_every_part_and_loads_the_rules(stack: dict[str, Any]
     assert groups and all(g["name"].endswith("-local") for g in groups), "the local profile, named as such"
 
 
-def test_smoke_suite_is_green_through_the_mesh(stack: dict[str, Any]) -> None:
+@pytest.mark.parametrize("where", ["--base-url", "--target"])
+def test_smoke_suite_is_green_through_the_mesh(stack: dict[str, Any], where: str, tmp_path: Path) -> None:
+    """The same suite found by URL, or by a `kind: local` target file naming the stack's directory."""
+    target = tmp_path / "target.yaml"
+    target.write_text(f"kind: local\nstack_dir: {stack['options'].run_dir}\n")
     done = subprocess.run(
         [
             sys.executable,
             "-m",
             "tronops.cli",
             "smoke",
-            "--base-url",
-            stack["service_url"],
+            where,
+            stack["service_url"] if where == "--base-url" else str(target),
             "--junit",
-            str(stack["options"].run_dir / "smoke.xml"),
+            str(tmp_path / "smoke.xml"),
         ],
         capture_output=True,
         text=True,
@@ -85,6 +89,7 @@ def test_smoke_suite_is_green_through_the_mesh(stack: dict[str, Any]) -> None:
         env={"JWT_SECRET": LOCAL_SECRETS["JWT_SECRET"], "PATH": ""},
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    assert f"smoke {stack['service_url']}:" in done.stdout, done.stdout
 
 
 def test_killing_a_pod_under_traffic_costs_no_retryable_request(stack: dict[str, Any]) -> None:

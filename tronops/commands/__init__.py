@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -37,3 +38,24 @@ Handler = Callable[[argparse.Namespace], int]
 def add_block_interval(parser: argparse.ArgumentParser) -> None:
     """The devnet's pace, for the commands that start one (`up`, `run`)."""
     parser.add_argument("--block-interval", type=float, default=3.0, help="devnet seconds per block")
+
+
+def add_target(parser: argparse.ArgumentParser) -> None:
+    """Where a harness command acts: a target file, or just a base URL; neither means the local stack."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--target",
+        type=Path,
+        metavar="FILE",
+        help="a target YAML file, `kind: local` or `kind: kubernetes` (see harness/target.py)",
+    )
+    where.add_argument("--base-url", help="the deployment's URL, e.g. https://staging.example.com")
+
+
+def base_url(args: argparse.Namespace) -> str:
+    """The service URL that `add_target`'s options name; raises harness.target.TargetError."""
+    if args.base_url:
+        return str(args.base_url).rstrip("/")
+    from harness.target import DEFAULT_STACK_DIR, LocalTarget, load
+
+    return (load(args.target) if args.target else LocalTarget(DEFAULT_STACK_DIR)).base_url

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
-from tronops.commands import Commands
+from tronops.commands import Commands, add_target, base_url
 
 
 def cmd_smoke(args: argparse.Namespace) -> int:
@@ -14,14 +15,22 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     import pytest  # a dev dependency: only this subcommand needs it
 
     import smoke
+    from harness.target import TargetError
 
+    try:
+        url = base_url(args)
+    except TargetError as error:
+        print(f"tronops smoke: {error}", file=sys.stderr)
+        return 2
+    if not (args.base_url or args.target):
+        print(f"tronops smoke: no --target or --base-url: the local stack at {url}", flush=True)
     # The suite uses no plugins; autoloading the dev tools' (schemathesis, hypothesis, the test order
     # shuffler...) costs seconds and would reorder the suite.
     os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     argv = [
         str(Path(smoke.__file__).parent),
         f"--junitxml={args.junit}",
-        f"--smoke-base-url={args.base_url}",
+        f"--smoke-base-url={url}",
         f"--smoke-budget-ms={args.budget_ms}",
     ]
     if args.token:
@@ -35,7 +44,7 @@ def register(commands: Commands) -> None:
     smoke = commands.add_parser(
         "smoke", help="the post-deploy smoke suite against a deployment (JUnit XML out)"
     )
-    smoke.add_argument("--base-url", required=True, help="the deployment, e.g. https://staging.example.com")
+    add_target(smoke)
     smoke.add_argument(
         "--token", help="bearer token (default: env SMOKE_TOKEN, else one minted from env JWT_SECRET)"
     )
