@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+)
 
 # The `_created` series only add cardinality; the contract does not name them.
 disable_created_metrics()
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# Beside the contract, the standard process metrics every prometheus-client service exports
+# (process_resident_memory_bytes, CPU seconds, open fds): per pod, what a soak's leak gate reads
+# where no cAdvisor runs.
+ProcessCollector(registry=REGISTRY)
 
 # 5 ms to 120 s: the longest route timeout (payouts) is 120 s.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120)

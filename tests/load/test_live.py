@@ -113,18 +113,20 @@ def test_a_master_and_two_workers_give_one_verdict_from_merged_histograms(
 
 
 def test_the_memory_gate_judges_each_process_and_never_passes_without_figures(stack: dict[str, Any]) -> None:
-    """The soak's gate on the stack's own Prometheus: a verdict per process of a job that exports
-    resident memory; for a job that exports none (the reference service's registry has no process
-    collector yet), one inconclusive verdict that says so, never a silent pass."""
+    """The soak's gate on the stack's own Prometheus: a verdict per pod of the service (its registry
+    exports prometheus-client's process metrics); for a job that exports none, one inconclusive
+    verdict that says so, never a silent pass."""
     prometheus = Prometheus(_part(stack, "prometheus")["url"])
 
     def judged() -> list[dict[str, Any]] | None:
-        verdicts = server_side.memory_gates(prometheus, 30, job="prometheus")
-        return verdicts if verdicts and verdicts[0]["measured"] is not None else None
+        verdicts = server_side.memory_gates(prometheus, 30)
+        return verdicts if len(verdicts) == 3 and all(v["measured"] is not None for v in verdicts) else None
 
-    verdicts = wait_for(judged, 60, "30 s of Prometheus's own resident memory")
-    assert [v["name"] for v in verdicts] == ["memory growth"] and verdicts[0]["outcome"] in ("pass", "fail")
-    assert verdicts[0]["group"].startswith("pod ") and verdicts[0]["threshold"] == 0.1
+    verdicts = wait_for(judged, 60, "30 s of each pod's resident memory")
+    assert {v["name"] for v in verdicts} == {"memory growth"}
+    assert all(v["outcome"] in ("pass", "fail") and v["threshold"] == 0.1 for v in verdicts)
+    pods = {v["group"] for v in verdicts}
+    assert len(pods) == 3 and all(p.startswith("pod tron-payment-service-") for p in pods), verdicts
     missing = server_side.memory_gates(prometheus, 30, job="no-such-job")
     assert [v["outcome"] for v in missing] == ["inconclusive"] and "no process_resident" in missing[0]["name"]
 
