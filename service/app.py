@@ -12,6 +12,7 @@ from datetime import timedelta
 from quart import Quart, Response, g, request
 
 from service import VERSION, logs, metrics
+from service.callbacks import CallbackSender
 from service.config import Config
 from service.errors import register_error_handlers
 from service.network import NetworkMonitor
@@ -21,7 +22,7 @@ from service.ports.cache import Cache
 from service.ports.chain import Chain
 from service.ports.store import Store
 from service.ports.vault import KeyVault
-from service.routes import health, openapi, payments, payouts, staking, tron, usdt, wallets
+from service.routes import admin, health, openapi, payments, payouts, staking, tron, usdt, wallets
 from service.runtime import Runtime
 from service.worker import Worker
 
@@ -66,6 +67,7 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
         payouts.bp,
         staking.bp,
         payments.bp,
+        admin.bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -91,15 +93,24 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
             state.worker = Worker(
                 replica_ports,
                 processor,
-                config.webhook_secret,
                 config.worker_poll_seconds,
                 stop_seconds=config.worker_stop_seconds,
             )
             state.worker.start()
+            state.callbacks = CallbackSender(
+                replica_ports.store,
+                config.callback_secret,
+                production=config.production,
+                owner=processor.worker_name,
+                poll_seconds=config.worker_poll_seconds,
+            )
+            state.callbacks.start()
 
     @app.after_serving
     async def stop() -> None:
         state: Runtime = app.config["RUNTIME"]
+        if state.callbacks is not None:
+            await state.callbacks.stop()
         if state.worker is not None:
             await state.worker.stop()
         await state.ports.store.close()

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from service import SERVICE_NAME
+from service.operations import KINDS
 
 Schema = dict[str, Any]
 
 CURRENCIES = ["TRX", "USDT"]
+OPERATION_KINDS = list(KINDS)
 OPERATION_STATUSES = ["pending", "processing", "completed", "failed", "cancelled"]
 CHAIN_STATUSES = ["pending", "submitted", "confirmed", "failed"]  # how transfers, approvals, stakes report
 RESOURCES = ["ENERGY", "BANDWIDTH"]
@@ -40,8 +42,8 @@ def boolean(*only: bool) -> Schema:
     return {"type": "boolean", **({"enum": list(only)} if only else {})}
 
 
-def enum(values: list[str]) -> Schema:
-    return {"type": "string", "enum": list(values)}
+def enum(values: list[str], **extra: Any) -> Schema:
+    return {"type": "string", "enum": list(values), **extra}
 
 
 def nullable(schema: Schema) -> Schema:
@@ -151,18 +153,75 @@ def _health() -> dict[str, Schema]:
     }
     probe = {"status": enum(["ok", "unavailable"]), "version": string()}
     databases = {"database": ref("Component"), "redis": ref("Component")}
+    payouts = closed(
+        {"frozen": nullable(boolean()), "reason": nullable(string()), "error": string()},
+        optional=("reason", "error"),
+    )
+    deep = {
+        **probe,
+        "status": enum(["ok", "degraded", "unavailable"]),
+        "components": closed({**databases, "tron_network": closed(tron, ("error",))}),
+        "payouts": payouts,
+    }
     return {
         "Component": component,
-        "Health": closed(
-            {**probe, "components": closed({**databases, "tron_network": closed(tron, ("error",))})}
-        ),
+        "Health": closed(deep),
         "Liveness": closed({"status": enum(["ok"]), "version": string()}),
         "Readiness": closed(
-            {**probe, "components": closed(databases), "reason": string(description="set while draining")},
+            {
+                **probe,
+                "components": closed({"database": ref("Component")}),
+                "reason": string(description="set while draining"),
+            },
             optional=("components", "reason"),
         ),
         "MetricsText": string(description="Prometheus text exposition format"),
         "OpenApiDocument": {"type": "object"},
+    }
+
+
+def _admin() -> dict[str, Schema]:
+    entry = {
+        "operation_id": uuid(),
+        "kind": enum(OPERATION_KINDS),
+        "status": enum([*OPERATION_STATUSES, "reserving"]),
+        "amount": amount(),
+        "currency": enum(CURRENCIES),
+        "from_address": nullable(address()),
+        "to_address": nullable(address()),
+        "tx_id": tx_id(),
+        "replaced_tx_ids": array(string(pattern="^[0-9a-f]{64}$")),
+        "payment_id": nullable(uuid()),
+        "block_height": nullable(integer(minimum=0)),
+        "fee": nullable(amount()),
+        "failure_reason": nullable(string()),
+        "submitted_at": timestamp(),
+        "completed_at": nullable(timestamp()),
+    }
+    wallet = {
+        "wallet_id": uuid(),
+        "user_id": string(),
+        "address": address(),
+        "currency": enum(CURRENCIES),
+        "is_active": boolean(),
+        "deleted": boolean(),
+        "created_at": timestamp(),
+    }
+    freeze = {
+        "frozen": boolean(),
+        "reason": nullable(string()),
+        "changed_at": nullable(timestamp()),
+        "changed_by": nullable(string()),
+    }
+    return {
+        "LedgerEntry": closed(entry),
+        "Ledger": page_of("operations", "LedgerEntry"),
+        "HeldWallet": closed(wallet),
+        "HeldWallets": page_of("wallets", "HeldWallet"),
+        "PayoutFreeze": closed(freeze),
+        "PayoutFreezeRequest": request(
+            {"frozen": boolean(), "reason": string(minLength=1, maxLength=512)}, ["frozen", "reason"]
+        ),
     }
 
 
@@ -410,7 +469,9 @@ def _payments() -> dict[str, Schema]:
         "callback_url": string(
             maxLength=2048,
             format="uri",
-            description="absolute http(s) URL, told of the final state by signed POST",
+            description="absolute http(s) URL without credentials, told of the final state by a POST "
+            "signed with CALLBACK_SECRET and carrying an event_id; in production it must be https and "
+            "resolve only to public addresses (400 otherwise)",
         ),
     }
     refund = {
@@ -458,6 +519,9 @@ def _reconciliation() -> Schema:
         "status": enum(OPERATION_STATUSES),
         "timestamp": timestamp(),
         "tx_hash": tx_id(),
+        "chain": nullable(
+            enum(["matches", "mismatch", "missing"], description="a completed row on the solidified chain")
+        ),
     }
     totals = {
         "count": integer(minimum=0),
@@ -476,7 +540,11 @@ def _reconciliation() -> Schema:
             "currency": nullable(enum(CURRENCIES)),
             "status": nullable(enum(OPERATION_STATUSES)),
             "totals": closed(totals),
+            "chain": closed(
+                {"checked": integer(minimum=0), "mismatched": array(uuid())},
+            ),
             "transactions": array(closed(row)),
+            "pagination": ref("Pagination"),
         }
     )
 
@@ -492,4 +560,5 @@ def schemas() -> dict[str, Schema]:
         **_payouts(),
         **_staking(),
         **_payments(),
+        **_admin(),
     }

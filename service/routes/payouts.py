@@ -101,7 +101,7 @@ async def _queue(request: dict[str, Any], op_id: str, batch_id: str | None = Non
 
 @bp.post("/initiate")
 @requires(*ROLES)
-@idempotent(required=True)
+@idempotent
 async def initiate() -> tuple[dict[str, Any], int]:
     request = _read_payout((await Body.load()).data)
     op = await _queue(request, derived_id("payout"))
@@ -137,7 +137,7 @@ async def _visible(payout_id: str) -> Doc:
 
 @bp.post("/batch")
 @requires(*ROLES)
-@idempotent(required=True)
+@idempotent
 async def batch() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     items = body.data.get("payouts")

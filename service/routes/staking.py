@@ -75,7 +75,7 @@ async def _submit(
 
 @bp.post("/stake")
 @requires(*ROLES)
-@idempotent(required=False)
+@idempotent
 async def stake() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     address = body.address("wallet_address")
@@ -94,7 +94,7 @@ async def stake() -> tuple[dict[str, Any], int]:
 
 @bp.post("/unstake")
 @requires(*ROLES)
-@idempotent(required=False)
+@idempotent
 async def unstake() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     address = body.address("wallet_address")
@@ -114,7 +114,7 @@ async def unstake() -> tuple[dict[str, Any], int]:
 
 @bp.post("/withdraw")
 @requires(*ROLES)
-@idempotent(required=False)
+@idempotent
 async def withdraw() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     address = body.address("wallet_address")

@@ -52,7 +52,7 @@ def _address(value: str, field: str) -> str:
 
 @bp.post("/transfer")
 @requires()
-@idempotent(required=False)
+@idempotent
 async def transfer() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     source = body.address("from_address")
@@ -123,7 +123,7 @@ async def transactions(address: str) -> dict[str, Any]:
 
 @bp.post("/approve")
 @requires()
-@idempotent(required=False)
+@idempotent
 async def approve() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     owner = body.address("owner_address")

@@ -128,6 +128,21 @@ CASES: list[tuple[str, str, Any, str]] = [
         None,
         "start_time",
     ),
+    *[
+        (
+            "POST",
+            "/api/v1/payments/process",
+            {
+                "recipient_address": ADDRESS,
+                "amount": "1",
+                "currency": "TRX",
+                "source_wallet_id": str(uuid.uuid4()),
+                "callback_url": url,
+            },
+            "callback_url",
+        )
+        for url in ("ftp://hooks.example.com/x", "https://user:pw@hooks.example.com/x", "https://a.invalid/x")
+    ],
     ("GET", "/api/v1/payouts/not-a-uuid", None, "payout_id"),
     ("GET", "/api/v1/usdt/balance/0x1234", None, "address"),
     ("GET", "/api/v1/staking/rewards/" + ADDRESS + "?period=hourly", None, "period"),
@@ -148,21 +163,39 @@ def test_bad_input_is_named_and_changes_nothing(
 
 
 def test_idempotency_key_is_required_where_money_moves(api_as: Callable[..., Api], devnet: Devnet) -> None:
-    # Its own user without `admin`, so the history below holds only what this test did (an admin sees
-    # every user's payouts, also those of tests that ran before).
-    manager = api_as("payout_manager", "payment_manager")
-    wallet = manager.wallet("TRX")
-    devnet.fund(wallet["address"], 2_000_000)
-    body = {
-        "recipient_address": new_address(),
-        "amount": "1",
-        "currency": "TRX",
-        "source_wallet_id": wallet["wallet_id"],
+    """Every POST that moves money: without the header, a 400 naming it, and no operation recorded
+    (a client's timeout and retry would otherwise move the money twice)."""
+    # Its own user without `admin`, so its wallet's history holds only what this test did.
+    manager = api_as("payout_manager", "payment_manager", "staking_manager")
+    wallet, usdt = manager.wallet("TRX"), manager.wallet("USDT")
+    devnet.fund(wallet["address"], 5_000_000)
+    move = {"recipient_address": new_address(), "amount": "1", "currency": "TRX"}
+    moves = {
+        "/api/v1/payouts/initiate": {**move, "source_wallet_id": wallet["wallet_id"]},
+        "/api/v1/payouts/batch": {"payouts": [{**move, "source_wallet_id": wallet["wallet_id"]}]},
+        "/api/v1/payments/process": {**move, "source_wallet_id": wallet["wallet_id"]},
+        "/api/v1/payments/refund": {"payment_id": str(uuid.uuid4()), "reason": "x"},
+        "/api/v1/usdt/transfer": {
+            "from_address": usdt["address"],
+            "to_address": new_address(),
+            "amount": "1",
+        },
+        "/api/v1/usdt/approve": {
+            "owner_address": usdt["address"],
+            "spender_address": new_address(),
+            "amount": "1",
+        },
+        "/api/v1/staking/stake": {"wallet_address": wallet["address"], "amount": "1", "resource": "ENERGY"},
+        "/api/v1/staking/unstake": {"wallet_address": wallet["address"], "amount": "1", "resource": "ENERGY"},
+        "/api/v1/staking/withdraw": {"wallet_address": wallet["address"]},
     }
-    for path in ("/api/v1/payouts/initiate", "/api/v1/payments/process"):
+    for path, body in moves.items():
         response = manager.post(path, body)
-        assert response.status_code == 400 and "Idempotency-Key" in response.json()["error"]["message"]
-    assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 0
+        assert response.status_code == 400, (path, response.text)
+        assert "Idempotency-Key" in response.json()["error"]["message"], path
+    for moved_from in (wallet, usdt):
+        history = manager.get(f"/api/v1/wallets/{moved_from['wallet_id']}/transactions").json()
+        assert history["pagination"]["total"] == 0, history
 
 
 def test_malformed_json_is_a_clear_400(api: Api) -> None:
