@@ -1,14 +1,26 @@
-"""tronops: the local stack, tokens, smoke, benchmarks, and the generated alerts and dashboards."""
+"""tronops: the local stack, tokens, smoke, the money audit, benchmarks, generated alerts and dashboards."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from tronops.commands import Parser, alerts, bench, dashboards, generate, lint, service, smoke, stack, token
+from tronops.commands import (
+    Parser,
+    alerts,
+    audit,
+    bench,
+    dashboards,
+    generate,
+    lint,
+    service,
+    smoke,
+    stack,
+    token,
+)
 
 # The order `tronops --help` lists them in.
-GROUPS = (stack, service, token, smoke, bench, lint, alerts, dashboards, generate)
+GROUPS = (stack, service, token, smoke, audit, bench, lint, alerts, dashboards, generate)
 
 
 def parser() -> argparse.ArgumentParser:
