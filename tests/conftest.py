@@ -34,6 +34,7 @@ NEEDS = {
     "unit/test_operations.py": "component",
     "unit/test_worker.py": "component",
     "alerts": "unit",
+    "audit": "e2e",
     "dashboards": "unit",
     "deploy": "unit",
     "lint": "unit",
