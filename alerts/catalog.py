@@ -157,6 +157,29 @@ DEVNET = Source(
     ),
 )
 
+# Pushed by the money audit's CronJob (tronops audit --pushgateway) to the Pushgateway, scraped with
+# honor_labels: job is tron-payment-audit.
+AUDIT = Source(
+    "tron-payment-audit",
+    frozenset({"job", "instance"}),
+    (
+        _metric(
+            "tron_audit_findings",
+            GAUGE,
+            "kind",
+            "findings of the last money audit, per kind",
+            values={
+                "kind": "paid_twice accepted_but_lost unknown_to_ledger amount_mismatch stuck "
+                "fee_burned_on_revert"
+            },
+        ),
+        _metric(
+            "tron_audit_up", GAUGE, "", "1 if the last money audit could read both sides", value_range=FLAG
+        ),
+        _metric("tron_audit_last_success_timestamp_seconds", GAUGE, "", "when a money audit last completed"),
+    ),
+)
+
 _CADVISOR_LABELS = "namespace pod container id image name"
 KUBERNETES = Source(
     "Kubernetes (cAdvisor, kube-state-metrics)",
@@ -228,7 +251,7 @@ def _recorded() -> Source:
 
 @cache
 def sources() -> tuple[Source, ...]:
-    return SERVICE, MESH, DEVNET, KUBERNETES, PROMETHEUS, _recorded()
+    return SERVICE, MESH, DEVNET, AUDIT, KUBERNETES, PROMETHEUS, _recorded()
 
 
 @dataclass(frozen=True)
