@@ -104,6 +104,12 @@ SERVICE = Source(
         ),
         _metric("tron_payouts_frozen", GAUGE, "", "1 while the payout kill switch is on", value_range=FLAG),
         _metric(
+            "tron_operation_lease_takeovers_total",
+            COUNTER,
+            "",
+            "operations claimed after another worker's lease ran out",
+        ),
+        _metric(
             "tron_operations_blocked_on_fees",
             GAUGE,
             "currency",
@@ -154,6 +160,7 @@ DEVNET = Source(
         _metric("tron_devnet_up", GAUGE, "", "1 unless the down fault is injected", value_range=FLAG),
         _metric("tron_devnet_pending_transactions", GAUGE, "", "transactions waiting for a block"),
         _metric("tron_devnet_requests_total", COUNTER, "path code", "HTTP requests to the devnet"),
+        _metric("tron_devnet_broadcasts_total", COUNTER, "code", "broadcast answers by java-tron code"),
     ),
 )
 

@@ -83,8 +83,12 @@ class DevnetApp:
         if self._faults.hits("internal_error") is not None:
             return json_response(INTERNAL_ERROR)
         try:
-            return json_response(self._wallet.handle(path, payload))
+            answer = self._wallet.handle(path, payload)
+            if path == "/wallet/broadcasttransaction":
+                self._metrics.observe_broadcast("SUCCESS" if answer.get("result") else str(answer.get("code")))
+            return json_response(answer)
         except AnswerLost as lost:
+            self._metrics.observe_broadcast("SUCCESS")  # taken; only the answer is withheld
             if lost.mode == "hang":  # the client sees nothing until it gives up (or the fault ends)
                 self._faults.wait_until_off("lose_answer")
             return Response(LOST, b"")
