@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+from pathlib import Path
 
 from tronops.commands import Commands, add_target, base_url
 
@@ -138,3 +139,47 @@ def register(commands: Commands) -> None:
     )
     audit.add_argument("--pushgateway", help="push tron_audit_* metrics there (the production CronJob)")
     audit.set_defaults(func=cmd_audit)
+    register_torture(commands)
+
+
+def cmd_torture(args: argparse.Namespace) -> int:
+    """0 pass, 1 findings or a coverage counter at 0, 2 could not run."""
+    from harness.audit.chain import ChainUnreadable
+    from harness.audit.ledger import LedgerUnreadable
+    from harness.audit.torture import Settings, Torture
+    from harness.clients.devnet import Devnet
+    from harness.clients.http import ControlError
+    from harness.clients.pods import Pods
+    from harness.target import DEFAULT_STACK_DIR, LocalTarget, TargetError, load
+    from stack.local import LOCAL_SECRETS
+
+    try:
+        target = load(args.target) if args.target else LocalTarget(DEFAULT_STACK_DIR)
+        if not isinstance(target, LocalTarget):
+            raise TargetError("torture needs a local target: it drives the devnet's faults and the pods")
+        state = target.state()
+        settings = Settings(
+            payouts=args.payouts, clients=args.clients, seed=args.seed, chaos_s=args.chaos_seconds
+        )
+        secret = os.environ.get("JWT_SECRET") or LOCAL_SECRETS["JWT_SECRET"]
+        with Devnet(state.url("devnet")) as devnet, Pods(state.url("pods")) as pods:
+            outcome = Torture(state.service_url, secret, pods, devnet, state.usdt_contract, settings).run()
+    except (TargetError, ControlError, LedgerUnreadable, ChainUnreadable) as error:
+        print(f"tronops torture: could not run: {error}", file=sys.stderr)
+        return 2
+    for line in outcome.lines():
+        print(line)
+    return 0 if outcome.passed else 1
+
+
+def register_torture(commands: Commands) -> None:
+    torture = commands.add_parser(
+        "torture",
+        help="payouts under retries, pod kills and node faults, then the audit (local stack); 0 pass",
+    )
+    torture.add_argument("--target", type=Path, metavar="FILE", help="a `kind: local` target file")
+    torture.add_argument("--payouts", type=int, default=40, help="payouts to make")
+    torture.add_argument("--clients", type=int, default=8, help="concurrent clients (one wallet each)")
+    torture.add_argument("--seed", type=int, default=1, help="seed of the chaos schedule and the clients")
+    torture.add_argument("--chaos-seconds", type=float, default=75.0, help="how long faults and kills go on")
+    torture.set_defaults(func=cmd_torture)
