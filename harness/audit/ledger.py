@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +14,8 @@ import httpx
 
 BASE_UNITS = Decimal(1_000_000)  # TRX (SUN) and USDT (6 decimals) alike
 PAGE_LIMIT = 100  # the contract's largest page
+RATE_LIMIT_WAITS = 4  # answers of 429 waited out before giving up
+MAX_RETRY_AFTER_S = 60.0
 UNFINISHED = ("pending", "processing")
 TRANSFERS = ("payout", "payment", "refund", "usdt_transfer")  # kinds that move `amount` to `to_address`
 
@@ -86,13 +89,22 @@ class AdminApi:
     def close(self) -> None:
         self.http.close()
 
+    def _get(self, path: str, params: dict[str, Any]) -> httpx.Response:
+        """One GET; a 429 is waited out as its Retry-After says (bounded), as the contract asks."""
+        for _ in range(RATE_LIMIT_WAITS):
+            try:
+                response = self.http.get(path, params=params)
+            except httpx.HTTPError as error:
+                raise LedgerUnreadable(f"GET {path}: {error!r}") from error
+            if response.status_code != 429:
+                return response
+            time.sleep(min(MAX_RETRY_AFTER_S, float(response.headers.get("Retry-After", "1"))))
+        return response
+
     def _pages(self, path: str, key: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         page = 1
         while True:
-            try:
-                response = self.http.get(path, params={**params, "page": page, "limit": PAGE_LIMIT})
-            except httpx.HTTPError as error:
-                raise LedgerUnreadable(f"GET {path}: {error!r}") from error
+            response = self._get(path, {**params, "page": page, "limit": PAGE_LIMIT})
             if response.status_code != 200:
                 hint = " (the token needs the admin role)" if response.status_code in (401, 403) else ""
                 raise LedgerUnreadable(

@@ -17,6 +17,8 @@ from harness.waiting import wait_for
 # An operation submitted this long before the window can still land inside it (a transaction lives
 # up to 24 h on TRON): the ledger is read from that far back so its transactions are not "unknown".
 DEFAULT_LOOKBACK_MS = 24 * 3600 * 1000
+# The admin API is rate-limited per user like any route group: settling polls it gently.
+SETTLE_POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def audit(
                     lambda: not admin.read(since_ms).unfinished(),
                     settle_s,
                     "every operation in the window to be final",
+                    interval=SETTLE_POLL_S,
                 )
         ledger = admin.read(since_ms - lookback_ms)
         return audit_sides(ledger, grid, since_ms=since_ms, stuck_after_ms=stuck_after_ms)

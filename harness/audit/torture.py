@@ -15,7 +15,9 @@ Coverage counters, each from observable evidence (never the service's logs):
 - lease_takeovers: operations a replica claimed after another's lease ran out (the service's
   `tron_operation_lease_takeovers_total`, summed over the pods alive at the end: a pod killed after
   taking over takes its count with it, so this can only undercount);
-- idempotent_replays: answers to a retried request carrying `Idempotent-Replayed: true`.
+- idempotent_replays: answers to a retried request carrying `Idempotent-Replayed: true` (a client
+  retries a key whose request timed out, was cut off, or whose 202 it treats as arriving too late;
+  a replay naming another payout than the first answer is a finding).
 A run where any of them is 0 did not test what it claims: it is not a pass.
 """
 
@@ -32,7 +34,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.audit.findings import ACCEPTED_BUT_LOST, Finding
+from harness.audit.findings import ACCEPTED_BUT_LOST, PAID_TWICE, Finding
 from harness.audit.ledger import AdminApi
 from harness.audit.run import Report, audit
 from harness.clients.api import Api
@@ -58,6 +60,8 @@ class Settings:
     # lifetime (the service's TX_LIFETIME_SECONDS, 60 s by default) and its re-send is an expiration.
     refusal_s: float = 70.0
     refusal_share: float = 0.85
+    # Share of 202 answers a client treats as lost (they arrived after its timeout): it retries the key.
+    answer_lost_share: float = 0.25
 
 
 @dataclass
@@ -138,6 +142,8 @@ class Torture:
         self.coverage = Coverage()
         self.lock = threading.Lock()
         self.accepted: set[str] = set()
+        self.managers: list[tuple[Api, dict[str, Any]]] = []
+        self.broken_keys: list[Finding] = []
         self.refused = 0
         self.admin_token = Api(base_url, secret, "torture-admin", ("admin",)).token
 
@@ -168,16 +174,17 @@ class Torture:
             admin.close()
 
     # -- the clients ----------------------------------------------------------------------------
-    def _client(self, wallet: dict[str, Any], count: int, spread_s: float, rng: random.Random) -> None:
-        manager = Api(self.base_url, self.secret, "torture-payouts", ("payout_manager",))
+    def _client(self, index: int, count: int, spread_s: float, rng: random.Random) -> None:
+        # A user of its own (the contract's rate limits are per user) paying out of its own wallet.
+        manager, wallet = self.managers[index]
         try:
             for _ in range(count):
                 time.sleep(rng.uniform(0, 2 * spread_s / max(count, 1)))
-                self._payout(manager, wallet)
+                self._payout(manager, wallet, rng)
         finally:
             manager.http.close()
 
-    def _payout(self, manager: Api, wallet: dict[str, Any]) -> None:
+    def _payout(self, manager: Api, wallet: dict[str, Any], rng: random.Random) -> None:
         key = str(uuid.uuid4())
         body = {
             "recipient_address": _new_address(),
@@ -185,6 +192,7 @@ class Torture:
             "currency": "TRX",
             "source_wallet_id": wallet["wallet_id"],
         }
+        first_id: str | None = None
         for attempt in range(self.settings.max_attempts):
             if attempt:
                 with self.lock:
@@ -198,15 +206,29 @@ class Torture:
                 continue  # timed out or cut off: the same key again
             if answer.status_code in RETRYABLE:
                 continue
-            with self.lock:
-                if answer.status_code == 202:
-                    self.accepted.add(answer.json()["payout_id"])
-                    self.coverage.idempotent_replays += answer.headers.get("Idempotent-Replayed") == "true"
-                else:
+            if answer.status_code != 202:
+                with self.lock:
                     self.refused += 1
+                return
+            payout_id = str(answer.json()["payout_id"])
+            with self.lock:
+                self.accepted.add(payout_id)
+                self.coverage.idempotent_replays += answer.headers.get("Idempotent-Replayed") == "true"
+                if first_id is not None and payout_id != first_id:
+                    self.broken_keys.append(
+                        Finding(
+                            PAID_TWICE, f"one Idempotency-Key answered {first_id} then {payout_id}", payout_id
+                        )
+                    )
+            if first_id is None and rng.random() < self.settings.answer_lost_share:
+                # The answer came back after this client's own timeout fired (or its process died
+                # before reading it): as far as it knows, nothing was done, so it sends the key again.
+                first_id = payout_id
+                continue
             return
         with self.lock:
-            self.refused += 1  # given up: nothing was promised to this client
+            if first_id is None:
+                self.refused += 1  # given up: nothing was promised to this client
 
     # -- the chaos ------------------------------------------------------------------------------
     def _fault(self, name: str, ttl_s: float, **params: Any) -> None:
@@ -247,34 +269,38 @@ class Torture:
             time.sleep(self.rng.uniform(0.8, 2.0))
 
     # -- the run --------------------------------------------------------------------------------
-    def _wallets(self) -> list[dict[str, Any]]:
-        manager = Api(self.base_url, self.secret, "torture-payouts", ("payout_manager",))
-        try:
-            count = min(self.settings.clients, self.settings.payouts)
-            per_wallet = -(-self.settings.payouts // count)
-            wallets = [manager.wallet("TRX", f"torture {i}") for i in range(count)]
-        finally:
-            manager.http.close()
-        for wallet in wallets:
+    def _wallets(self) -> None:
+        """One payout manager per client, each with a funded TRX wallet of its own."""
+        s = self.settings
+        count = min(s.clients, s.payouts)
+        per_wallet = -(-s.payouts // count)
+        for i in range(count):
+            manager = Api(self.base_url, self.secret, f"torture-{s.seed}-{i}", ("payout_manager",))
+            wallet = manager.wallet("TRX", f"torture {i}")
             self.devnet.fund(wallet["address"], per_wallet * AMOUNT_SUN + 10_000_000)
-        return wallets
+            self.managers.append((manager, wallet))
 
     def run(self) -> Outcome:
         s = self.settings
         started = time.monotonic()
-        wallets = self._wallets()
+        self._wallets()
         since_ms = int(time.time() * 1000) - 1000
         lost0, expired0 = self._devnet_counts()
         takeovers0 = self._takeovers()
-        shares = [s.payouts // len(wallets) + (i < s.payouts % len(wallets)) for i in range(len(wallets))]
+        count = len(self.managers)
         clients = [
             threading.Thread(
                 target=self._client,
-                args=(w, n, s.chaos_s / 2, random.Random(s.seed * 1000 + i)),
+                args=(
+                    i,
+                    s.payouts // count + (i < s.payouts % count),
+                    s.chaos_s / 2,
+                    random.Random(s.seed * 1000 + i),
+                ),
                 name=f"torture-client-{i}",
                 daemon=True,
             )
-            for i, (w, n) in enumerate(zip(wallets, shares, strict=True))
+            for i in range(count)
         ]
         try:
             for client in clients:

@@ -182,4 +182,7 @@ def register_torture(commands: Commands) -> None:
     torture.add_argument("--clients", type=int, default=8, help="concurrent clients (one wallet each)")
     torture.add_argument("--seed", type=int, default=1, help="seed of the chaos schedule and the clients")
     torture.add_argument("--chaos-seconds", type=float, default=75.0, help="how long faults and kills go on")
+    torture.add_argument(
+        "--settle-seconds", type=float, default=240.0, help="time for every payout to be final afterwards"
+    )
     torture.set_defaults(func=cmd_torture)
