@@ -35,6 +35,7 @@ NEEDS = {
     "unit/test_worker.py": "component",
     "alerts": "unit",
     "audit": "e2e",
+    "audit/test_torture.py": "stack",
     "dashboards": "unit",
     "deploy": "unit",
     "lint": "unit",
