@@ -85,7 +85,8 @@ class DevnetApp:
         try:
             answer = self._wallet.handle(path, payload)
             if path == "/wallet/broadcasttransaction":
-                self._metrics.observe_broadcast("SUCCESS" if answer.get("result") else str(answer.get("code")))
+                code = "SUCCESS" if answer.get("result") else str(answer.get("code"))
+                self._metrics.observe_broadcast(code)
             return json_response(answer)
         except AnswerLost as lost:
             self._metrics.observe_broadcast("SUCCESS")  # taken; only the answer is withheld
