@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 import httpx
 from tronpy import keys
+
+from harness.clients.http import JsonClient
 
 TRC20_TRANSFER = "a9059cbb"  # transfer(address,uint256)
 PAGE_LIMIT = 200  # TronGrid's largest page
@@ -66,22 +68,15 @@ def _chain_tx(item: dict[str, Any], usdt_contract: str) -> ChainTx:
     )
 
 
-class TronGrid:
+class TronGrid(JsonClient):
+    surface = "TronGrid"
+
     def __init__(self, url: str, usdt_contract: str, timeout: float = 30.0) -> None:
-        key = os.environ.get("TRONGRID_API_KEY")
+        super().__init__(url, timeout)
         self.usdt_contract = usdt_contract
-        self.http = httpx.Client(
-            base_url=url.rstrip("/"), timeout=timeout, headers={API_KEY_HEADER: key} if key else {}
-        )
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        key = os.environ.get("TRONGRID_API_KEY")
+        if key:
+            self.http.headers[API_KEY_HEADER] = key
 
     def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         query: dict[str, Any] = {**params, "limit": PAGE_LIMIT, "order_by": "block_timestamp,asc"}
