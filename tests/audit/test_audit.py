@@ -99,6 +99,7 @@ def test_a_transfer_made_behind_the_services_back_is_unknown_to_the_ledger(
     since = now_ms()
     wallet = api_as("payout_manager").wallet("TRX")
     devnet.fund(wallet["address"], 10_000_000)
+    client: MongoClient[dict[str, Any]]
     with MongoClient(backends.store.url) as client:
         stored = client["lucid_tron_payment"].wallets.find_one({"_id": wallet["wallet_id"]})
     assert stored is not None
