@@ -51,8 +51,10 @@ def _chain_tx(item: dict[str, Any], usdt_contract: str) -> ChainTx:
     to_address, trx_amount, currency = None, 0, None
     if contract["type"] == "TransferContract":
         to_address, trx_amount, currency = base58(value["to_address"]), int(value.get("amount", 0)), "TRX"
-    elif base58(value.get("contract_address", "")) == usdt_contract and str(value.get("data", "")).startswith(
-        TRC20_TRANSFER
+    elif (
+        contract["type"] == "TriggerSmartContract"
+        and base58(value["contract_address"]) == usdt_contract
+        and str(value.get("data", "")).startswith(TRC20_TRANSFER)
     ):
         to_address, currency = base58("41" + value["data"][8 + 24 : 8 + 64]), "USDT"
     return ChainTx(
