@@ -92,7 +92,8 @@ class Outcome:
     settings: Settings
     coverage: Coverage
     accepted: int
-    refused: int
+    refused: int  # answered with a 4xx that retrying cannot change
+    gave_up: int  # no answer but 5xx / timeouts after every retry
     report: Report
     extra_findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
@@ -108,7 +109,8 @@ class Outcome:
     def lines(self) -> list[str]:
         c = self.coverage
         out = [
-            f"payouts: {self.settings.payouts} asked, {self.accepted} accepted, {self.refused} refused",
+            f"payouts: {self.settings.payouts} asked, {self.accepted} accepted, {self.refused} refused, "
+            f"{self.gave_up} given up after {self.settings.max_attempts} attempts",
             f"retries: {c.retries}  kills: {c.kills}  faults: {c.faults}  time: {self.seconds:.0f} s",
             "coverage:",
             *(f"  {name}: {getattr(c, name)}" for name in Coverage.REQUIRED),
@@ -145,6 +147,7 @@ class Torture:
         self.managers: list[tuple[Api, dict[str, Any]]] = []
         self.broken_keys: list[Finding] = []
         self.refused = 0
+        self.gave_up = 0
         self.admin_token = Api(base_url, secret, "torture-admin", ("admin",)).token
 
     # -- evidence -------------------------------------------------------------------------------
@@ -228,7 +231,7 @@ class Torture:
             return
         with self.lock:
             if first_id is None:
-                self.refused += 1  # given up: nothing was promised to this client
+                self.gave_up += 1  # retries exhausted: nothing was promised to this client
 
     # -- the chaos ------------------------------------------------------------------------------
     def _fault(self, name: str, ttl_s: float, **params: Any) -> None:
@@ -339,7 +342,14 @@ class Torture:
             for pid in sorted(self.accepted - recorded)
         ]
         return Outcome(
-            s, self.coverage, len(self.accepted), self.refused, report, lost, time.monotonic() - started
+            s,
+            self.coverage,
+            len(self.accepted),
+            self.refused,
+            self.gave_up,
+            report,
+            [*self.broken_keys, *lost],
+            time.monotonic() - started,
         )
 
 
