@@ -36,6 +36,7 @@ NEEDS = {
     "alerts": "unit",
     "audit": "e2e",
     "audit/test_torture.py": "stack",
+    "audit/test_checks.py": "unit",
     "dashboards": "unit",
     "deploy": "unit",
     "lint": "unit",
