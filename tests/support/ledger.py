@@ -17,16 +17,15 @@ from harness.audit.findings import Finding
 from harness.audit.run import Report
 
 SETTLE_S = 60.0
-# The window starts a little before the test: block timestamps and the service's clock are one
-# machine's, but a block stamped in the same millisecond as the test's start must not fall outside.
-WINDOW_MARGIN_MS = 1000
+# The window starts with the test: block timestamps and the service's clock are this machine's, so
+# anything the test causes is stamped after it, and the previous test's last block is not included.
 # Tests run one after another and each waits for its own operations: a few minutes of ledger before
 # the window is enough to know every transaction landing inside it.
 LOOKBACK_MS = 10 * 60 * 1000
 
 
 def window_start() -> int:
-    return int(time.time() * 1000) - WINDOW_MARGIN_MS
+    return int(time.time() * 1000)
 
 
 def expected_kinds(node: pytest.Item | None) -> set[str]:
