@@ -113,8 +113,11 @@ async def checked_addresses(parts: SplitResult, production: bool, resolver: Reso
 
 
 async def check_url(url: str, production: bool, resolver: Resolver = resolve) -> None:
-    """For the request that sets the URL: a clear refusal now rather than failed deliveries later."""
-    await checked_addresses(parse(url, production), production, resolver)
+    """For the request that sets the URL: a clear refusal now rather than failed deliveries later.
+    Only production mode looks the host up (to refuse one inside); development takes any name."""
+    parts = parse(url, production)
+    if production:
+        await checked_addresses(parts, production, resolver)
 
 
 @dataclass(frozen=True)

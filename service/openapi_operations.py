@@ -69,7 +69,8 @@ def parameters() -> dict[str, Schema]:
             "in": "header",
             "required": False,
             "schema": string(pattern="^[A-Za-z0-9._:-]{1,128}$"),
-            "description": "Echoed back; any other value is replaced by a generated id.",
+            "description": "Echoed back on the response; a value outside the pattern is refused with 400 "
+            "(without the header, the service makes an id up).",
         }
     }
 
@@ -81,6 +82,11 @@ def query(name: str, schema: Schema, *, required: bool = False, description: str
 
 def path(name: str, schema: Schema) -> Schema:
     return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def link(operation_id: str, parameters: Mapping[str, str]) -> Schema:
+    """An OpenAPI link: what a client (or a stateful fuzzer) can call next with this answer's ids."""
+    return {"operationId": operation_id, "parameters": dict(parameters)}
 
 
 def page_params() -> list[Schema]:
@@ -152,13 +158,15 @@ def operation(
     idempotent: bool = False,
     media_type: str = JSON,
     meanings: Mapping[int, str] = SUCCESS_MEANINGS,
+    links: Mapping[int, dict[str, Schema]] | None = None,
 ) -> Schema:
     """One operation; `ok` maps its success statuses to schema names, `errors` lists the error statuses
     its handler raises. `roles` None: public; (): any authenticated caller, which adds 401 and 429;
     else one of those roles, which adds 403. `idempotent`: a money move, which requires an Idempotency-Key
     and adds 400 (no or bad key), 409 (key in progress) and 422 (key reused)."""
     authed = roles is not None
-    statuses = set(errors) | ({401, 429} if authed else set()) | ({403} if roles else set())
+    # 400 everywhere: every operation takes the X-Request-ID header, and refuses one outside its pattern.
+    statuses = {400, *errors} | ({401, 429} if authed else set()) | ({403} if roles else set())
     statuses |= {400, 409, 422} if idempotent else set()
     extra_params = [idempotency_key()] if idempotent else []
     responses = {
@@ -167,6 +175,8 @@ def operation(
         )
         for status, schema in ok.items()
     }
+    for status, status_links in (links or {}).items():
+        responses[str(status)]["links"] = status_links
     variant = "idempotent" if idempotent else "bearer" if authed else "public"
     for status in sorted(statuses):
         responses[str(status)] = {"$ref": f"#/components/responses/{status}-{variant}"}

@@ -13,6 +13,7 @@ from service.openapi_operations import (
     SUCCESS_MEANINGS,
     error_responses,
     headers,
+    link,
     operation,
     page_params,
     parameters,
@@ -102,6 +103,18 @@ def _wallet_paths() -> dict[str, Schema]:
                 {201: "Wallet"},
                 (400, 503),
                 body="WalletCreate",
+                links={
+                    201: {
+                        name: link(op_id, {"wallet_id": "$response.body#/wallet_id"})
+                        for name, op_id in (
+                            ("GetWallet", "wallets_get"),
+                            ("UpdateWallet", "wallets_update"),
+                            ("DeleteWallet", "wallets_delete"),
+                            ("GetWalletBalance", "wallets_balance"),
+                            ("GetWalletTransactions", "wallets_transactions"),
+                        )
+                    }
+                },
             ),
         },
         "/api/v1/wallets/{wallet_id}": {
@@ -158,6 +171,13 @@ def _usdt_paths() -> dict[str, Schema]:
                 (400, 404, 409, 503),
                 idempotent=True,
                 body="UsdtTransferRequest",
+                links={
+                    202: {
+                        "GetTransfer": link(
+                            "usdt_get_transfer", {"transfer_id": "$response.body#/transfer_id"}
+                        )
+                    }
+                },
             )
         },
         "/api/v1/usdt/transfers/{transfer_id}": {
@@ -174,7 +194,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "usdt_balance",
                 "The USDT balance of any address.",
                 {200: "UsdtBalance"},
-                (400, 503),
+                (400, 404, 503),
                 params=[by_address],
             )
         },
@@ -183,7 +203,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "usdt_transactions",
                 "Your USDT moves from or to the address, newest first.",
                 {200: "UsdtTransactions"},
-                (400, 503),
+                (400, 404, 503),
                 params=[by_address, *page_params(), *window],
             )
         },
@@ -202,7 +222,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "usdt_allowance",
                 "How much a spender may move from an owner's USDT.",
                 {200: "UsdtAllowance"},
-                (400, 503),
+                (400, 404, 503),
                 params=pair,
             )
         },
@@ -227,6 +247,7 @@ def _payout_paths() -> dict[str, Schema]:
                 roles=PAYOUT_ROLES,
                 idempotent=True,
                 body="PayoutRequest",
+                links={202: {"GetPayout": link("payouts_get", {"payout_id": "$response.body#/payout_id"})}},
             )
         },
         "/api/v1/payouts/{payout_id}": {
@@ -244,7 +265,7 @@ def _payout_paths() -> dict[str, Schema]:
                 "payouts_batch",
                 "Queue up to 100 payouts; each is queued or listed in `failures`.",
                 {202: "PayoutBatch"},
-                (400, 503),
+                (400, 404, 503),
                 roles=PAYOUT_ROLES,
                 idempotent=True,
                 body="PayoutBatchRequest",
@@ -315,7 +336,7 @@ def _staking_paths() -> dict[str, Schema]:
                 "staking_status",
                 "Staked, unstaking and withdrawable TRX of an address.",
                 {200: "StakingStatus"},
-                (400, 503),
+                (400, 404, 503),
                 roles=STAKING_ROLES,
                 params=[by_address],
             )
@@ -325,7 +346,7 @@ def _staking_paths() -> dict[str, Schema]:
                 "staking_rewards",
                 "TRX rewards: always zero, freezing yields resources, not TRX.",
                 {200: "StakingRewards"},
-                (400,),
+                (400, 404),
                 roles=STAKING_ROLES,
                 params=[by_address, period],
             )
@@ -358,6 +379,9 @@ def _payment_paths() -> dict[str, Schema]:
                 roles=PAYMENT_ROLES,
                 idempotent=True,
                 body="PaymentRequest",
+                links={
+                    202: {"GetPayment": link("payments_get", {"payment_id": "$response.body#/payment_id"})}
+                },
             )
         },
         "/api/v1/payments/{payment_id}": {

@@ -14,6 +14,7 @@ from service import VERSION, metrics
 from service.clock import now_ms
 from service.metrics import REGISTRY
 from service.operations import KINDS
+from service.ports import Ports
 from service.runtime import runtime
 
 bp = Blueprint("health", __name__)
@@ -117,25 +118,26 @@ async def _scrape_dependencies() -> None:
             metrics.PAYOUTS_FROZEN.set(1 if frozen else 0)
 
 
-async def _blocked_on_fees() -> None:
+async def blocked_on_fees(ports: Ports, currency: str) -> int:
     """Operations not yet signed whose source wallet lacks the TRX they need: a TRX move its amount
     (fees come on top on a real network), a USDT move some TRX for the energy and bandwidth it burns.
-    Bounded: at most FEE_WATCH_WALLETS wallets per currency, within the scrape's wait; a slower
-    store or node leaves the last values."""
-    state = runtime()
+    Bounded: at most FEE_WATCH_WALLETS wallets, one balance read each."""
+    unsent = await ports.store.unsent_by_source(currency, FEE_WATCH_WALLETS)
+    balances = await asyncio.gather(*(ports.chain.balance(address, "TRX") for address in unsent))
+    return sum(
+        count
+        for (count, amount), trx in zip(unsent.values(), balances, strict=True)
+        if trx < (amount if currency == "TRX" else 1)
+    )
 
-    async def blocked(currency: str) -> int:
-        unsent = await state.ports.store.unsent_by_source(currency, FEE_WATCH_WALLETS)
-        balances = await asyncio.gather(*(state.ports.chain.balance(a, "TRX") for a in unsent))
-        return sum(
-            count
-            for (count, amount), trx in zip(unsent.values(), balances, strict=True)
-            if trx < (amount if currency == "TRX" else 1)
-        )
 
+async def _blocked_on_fees() -> None:
+    """Within the scrape's wait; a slower store or node leaves the last values."""
     for currency in ("TRX", "USDT"):
         with contextlib.suppress(Exception):
-            count = await asyncio.wait_for(blocked(currency), SCRAPE_STORE_WAIT_SECONDS)
+            count = await asyncio.wait_for(
+                blocked_on_fees(runtime().ports, currency), SCRAPE_STORE_WAIT_SECONDS
+            )
             metrics.OPERATIONS_BLOCKED_ON_FEES.labels(currency=currency).set(count)
 
 

@@ -22,7 +22,7 @@ from service.money import format_amount
 from service.operations import new_operation
 from service.ports.chain import ChainUnavailable
 from service.ports.store import Doc
-from service.routes.common import chain_error, owned_wallet, require_funds
+from service.routes.common import chain_error, owned_wallet, require_funds, to_itself
 from service.runtime import ports
 from service.validation import Body, Page, parse_uuid, query_choice, query_date, raw_body
 
@@ -89,7 +89,7 @@ async def process() -> tuple[dict[str, Any], int]:
             f"source_wallet_id: the wallet holds {wallet['currency']}, not {currency}",
         )
     if wallet["address"] == recipient:
-        raise invalid("recipient_address", "must differ from the source wallet's address")
+        raise to_itself("recipient_address", "source_wallet_id")
     op_id = derived_id("payment")
     if await ports().store.operation(op_id) is None:
         await require_funds(wallet["address"], currency, amount, errors.PAYMENT_INSUFFICIENT_BALANCE)
@@ -120,7 +120,7 @@ async def _payment(payment_id: str) -> Doc:
     return op
 
 
-@bp.get("/<payment_id>")
+@bp.get("/<id:payment_id>")
 @requires(*ROLES)
 async def get_payment(payment_id: str) -> dict[str, Any]:
     return payment_view(await _payment(payment_id))

@@ -69,7 +69,7 @@ def test_the_ledger_lists_every_money_operation_in_the_window(
     one = admin.get("/api/v1/admin/ledger", params={**window, "limit": 1}).json()
     assert one["pagination"]["total"] == pages["pagination"]["total"] and len(one["operations"]) == 1
     backwards = admin.get("/api/v1/admin/ledger", params={"since": window["until"], "until": window["since"]})
-    assert backwards.status_code == 400 and "since" in backwards.json()["error"]["message"]
+    assert backwards.status_code == 200 and backwards.json()["operations"] == [], "a reversed window is empty"
     assert manager.get("/api/v1/admin/ledger").status_code == 403
 
 

@@ -1,10 +1,14 @@
-"""Fuzz every operation of the running service from its own /openapi.json with schemathesis (positive
-and negative data; examples, coverage and fuzzing phases): no 5xx, and every status, content type,
-header and body exactly as the document says.
+"""`schemathesis run <base>/openapi.json --checks all`, every phase (examples, coverage, fuzzing and
+stateful), against the running service: no failure. Every check is on, none narrowed; the document
+is only ever made stricter to agree with the service.
 
 Schemathesis' pytest-less engine runs it: its lazy pytest loader (`from_fixture`) does not work with
-pytest 9. Every request comes from a new admin user owning no funded wallet, so nothing fuzzed can
-move money; the test checks that none moved.
+pytest 9. The callers are admins owning no funded wallet, so nothing fuzzed can move money (the test
+checks that none moved): one for the wallet routes (so the document's links lead somewhere), a new
+one for every other request. One user for all would meet two rules of the contract that
+schemathesis reads as refusals of valid data: an Idempotency-Key it repeats with another body is a
+422, and the route groups' per-user rate limits answer 429. The payout kill switch the fuzzer
+may turn on is turned off again afterwards.
 """
 
 from __future__ import annotations
@@ -23,35 +27,35 @@ from harness.tokens import mint_token
 from stack.local import Backends
 from stack.processes import Part
 
-CHECKS = (
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_headers_conformance",
-    "response_schema_conformance",
-)
+FREEZE = "/api/v1/admin/payouts/freeze"
+
 FUZZ_CONFIG = {
-    # max-examples bounds the random phase; the examples and coverage phases add schema-driven cases.
-    "generation": {"mode": "all", "max-examples": 30},
-    "phases": {"stateful": {"enabled": False}},
-    "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+    # max-examples bounds the random phase; the examples, coverage and stateful phases add their own.
+    "generation": {"mode": "all", "max-examples": 20},
+    "checks": {"enabled": True},  # all of them, as `--checks all`
     "request-timeout": 30,
 }
 
 
-def fresh_admins(secret: str) -> type:
-    """An auth provider giving every request a new admin user. Per-user state would otherwise steer the
-    fuzzer: Hypothesis repeats values, so a reused Idempotency-Key with another body ends in 422 before
-    the body is read, and per-user rate limits (staking: 50 a minute) end in 429."""
+def fuzzing_admins(secret: str) -> type:
+    """An auth provider: one admin for the wallet routes, a new admin for every other request.
 
-    class FreshAdmin:
+    The wallet routes share one user so the document's links (POST /wallets -> GET, PUT, DELETE
+    /wallets/{wallet_id}, ...) lead to a wallet the caller owns. Elsewhere per-user state would steer
+    the fuzzer: Hypothesis repeats values, so a reused Idempotency-Key with another body ends in 422
+    before the body is read, and per-user rate limits (staking: 50 a minute) end in 429."""
+    wallet_owner = mint_token(secret, f"fuzz-wallets-{uuid.uuid4().hex}", ["admin"])
+
+    class Admins:
         def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str:
+            if case.operation.path.startswith("/api/v1/wallets"):
+                return wallet_owner
             return mint_token(secret, f"fuzz-{uuid.uuid4().hex}", ["admin"])
 
         def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
             case.headers["Authorization"] = f"Bearer {data}"
 
-    return FreshAdmin
+    return Admins
 
 
 def ledger_counts(auditor: Api, day: str) -> dict[str, int]:
@@ -69,10 +73,15 @@ def test_every_operation_keeps_its_contract(
     url = f"{service.url}/openapi.json"
     loaded = schemathesis.openapi.from_url(url, config=schemathesis.Config.from_dict(FUZZ_CONFIG))
     schema = loaded.include(path_regex="^/")  # explicitly, or GET /openapi.json (the loaded URL) is left out
-    schema.auth(refresh_interval=None)(fresh_admins(backends.service_env()["JWT_SECRET"]))
+    schema.auth(refresh_interval=None)(fuzzing_admins(backends.service_env()["JWT_SECRET"]))
     statuses: dict[str, Counter[int]] = {}
     problems: list[str] = []
-    for event in schemathesis.engine.from_schema(schema).execute():
+    try:
+        events_seen = list(schemathesis.engine.from_schema(schema).execute())
+    finally:
+        unfreeze = auditor.http.put(FREEZE, json={"frozen": False, "reason": "fuzzing done"})
+        assert unfreeze.status_code == 200, unfreeze.text
+    for event in events_seen:
         if isinstance(event, events.ScenarioFinished):
             seen = statuses.setdefault(event.recorder.label, Counter())
             seen.update(i.response.status_code for i in event.recorder.interactions.values() if i.response)
@@ -96,7 +105,7 @@ def test_every_operation_keeps_its_contract(
         for path, item in httpx.get(url, timeout=10.0).json()["paths"].items()
         for method, operation in item.items()
     }
-    assert set(statuses) == set(operations), "every operation must be fuzzed"
+    assert set(operations) <= set(statuses), "every operation must be fuzzed"
     walled = [
         label for label, op in operations.items() if op["security"] and set(statuses[label]) <= {401, 403}
     ]

@@ -281,3 +281,35 @@ def test_reconciliation_pages_rows_and_names_a_row_the_chain_contradicts(
     verdicts = {row["transaction_id"]: row["chain"] for row in report["transactions"]}
     assert verdicts == {ids[0]: "matches", ids[1]: "mismatch", ids[2]: "matches"}
     assert report["chain"] == {"checked": 3, "mismatched": [ids[1]]}
+
+
+INSIDE_CALLBACKS = {
+    "http://hooks.example.com/x": "must be https",
+    "https://127.0.0.1/x": "public addresses only",
+    "https://localhost/x": "public addresses only",
+    "https://169.254.169.254/latest/meta-data": "public addresses only",
+    "https://[::ffff:10.0.0.1]/x": "public addresses only",
+}
+
+
+def test_production_refuses_callback_urls_that_could_reach_inside(
+    backends: Backends, api_as: Callable[..., Api]
+) -> None:
+    replica = backends.start_replica(f"svc-prod-{uuid.uuid4().hex[:4]}", NODE_ENV="production")
+    try:
+        payer = api_as("payment_manager", base_url=replica.url)
+        for callback_url, problem in INSIDE_CALLBACKS.items():
+            body = {
+                "amount": "1",
+                "currency": "TRX",
+                "recipient_address": new_address(),
+                "source_wallet_id": str(uuid.uuid4()),
+                "callback_url": callback_url,
+            }
+            refused = payer.post("/api/v1/payments/process", body, key=str(uuid.uuid4()))
+            assert refused.status_code == 400, refused.text
+            message = refused.json()["error"]["message"]
+            assert message.startswith("callback_url: ") and problem in message, message
+    finally:
+        replica.stop()
+        backends.replicas.remove(replica)

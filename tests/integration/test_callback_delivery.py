@@ -7,24 +7,15 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
 
 from service.callbacks import CallbackSender, Resolver
-from service.operations import new_operation
 from service.ports.store import Doc, Store
-from stack.local import Backends
-
-
-@pytest.fixture
-async def store(backends: Backends) -> AsyncIterator[Store]:
-    store = Store(backends.store.url, f"callbacks_{uuid.uuid4().hex[:8]}")
-    await store.prepare()
-    yield store
-    await store.close()
+from tests.integration.conftest import completed_payment
 
 
 @pytest.fixture
@@ -85,22 +76,8 @@ def counting_resolver(address: str, asked: list[str]) -> Resolver:
 
 
 async def _completed_payment(store: Store, url: str) -> Doc:
-    op, _ = await store.insert_operation(
-        new_operation(
-            "payment",
-            str(uuid.uuid4()),
-            "payer",
-            from_address="TPayer",
-            to_address="TShop",
-            amount=1_000_000,
-            currency="TRX",
-            status="completed",
-            tx_id="ab" * 32,
-            callback_url=url,
-            callback={"state": "pending", "attempts": 0, "next_at": 0},
-        )
-    )
-    return op
+    callback = {"state": "pending", "attempts": 0, "next_at": 0}
+    return await completed_payment(store, 1_000_000, tx_id="ab" * 32, callback_url=url, callback=callback)
 
 
 def _sender(store: Store, *, production: bool = False, **extra: Any) -> CallbackSender:

@@ -8,62 +8,32 @@ exactly the amounts of its refunds that are not failed, each once.
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
-
-import pytest
 
 from service import refunds
-from service.operations import new_operation
 from service.ports.store import Doc, Store
-from stack.local import Backends
+from tests.integration.conftest import completed_payment, store_operation
 
 PAYMENT_AMOUNT = 10_000_000
 
 
-@pytest.fixture
-async def store(backends: Backends) -> AsyncIterator[Store]:
-    store = Store(backends.store.url, f"refunds_{uuid.uuid4().hex[:8]}")
-    await store.prepare()
-    yield store
-    await store.close()
-
-
 async def _payment(store: Store) -> Doc:
-    payment, _ = await store.insert_operation(
-        new_operation(
-            "payment",
-            str(uuid.uuid4()),
-            "payer",
-            from_address="TPayer",
-            to_address="TShop",
-            amount=PAYMENT_AMOUNT,
-            currency="TRX",
-            status="completed",
-            refund_reserved=0,
-            refund_holds=[],
-        )
-    )
-    return payment
+    return await completed_payment(store, PAYMENT_AMOUNT)
 
 
 async def _refund(store: Store, payment: Doc, amount: int) -> Doc:
     """Step 1 of a refund request: the refund stored, nothing held yet."""
-    refund, _ = await store.insert_operation(
-        new_operation(
-            "refund",
-            str(uuid.uuid4()),
-            "shop",
-            from_address="TShop",
-            to_address="TPayer",
-            amount=amount,
-            currency="TRX",
-            payment_id=payment["_id"],
-            status=refunds.RESERVING,
-            hold="open",
-        )
+    return await store_operation(
+        store,
+        "refund",
+        "shop",
+        from_address="TShop",
+        to_address="TPayer",
+        amount=amount,
+        currency="TRX",
+        payment_id=payment["_id"],
+        status=refunds.RESERVING,
+        hold="open",
     )
-    return refund
 
 
 async def _sweep(store: Store) -> None:
