@@ -1,5 +1,5 @@
-"""tronops: the local stack, tokens, smoke, load tests, benchmarks, and the generated alerts and
-dashboards."""
+"""tronops: the local stack, tokens, smoke, load tests, the money audit, benchmarks, and the
+generated alerts and dashboards."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from tronops.commands import (
     Parser,
     alerts,
+    audit,
     bench,
     dashboards,
     generate,
@@ -21,7 +22,7 @@ from tronops.commands import (
 )
 
 # The order `tronops --help` lists them in.
-GROUPS = (stack, service, token, smoke, load, bench, lint, alerts, dashboards, generate)
+GROUPS = (stack, service, token, smoke, load, audit, bench, lint, alerts, dashboards, generate)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -12,6 +12,8 @@ import pytest
 from harness.lint.workloads import schedule_interval_seconds
 from tests.lint.helpers import SEED, broken_deploy, caught, container, run
 
+BACKUP = "tron-payment-db-backup"  # deploy/ has two CronJobs: the backup and the money audit
+
 
 @pytest.mark.parametrize(
     ("field", "value", "expected"),
@@ -36,7 +38,7 @@ def test_running_as_root_is_caught_in_any_workload(tmp_path: Path) -> None:
         pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
         pod["securityContext"]["runAsNonRoot"] = False
 
-    caught(broken_deploy(tmp_path, "CronJob", as_root), "security-context", "mongodump", "root")
+    caught(broken_deploy(tmp_path, "CronJob", as_root, BACKUP), "security-context", "mongodump", "root")
 
 
 def test_the_seeds_probes_are_caught() -> None:
@@ -139,7 +141,9 @@ def test_a_backup_schedule_that_misses_the_rpo_is_caught(
     tmp_path: Path, change: dict[str, Any], expected: tuple[str, ...]
 ) -> None:
     caught(
-        broken_deploy(tmp_path, "CronJob", lambda c: c["spec"].update(change)), "backup-schedule", *expected
+        broken_deploy(tmp_path, "CronJob", lambda c: c["spec"].update(change), BACKUP),
+        "backup-schedule",
+        *expected,
     )
 
 
@@ -147,7 +151,7 @@ def test_a_backup_pod_with_a_sidecar_is_caught(tmp_path: Path) -> None:
     def sidecar(cronjob: dict[str, Any]) -> None:
         cronjob["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["annotations"] = {}
 
-    caught(broken_deploy(tmp_path, "CronJob", sidecar), "backup-schedule", "sidecar")
+    caught(broken_deploy(tmp_path, "CronJob", sidecar, BACKUP), "backup-schedule", "sidecar")
 
 
 def test_a_service_monitor_that_misses_the_service_is_caught(tmp_path: Path) -> None:
