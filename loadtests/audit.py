@@ -3,8 +3,8 @@
 Through the API only (GET /api/v1/payouts/{id} with an admin token): each accepted payout reaches
 `completed`, `failed` or `cancelled` within the wait; each Idempotency-Key was answered with one payout
 (a retry after a timeout got the first one back, not a second payout); no two keys share a payout; no
-two completed payouts share a transaction. The full money audit (ledger against chain, `tronops
-audit`) is its own issue; this is the part a load run can prove from what it saw.
+two completed payouts share a transaction: what a load run can prove from what it saw. The runner
+then also runs the full money audit (ledger against chain, `tronops audit`'s code) over the run.
 """
 
 from __future__ import annotations

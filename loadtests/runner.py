@@ -56,6 +56,7 @@ class Where:
     token: str | None
     jwt_secret: str | None
     devnet_url: str | None = None
+    usdt_contract: str | None = None  # with devnet_url: the chain side the money audit reads
     prometheus_url: str | None = None
     pods_url: str | None = None
     part_pids: dict[str, int] = field(default_factory=dict)
@@ -73,6 +74,7 @@ def local(stack_dir: Path) -> Where:
             token=None,
             jwt_secret=os.environ.get("JWT_SECRET") or LOCAL_SECRETS["JWT_SECRET"],
             devnet_url=state.url("devnet"),
+            usdt_contract=state.usdt_contract,
             prometheus_url=state.url("prometheus"),
             pods_url=state.url("pods"),
             part_pids={part.name: part.pid for part in state.parts},
@@ -358,6 +360,35 @@ def _baseline(run: Run) -> gates.Baseline | None:
     return recorded
 
 
+def _money_audit(run: Run, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """The ledger against the chain over the run's window (`tronops audit`'s code), as one verdict;
+    inconclusive where the target names no chain to read (run `tronops audit --chain-url` there)."""
+    from harness.audit.chain import ChainUnreadable
+    from harness.audit.ledger import LedgerUnreadable
+    from harness.audit.run import audit
+
+    name = "ledger equals chain (tronops audit)"
+    if not (run.where.devnet_url and run.where.usdt_contract):
+        notes.append("money audit not made: the target names no chain; run `tronops audit --chain-url URL`")
+        return {"group": "money"} | run_summary.verdict(name, None, "==", 0.0, "findings")
+    since_ms = int(results["started_at"] * 1000)
+    try:
+        report = audit(
+            run.where.base_url,
+            _admin_token(run.where),
+            run.where.devnet_url,
+            run.where.usdt_contract,
+            since_ms=since_ms,
+            stuck_after_ms=int(AUDIT_WAIT_S * 1000),
+        )
+    except (LedgerUnreadable, ChainUnreadable) as error:
+        notes.append(f"money audit could not be made: {error}")
+        return {"group": "money"} | run_summary.verdict(name, None, "==", 0.0, "findings")
+    notes.append(f"money audit: {report.summary()}")
+    notes.extend(f"  {finding.line()}" for finding in report.findings)
+    return {"group": "money"} | run_summary.verdict(name, float(len(report.findings)), "==", 0.0, "findings")
+
+
 def report(run: Run, results: dict[str, Any], sampler: CpuSampler, baseline: gates.Baseline | None) -> int:
     latencies = verdict.latencies_of(results)
     verdicts = verdict.judge_results(results, baseline)
@@ -395,7 +426,8 @@ def report(run: Run, results: dict[str, Any], sampler: CpuSampler, baseline: gat
                 "payouts final exactly once", float(len(audit.problems)), "==", 0.0, "problems"
             )
         )
-        notes.append(audit.line() + " (the full ledger-and-chain audit, `tronops audit`, is issue 9's)")
+        notes.append(audit.line())
+        verdicts.append(_money_audit(run, results, notes))
     lines = _warnings(results)
     if run.profile.judge_each_stage:
         lines += _stress_lines(run, results, sampler)
