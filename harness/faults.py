@@ -21,6 +21,7 @@ from typing import Any
 from harness.clients.devnet import Devnet
 from harness.clients.mesh import MeshAdmin
 from harness.clients.pods import Pods
+from harness.expiry import expiring
 from harness.traffic import Hammer, Loops
 from harness.waiting import WaitTimeout, wait_for
 
@@ -76,6 +77,34 @@ def mesh_aborts(mesh: MeshAdmin, routes: Iterable[str], http_status: int = 503) 
     finally:
         left = mesh.reset()
         _check_undone(not left, f"mesh_aborts: faults still active after reset: {left}")
+
+
+@contextlib.contextmanager
+def mesh_route_faults(mesh: MeshAdmin, faults: dict[str, dict[str, Any]], ttl_s: float) -> Iterator[Proof]:
+    """Each route of `faults` gets its Istio HTTPFaultInjection; in force when the mesh lists exactly
+    them; each removed after (also when applying failed half-way). The mesh keeps no time to live, so a
+    detached expiry (harness/expiry.py) removes each after `ttl_s` should this process die first."""
+    applied: list[str] = []
+    with contextlib.ExitStack() as expiries:
+        try:
+            for route, fault in faults.items():
+                expiries.enter_context(
+                    expiring(
+                        ttl_s, "harness.expiry:clear_mesh_fault", {"admin_url": mesh.url, "route": route}
+                    )
+                )
+                applied.append(route)
+                mesh.set_fault(route, fault)
+            active = mesh.faults()
+            if any(active.get(route) != fault for route, fault in faults.items()):
+                raise FaultNotApplied(f"mesh faults: asked for {faults}, the mesh has {active}")
+            yield Proof("mesh_route_faults", time.time(), {"active_faults": active, "ttl_s": ttl_s})
+        finally:
+            left: dict[str, Any] = {}
+            for route in applied:
+                left = mesh.clear_fault(route)
+            still = sorted(set(applied) & set(left))
+            _check_undone(not still, f"mesh faults: still active on {still} after removing them")
 
 
 # ---- the TRON node ----------------------------------------------------------------------------------

@@ -1,14 +1,14 @@
-"""tronops: the local stack, tokens, smoke, benchmarks, and the generated alerts and dashboards."""
+"""tronops: the local stack, tokens, smoke, benchmarks, chaos, and the generated alerts and dashboards."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from tronops.commands import Parser, alerts, bench, dashboards, generate, service, smoke, stack, token
+from tronops.commands import Parser, alerts, bench, chaos, dashboards, generate, service, smoke, stack, token
 
 # The order `tronops --help` lists them in.
-GROUPS = (stack, service, token, smoke, bench, alerts, dashboards, generate)
+GROUPS = (stack, service, token, smoke, bench, chaos, alerts, dashboards, generate)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,0 +1,147 @@
+"""Chaos Toolkit actions (python provider, module `chaos.actions`): each takes `configuration` and
+`secrets`, acts on the target they name (chaos.settings), proves it acted, and raises ActivityFailed
+with what went wrong. Faults stay in force until `remove_faults` (a rollback, which always runs) or
+their time to live."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from chaos import istio, session
+from chaos.observe import LOCAL_RULES, PRODUCTION_RULES, AlertWatch, timings_for
+from chaos.settings import Settings, local, settings
+from harness import faults
+from harness.alert_timing import Intervals
+from harness.clients.alertsink import AlertSink
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
+from harness.clients.http import ControlError
+from harness.clients.mesh import MeshAdmin
+from harness.clients.prometheus import Prometheus
+from harness.target import KubernetesTarget
+from harness.traffic import Payers
+
+WALLET_FUNDS_SUN = 100_000_000  # 100 TRX: a thousand 0.1 TRX payouts
+
+
+def _fault_contexts(run: Settings, fault_by_route: dict[str, dict[str, Any]]) -> Any:
+    target = run.target
+    if isinstance(target, KubernetesTarget):
+        return istio.route_faults(
+            run.kube_secrets, target.namespace, target.virtual_service, fault_by_route, run.fault_ttl_s
+        )
+    return faults.mesh_route_faults(
+        MeshAdmin(local(run).state().admin_url("mesh")), fault_by_route, run.fault_ttl_s
+    )
+
+
+def _alert_watch(run: Settings, alerts: list[str]) -> Callable[[float], AlertWatch] | None:
+    """What watches `alerts` once the fault starts; their rules and bounds are read first, so an
+    unknown alert stops the action before any fault is applied."""
+    if not alerts:
+        return None
+    target = run.target
+    prometheus = Prometheus(target.prometheus_url)
+    if isinstance(target, KubernetesTarget):
+        timings = timings_for(alerts, PRODUCTION_RULES, None, 0.0)
+        return lambda fault_at: AlertWatch(prometheus, None, timings, fault_at).start()
+    state = local(run).state()
+    intervals = Intervals.live(state.url("prometheus"), state.url("alertmanager"))
+    timings = timings_for(alerts, LOCAL_RULES, intervals, 0.0)
+    sink = AlertSink(state.url("alertsink"))
+    return lambda fault_at: AlertWatch(prometheus, sink, timings, fault_at).start()
+
+
+def abort_routes(
+    routes: list[str],
+    percentage: float = 100.0,
+    http_status: int = 503,
+    expect_alerts: list[str] | None = None,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """An Istio abort (`http_status` for `percentage` % of requests) on each named route of the
+    VirtualService: the local mesh's admin API, or the cluster's VirtualService. The mesh answers
+    itself: an aborted request never reaches the service (as in Envoy). Watches `expect_alerts`."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    fault = {"abort": {"httpStatus": int(http_status), "percentage": {"value": float(percentage)}}}
+    name = f"abort {http_status} on {percentage:g} % of {', '.join(routes)}"
+    try:
+        watch = _alert_watch(run, list(expect_alerts or []))
+    except (ValueError, ControlError) as error:
+        raise ActivityFailed(f"{name}: cannot watch the expected alerts: {error}") from None
+    try:
+        proof = state.faults.enter_context(_fault_contexts(run, {route: fault for route in routes}))
+    except (faults.FaultError, ControlError) as error:
+        raise ActivityFailed(f"{name}: {error}") from None
+    state.active_faults.append(name)
+    state.proofs.append({"fault": name, **proof.evidence})
+    state.alert_watch = watch(proof.started_at) if watch else None
+    state.progress("method", name)
+    return {"fault": name, "started_at": proof.started_at, "evidence": proof.evidence}
+
+
+def hold(seconds: float, configuration: Configuration = None, secrets: Secrets = None) -> float:
+    """Keep the faults in force for `seconds`, saying what is in force and the time left; a Ctrl-C or
+    SIGTERM here ends the method, and the rollbacks run."""
+    state = session.current(settings(configuration, secrets))
+    end = time.monotonic() + float(seconds)
+    while (left := end - time.monotonic()) > 0:
+        state.progress("method", "; ".join(state.active_faults) or None, left)
+        time.sleep(min(5.0, left))
+    return float(seconds)
+
+
+def remove_faults(configuration: Configuration = None, secrets: Secrets = None) -> list[str]:
+    """Undo every fault this run put in force, each proving its undo; what was removed. Safe to call
+    again (the rollbacks do)."""
+    state = session.current(settings(configuration, secrets))
+    removed = list(state.active_faults)
+    try:
+        state.remove_faults()
+    except (faults.FaultError, ControlError) as error:
+        raise ActivityFailed(f"removing faults {removed}: {error}") from None
+    if state.alert_watch and state.alert_watch.rollback_at is None:
+        state.alert_watch.rolled_back()
+    state.progress("rolled back" if removed else state.phase)
+    return removed
+
+
+def start_payers(
+    payers: int = 2,
+    lose_answer_share: float = 0.25,
+    pace_s: float = 1.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Users paying out 0.1 TRX each `pace_s`, retrying with the same Idempotency-Key after errors
+    and after answers lost on the way back (`lose_answer_share` of the accepted ones), from wallets
+    funded by the devnet's faucet (the local stack only: a cluster's wallets are not ours to fund)."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    stack = local(run).state()
+    devnet = Devnet(stack.url("devnet"))
+    wallets = []
+    for _ in range(int(payers)):
+        api = Api(stack.service_url, run.jwt_secret)
+        wallet = api.wallet("TRX", "chaos payer")
+        devnet.fund(wallet["address"], WALLET_FUNDS_SUN)
+        wallets.append(wallet)
+    state.payer_wallets = wallets
+    state.payers = Payers(stack.service_url, run.jwt_secret, wallets, float(lose_answer_share), float(pace_s))
+    state.traffic.append(state.payers.start())
+    return {"payers": len(wallets), "wallets": [w["address"] for w in wallets]}
+
+
+def stop_traffic(configuration: Configuration = None, secrets: Secrets = None) -> int:
+    """Stop every traffic loop of this run; how many requests they sent."""
+    state = session.current(settings(configuration, secrets))
+    sent = sum(loop.tally.count() for loop in state.traffic)
+    state.stop_traffic()
+    return sent

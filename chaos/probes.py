@@ -1,0 +1,149 @@
+"""Chaos Toolkit probes (python provider, module `chaos.probes`). The steady-state ones answer a
+boolean (tolerance `true`) and record what they measured in the run's session; the judging ones
+record each expectation as a verdict with its reason, which the steady state's `expectations_held`
+then reads (before the method none is recorded, so it holds; after, every one must have)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+from chaoslib.types import Configuration, Secrets
+
+from chaos import guard, money, session
+from chaos.observe import slo_breaches, slo_state
+from chaos.settings import settings
+from harness import objectives
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
+from harness.clients.prometheus import Prometheus
+from harness.summary import verdict
+from harness.target import LocalTarget
+from harness.waiting import WaitTimeout, wait_for
+
+
+def slo_holds(settle_s: float = 0.0, configuration: Configuration = None, secrets: Secrets = None) -> bool:
+    """Every route group within the SLO file's error budget and p95 threshold over the target's window
+    (groups without requests in it are not judged), waiting up to `settle_s` for it to hold."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    prometheus = Prometheus(run.target.prometheus_url)
+    when = "after" if state.phase != "starting" else "before"
+    started = time.monotonic()
+    last: list[str] = []
+
+    def holds() -> bool:
+        nonlocal last
+        states = slo_state(prometheus, run.window)
+        last = slo_breaches(states)
+        for group_state in states:
+            if group_state.error_ratio is not None:
+                state.measured[f"{when}_{group_state.group}_error_ratio"] = group_state.error_ratio
+            if group_state.p95_s is not None:
+                state.measured[f"{when}_{group_state.group}_p95_seconds"] = group_state.p95_s
+        return not last
+
+    try:
+        wait_for(holds, float(settle_s) or 0.01, "the SLOs to hold", interval=1.0)
+    except WaitTimeout:
+        state.findings += [f"steady state {when}: {line}" for line in last]
+        return False
+    state.measured[f"{when}_steady_state_seconds"] = time.monotonic() - started
+    return True
+
+
+def expectations_held(configuration: Configuration = None, secrets: Secrets = None) -> bool:
+    """Every expectation the method judged so far held (none judged yet: holds)."""
+    state = session.current(settings(configuration, secrets))
+    return all(expectation.held for expectation in state.expectations)
+
+
+def target_clean(configuration: Configuration = None, secrets: Secrets = None) -> bool:
+    """No mesh fault, no devnet fault, every pod ready (guard.clean says what is not)."""
+    run = settings(configuration, secrets)
+    problems = guard.problems(run)
+    session.current(run).findings += [f"target not clean: {p}" for p in problems]
+    return not problems
+
+
+def payouts_exactly_once(
+    min_replays: int = 1,
+    timeout_s: float = 60.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Judge the payers' money once their traffic stopped: retries reached the service again (replays
+    counted, at least `min_replays`), each key named one payout, every accepted payout final within
+    `timeout_s`, and the chain holds each completed payout once and nothing else from their wallets."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    payers = state.payers
+    if payers is None:
+        state.expect(verdict("payers ran", None, ">=", 1), "no payer ran: start_payers was not called")
+        return {}
+    state.stop_traffic()
+    api = Api(run.target.base_url, run.jwt_secret)
+    devnet = Devnet(run.target.state().url("devnet")) if isinstance(run.target, LocalTarget) else None
+    findings = money.audit(payers, state.payer_wallets, api, devnet, float(timeout_s))
+    state.findings += findings
+    figures = {"payouts_accepted": len(payers.kept), "replays": payers.replays, "answers_lost": payers.lost}
+    state.measured |= figures
+    state.expect(
+        verdict("replays counted", payers.replays, ">=", int(min_replays)),
+        f"retries with the same key reached the service again: {payers.replays} answers replayed "
+        f"({payers.lost} answers lost after acceptance, {len(payers.kept)} payouts accepted)",
+    )
+    state.expect(
+        verdict("money audit findings", len(findings), "==", 0),
+        "no payout twice, none accepted and lost, the chain as the payouts say"
+        + (": " + "; ".join(findings[:5]) if findings else ""),
+    )
+    return figures | {"findings": findings}
+
+
+def alerts_judged(
+    timeout_s: float = 120.0, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Wait (up to `timeout_s`) for each expected alert to have fired and, after the rollback,
+    resolved; judge each time against its bound. Labelled with the rule profile: the local one scales
+    windows down, so these are not production detection times."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    watch = state.alert_watch
+    if watch is None:
+        return {}
+    with contextlib.suppress(WaitTimeout):  # a late or missing alert is judged below, not raised
+        wait_for(watch.done, float(timeout_s), "the expected alerts to fire and resolve", interval=1.0)
+    watch.stop()
+    profile = run.rules_profile
+    figures: dict[str, Any] = {}
+    for t in watch.timings.values():
+        firing_bound = t.bound.firing if t.bound else float(timeout_s)
+        state.expect(
+            verdict(f"{t.alert} fired ({profile} rules)", t.fired_s, "<=", firing_bound, "s"),
+            f"{t.alert} fired {_seconds(t.fired_s)} after the fault "
+            f"(bound {firing_bound:.1f} s, {profile} rules)",
+        )
+        if t.bound:
+            state.expect(
+                verdict(f"{t.alert} received ({profile} rules)", t.received_s, "<=", t.bound.receipt, "s"),
+                f"{t.alert} reached the receiver {_seconds(t.received_s)} after the fault "
+                f"(bound {t.bound.receipt:.1f} s)",
+            )
+        if t.resolve_bound_s is not None:
+            state.expect(
+                verdict(f"{t.alert} resolved ({profile} rules)", t.resolved_s, "<=", t.resolve_bound_s, "s"),
+                f"{t.alert} resolved {_seconds(t.resolved_s)} after the rollback "
+                f"(bound {t.resolve_bound_s:.1f} s)",
+            )
+        for key in ("fired_s", "received_s", "resolved_s", "resolved_received_s"):
+            value = getattr(t, key)
+            if value is not None:
+                figures[f"{t.alert}_{key[:-2]}_seconds"] = value
+    state.measured |= figures
+    return figures | {"rules_profile": profile, "slo_window": objectives.current().slo_window}
+
+
+def _seconds(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f} s"
