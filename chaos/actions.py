@@ -14,7 +14,7 @@ from chaoslib.types import Configuration, Secrets
 
 from chaos import istio, session
 from chaos.observe import LOCAL_RULES, PRODUCTION_RULES, AlertWatch, timings_for
-from chaos.settings import Settings, local, settings
+from chaos.settings import Settings, local, pod_control, settings
 from harness import faults
 from harness.alert_timing import Intervals
 from harness.clients.alertsink import AlertSink
@@ -22,6 +22,7 @@ from harness.clients.api import Api
 from harness.clients.devnet import Devnet
 from harness.clients.http import ControlError
 from harness.clients.mesh import MeshAdmin
+from harness.clients.pods import Pods
 from harness.clients.prometheus import Prometheus
 from harness.target import KubernetesTarget
 from harness.traffic import Payers
@@ -145,3 +146,46 @@ def stop_traffic(configuration: Configuration = None, secrets: Secrets = None) -
     sent = sum(loop.tally.count() for loop in state.traffic)
     state.stop_traffic()
     return sent
+
+
+def kill_pods(
+    count: int = 1,
+    grace_period_s: int = 0,
+    allow_all_pods: bool = False,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Kill `count` of the service's pods: SIGKILL with no grace (0), else SIGTERM and `grace_period_s`
+    to drain, as the kubelet does; on Kubernetes through chaostoolkit-kubernetes's `terminate_pods`.
+    Blast radius: at most replicas - 1 unless the experiment declares `allow_all_pods`."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    pods = pod_control(run)
+    ready = [p["name"] for p in pods.pods() if p.get("ready")]
+    limit = len(ready) if allow_all_pods else len(ready) - 1
+    if int(count) > limit:
+        raise ActivityFailed(
+            f"kill {count} pods: over the blast radius ({limit} of {len(ready)} ready; at most replicas - 1 "
+            "unless the experiment declares allow_all_pods: true)"
+        )
+    name = f"kill {count} pod(s), grace {grace_period_s} s"
+    state.progress("method", name)
+    target = run.target
+    if isinstance(target, KubernetesTarget):
+        from chaosk8s.pod.actions import terminate_pods  # heavy: only for a cluster
+
+        killed = terminate_pods(
+            label_selector=target.selector, qty=int(count), rand=True, grace_period=int(grace_period_s),
+            ns=target.namespace, secrets=run.kube_secrets,
+        )  # fmt: skip
+        left = {p["name"] for p in pods.pods()}
+        proofs = [{"name": pod, "deleted": pod not in left} for pod in killed]
+    else:
+        signal_name = "KILL" if int(grace_period_s) == 0 else "TERM"
+        proofs = Pods(local(run).state().url("pods")).kill(count=int(count), signal=signal_name)
+    if len(proofs) != int(count):
+        raise ActivityFailed(f"{name}: {len(proofs)} killed: {proofs}")
+    state.proofs.append({"fault": name, "killed": proofs})
+    state.measured["pods_killed"] = state.measured.get("pods_killed", 0) + len(proofs)
+    state.killed_at = time.time()
+    return {"fault": name, "killed": proofs}

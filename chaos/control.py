@@ -5,6 +5,7 @@ and proves the target clean. Chaos Toolkit calls these hooks also when the run i
 
 from __future__ import annotations
 
+import signal
 import threading
 from typing import Any
 
@@ -60,12 +61,21 @@ class Safeguard:
 
 
 _safeguard: Safeguard | None = None
+_previous_sigterm: Any = None
+
+
+def _sigterm_as_ctrl_c(signum: int, frame: Any) -> None:
+    """chaoslib turns SIGTERM into InterruptExecution, which a python activity's provider catches and
+    reports as a failed activity, and the method goes on. As KeyboardInterrupt it ends the method
+    wherever it is, and chaoslib plays the rollbacks (strategy always) as for Ctrl-C."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def before_experiment_control(
     context: Experiment, configuration: Configuration = None, secrets: Secrets = None, **kwargs: Any
 ) -> None:
-    global _safeguard
+    global _safeguard, _previous_sigterm
+    _previous_sigterm = signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
     run = settings(configuration, secrets)
     state = session.begin(run)
     state.progress("steady state before")
@@ -86,7 +96,10 @@ def after_experiment_control(
     context: Experiment, state: Journal, configuration: Configuration = None, secrets: Secrets = None,
     **kwargs: Any,
 ) -> None:  # fmt: skip
-    global _safeguard
+    global _safeguard, _previous_sigterm
+    if _previous_sigterm is not None:
+        signal.signal(signal.SIGTERM, _previous_sigterm)
+        _previous_sigterm = None
     run = settings(configuration, secrets)
     current = session.current(run)
     try:

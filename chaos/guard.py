@@ -5,7 +5,7 @@ a while for pods the experiment killed to come back; `sweep` removes leftovers a
 from __future__ import annotations
 
 from chaos import istio
-from chaos.settings import Settings
+from chaos.settings import Settings, pod_control
 from harness import objectives
 from harness.clients.devnet import Devnet
 from harness.clients.mesh import MeshAdmin
@@ -34,7 +34,7 @@ def problems(run: Settings, pods_timeout_s: float = 60.0) -> list[str]:
         if faulted:
             found.append(f"VirtualService {target.virtual_service} routes with a fault: {faulted}")
         replicas = objectives.current().min_replicas
-    pods = target.pods()
+    pods = pod_control(run)
     try:
         wait_for(
             lambda: sum(bool(p.get("ready")) for p in pods.pods()) >= replicas,

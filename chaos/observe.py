@@ -124,8 +124,22 @@ class AlertWatch:
         if self._thread:
             self._thread.join(10)
 
-    def done(self) -> bool:
-        return all(t.resolved_s is not None for t in self.timings.values())
+    def done(self, grace_s: float = 10.0) -> bool:
+        """Every alert measured, or past its bound by `grace_s` (a late one is still measured, and
+        fails; a missing one is not waited for forever)."""
+        now = time.time()
+
+        def settled(t: AlertTiming) -> bool:
+            if t.bound is None or t.resolve_bound_s is None:
+                return t.resolved_s is not None
+            if t.fired_s is None or (self.sink is not None and t.received_s is None):
+                return now - self.fault_at > t.bound.receipt + grace_s
+            if self.rollback_at is None:
+                return False
+            resolved = t.resolved_s is not None and (self.sink is None or t.resolved_received_s is not None)
+            return resolved or now - self.rollback_at > t.resolve_bound_s + t.bound.receipt + grace_s
+
+        return all(settled(t) for t in self.timings.values())
 
     def _watch(self) -> None:
         deadline = time.monotonic() + 1800  # bounded: a watch never outlives a run by much

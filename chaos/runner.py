@@ -33,6 +33,7 @@ class Outcome:
     name: str
     result: str
     reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # every expectation, held or not, in words
     summary_path: Path | None = None
     seconds: float = 0.0
 
@@ -123,6 +124,7 @@ def run_one(path: Path, out_dir: Path, config_vars: dict[str, Any], target_label
         outcome.reasons += [f"status {journal.get('status')}"] * (journal.get("status") != "completed")
         outcome.reasons += [f"activity failed: {line}" for line in failed]
     if state is not None:
+        outcome.notes += [f"{'held' if e.held else 'DEVIATED'}: {e.why}" for e in state.expectations]
         outcome.reasons += [f"expectation not met: {e.why}" for e in state.expectations if not e.held]
         outcome.reasons += state.findings
         outcome.reasons += [state.aborted] if state.aborted else []

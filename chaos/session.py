@@ -42,6 +42,7 @@ class Session:
     expectations: list[Expectation] = field(default_factory=list)
     measured: dict[str, float] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)  # money audit, guard: each a line for the report
+    killed_at: float | None = None  # the last pod kill (unix seconds)
     aborted: str | None = None  # the safeguard's reason, when it stopped the run
     phase: str = "starting"
     deadline: float | None = None

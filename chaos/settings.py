@@ -14,7 +14,8 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 
 from harness import target as targets
-from harness.target import KubernetesTarget, LocalTarget, Target, TargetError
+from harness.clients.kubernetes import KubernetesPods
+from harness.target import KubernetesTarget, LocalTarget, PodControl, Target, TargetError
 from stack.local import LOCAL_SECRETS
 
 DEFAULT_FAULT_TTL_S = 300.0
@@ -70,6 +71,18 @@ def settings(configuration: dict[str, Any] | None, secrets: dict[str, Any] | Non
         allow_production=allow,
         kube_secrets=kube,
     )
+
+
+def pod_control(run: Settings) -> PodControl:
+    """The target's pods; on Kubernetes connected as chaostoolkit-kubernetes connects (its secrets)."""
+    if isinstance(run.target, KubernetesTarget):
+        from kubernetes import client  # heavy: only for a cluster
+
+        from chaos.istio import api_client
+
+        api = client.CoreV1Api(api_client(run.kube_secrets))
+        return KubernetesPods(run.target.namespace, run.target.selector, api)
+    return run.target.pods()
 
 
 def local(settings_: Settings) -> LocalTarget:

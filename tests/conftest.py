@@ -52,6 +52,9 @@ NEEDS = {
     "stack": "stack",
     "stack/test_monitoring_config.py": "unit",
     "observability": "live",
+    "chaos": "live",
+    "chaos/test_kubernetes_path.py": "unit",
+    "chaos/test_cli.py": "unit",
 }
 NEEDS_MARKERS = frozenset(NEEDS.values())
 

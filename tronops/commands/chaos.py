@@ -18,22 +18,21 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_profile(name: str | None) -> str | None:
-    """The load profile's name when loadtests offers it; None (background traffic) without --load."""
+def _load_problem(name: str | None) -> str | None:
+    """Why `--load name` cannot be honoured, or None. Load profiles come with loadtests (being built
+    on the load-tests branch); until it offers them, the experiments keep their own background traffic."""
     if name is None:
         return None
     try:
-        from loadtests import profiles  # type: ignore[attr-defined]  # built on the load-tests branch
+        from loadtests import profiles  # type: ignore[attr-defined]
     except ImportError:
-        raise SystemExit(
-            f"tronops chaos run: --load {name}: this checkout has no load profiles yet (loadtests.profiles); "
+        return (
+            f"--load {name}: this checkout has no load profiles yet (loadtests.profiles); "
             "run without --load: the experiments keep their own background traffic"
-        ) from None
-    if name not in getattr(profiles, "PROFILES", {}):
-        raise SystemExit(
-            f"tronops chaos run: --load {name}: no such profile; there are {sorted(profiles.PROFILES)}"
         )
-    return name
+    if name not in getattr(profiles, "PROFILES", {}):
+        return f"--load {name}: no such profile; there are {sorted(getattr(profiles, 'PROFILES', {}))}"
+    return f"--load {name}: running a profile through an experiment is not wired up yet"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -51,7 +50,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"tronops chaos run: {error}", file=sys.stderr)
         return 2
-    _load_profile(args.load)
+    if problem := _load_problem(args.load):
+        print(f"tronops chaos run: {problem}", file=sys.stderr)
+        return 2
     config = {"target_file": str(args.target or ""), "allow_production": str(args.allow_production).lower()}
     label = str(args.target) if args.target else "local"
     runner.show_chaoslib_progress()
@@ -61,6 +62,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcome = runner.run_one(path, args.out, config, label)
         outcomes.append(outcome)
         print(f"{outcome.name}: {outcome.result} ({outcome.seconds:.0f} s), summary {outcome.summary_path}")
+        for line in outcome.notes:
+            print(f"  {line}")
         for reason in outcome.reasons:
             print(f"  - {reason}")
         if outcome.result == runner.COULD_NOT_RUN and "status interrupted" in outcome.reasons:

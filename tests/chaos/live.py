@@ -1,0 +1,61 @@
+"""What the live chaos tests share: a local stack of their own (one per module), a target file that
+names it, and `tronops chaos run` as an operator runs it, in a subprocess. Time scales: the local
+alert rules (windows and `for` divided by 30), a devnet block every 0.5 s, faults held 20 s."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from harness.clients.mesh import MeshAdmin
+from harness.target import LocalTarget, StackState
+from stack import topology
+from stack.processes import free_port
+
+TRONOPS = Path(sys.executable).with_name("tronops")
+HOLD_S = "20"  # how long each fault is held: long enough for its alert to fire (bounds ~25 s)
+
+
+@dataclass(frozen=True)
+class LiveStack:
+    run_dir: Path
+    target_file: Path
+
+    @property
+    def state(self) -> StackState:
+        return LocalTarget(self.run_dir).state()
+
+    @property
+    def mesh(self) -> MeshAdmin:
+        return MeshAdmin(self.state.admin_url("mesh"))
+
+
+def live_stack(run_dir: Path, rule_files: tuple[str, ...] = (topology.ALERT_RULES,)) -> Iterator[LiveStack]:
+    options = topology.StackOptions(
+        run_dir=run_dir, port=free_port(), block_interval=0.5, confirmations=2, rule_files=rule_files
+    )
+    topology.up(options, progress=lambda _line: None)
+    target_file = run_dir / "target.yaml"
+    target_file.write_text(yaml.safe_dump({"kind": "local", "stack_dir": str(run_dir)}))
+    try:
+        yield LiveStack(run_dir, target_file)
+    finally:
+        if topology.running(run_dir):
+            topology.down(run_dir)
+
+
+def chaos_run(stack: LiveStack, *args: str, out: Path, **env: str) -> subprocess.Popen[str]:
+    """`tronops chaos run ARGS --target FILE --out OUT`, started; the caller waits or signals it."""
+    return subprocess.Popen(
+        [str(TRONOPS), "chaos", "run", *args, "--target", str(stack.target_file), "--out", str(out)],
+        env={**os.environ, "TRONOPS_CHAOS_HOLD_S": HOLD_S, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
