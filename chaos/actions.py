@@ -189,3 +189,25 @@ def kill_pods(
     state.measured["pods_killed"] = state.measured.get("pods_killed", 0) + len(proofs)
     state.killed_at = time.time()
     return {"fault": name, "killed": proofs}
+
+
+def stop_one_pod(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """One ready pod hung (SIGSTOP: it takes connections and answers nothing), not an Istio delay,
+    which Envoy never retries: the mesh's per-try timeouts and retries must move its requests to the
+    healthy pods. The local stack only: in a cluster a container's init process ignores SIGSTOP sent
+    from inside it, and the harness does not reach the node."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    pods = Pods(local(run).state().url("pods"))
+    ready = [pod["name"] for pod in pods.pods() if pod.get("ready")]
+    if len(ready) < 2:
+        raise ActivityFailed(f"stop one pod: {len(ready)} ready; at least 2 are needed to leave one healthy")
+    name = f"pod {ready[0]} hung (SIGSTOP)"
+    try:
+        proof = state.faults.enter_context(faults.pod_stopped(pods, ready[0], run.fault_ttl_s))
+    except (faults.FaultError, ControlError) as error:
+        raise ActivityFailed(f"{name}: {error}") from None
+    state.active_faults.append(name)
+    state.proofs.append({"fault": name, **proof.evidence})
+    state.progress("method", name)
+    return {"fault": name, "started_at": proof.started_at, "evidence": proof.evidence}

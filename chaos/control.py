@@ -5,6 +5,7 @@ and proves the target clean. Chaos Toolkit calls these hooks also when the run i
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from typing import Any
@@ -14,6 +15,7 @@ from chaoslib.types import Configuration, Experiment, Journal, Secrets
 
 from chaos import guard, session
 from chaos.observe import burn_rate
+from chaos.probes import mesh_retries
 from chaos.settings import settings
 from harness.clients.prometheus import Prometheus
 from harness.traffic import READS, Readers
@@ -79,9 +81,12 @@ def before_experiment_control(
     run = settings(configuration, secrets)
     state = session.begin(run)
     state.progress("steady state before")
+    with contextlib.suppress(Exception):  # a mesh without the counter: mesh_retried counts from 0
+        state.measured["mesh_retries_before"] = mesh_retries(Prometheus(run.target.prometheus_url))
     readers = int((configuration or {}).get("background_readers", 2))
     if readers:
-        state.traffic.append(Readers(run.target.base_url, run.jwt_secret, READS, readers).start())
+        state.readers = Readers(run.target.base_url, run.jwt_secret, READS, readers).start()
+        state.traffic.append(state.readers)
     faulted = str((configuration or {}).get("faulted_route_groups", "")).split(",")
     _safeguard = Safeguard(
         Prometheus(run.target.prometheus_url),

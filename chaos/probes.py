@@ -147,3 +147,49 @@ def alerts_judged(
 
 def _seconds(value: float | None) -> str:
     return "never" if value is None else f"{value:.1f} s"
+
+
+FAILED = ("5", "timeout", "error")  # a server error, or no answer within the client's 30 s
+
+
+def requests_all_answered(
+    include_payers: bool = True, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, int]:
+    """Judge the run's retryable requests (the background reads; the payers' keyed POSTs): none may
+    have failed, since the mesh retries them on another pod within the route timeout."""
+    state = session.current(settings(configuration, secrets))
+    loops = [state.readers] + ([state.payers] if include_payers and state.payers else [])
+    sent = sum(loop.tally.count() for loop in loops if loop)
+    failed = sum(loop.tally.count(*FAILED) for loop in loops if loop)
+    state.measured |= {"retryable_requests": sent, "retryable_requests_failed": failed}
+    state.expect(
+        verdict("failed retryable requests", failed, "==", 0),
+        f"{failed} of {sent} retryable requests failed (5xx, or no answer within 30 s)",
+    )
+    if sent == 0:
+        state.expect(verdict("retryable requests sent", sent, ">", 0), "no retryable request was sent")
+    return {"sent": sent, "failed": failed}
+
+
+MESH_RETRIES = "sum(tron_mesh_upstream_retries_total)"  # the local mesh's counter; absent before any
+
+
+def mesh_retries(prometheus: Prometheus) -> float:
+    """The mesh's retries so far (a counter born at its first retry: `increase` would miss that one)."""
+    result = prometheus.query(MESH_RETRIES)
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def mesh_retried(min_retries: int = 1, configuration: Configuration = None, secrets: Secrets = None) -> float:
+    """Judge that the mesh moved requests: its retries grew by at least `min_retries` in this run."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    retries = mesh_retries(Prometheus(run.target.prometheus_url)) - state.measured.get(
+        "mesh_retries_before", 0
+    )
+    state.measured["mesh_retries"] = retries
+    state.expect(
+        verdict("mesh retries", retries, ">=", int(min_retries)),
+        f"the mesh retried {retries:.0f} requests on another pod (per-try timeout or a reset)",
+    )
+    return retries

@@ -13,7 +13,7 @@ from typing import Any
 
 from chaos.observe import AlertWatch
 from chaos.settings import Settings
-from harness.traffic import Loops, Payers
+from harness.traffic import Loops, Payers, Readers
 
 
 @dataclass
@@ -33,6 +33,7 @@ class Session:
     settings: Settings
     started_at: float = field(default_factory=time.time)
     traffic: list[Loops] = field(default_factory=list)
+    readers: Readers | None = None  # the control's background reads: every one retryable
     payers: Payers | None = None
     payer_wallets: list[dict[str, Any]] = field(default_factory=list)
     faults: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)

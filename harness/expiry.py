@@ -30,6 +30,15 @@ def clear_mesh_fault(admin_url: str, route: str) -> None:
         mesh.clear_fault(route)
 
 
+def continue_process(pid: int, start_time: str) -> None:
+    """SIGCONT to `pid` if it is still the process that was stopped (same start time)."""
+    from harness.faults import process_state  # faults imports this module
+
+    state = process_state(pid)
+    if state is not None and state[1] == start_time:
+        os.kill(pid, signal.SIGCONT)
+
+
 @contextlib.contextmanager
 def expiring(ttl_s: float, call: str, args: dict[str, Any]) -> Iterator[int]:
     """Arm a detached undo of `call(**args)` in `ttl_s` seconds; yields its pid; disarms it on exit."""

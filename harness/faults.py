@@ -21,7 +21,7 @@ from typing import Any
 from harness.clients.devnet import Devnet
 from harness.clients.mesh import MeshAdmin
 from harness.clients.pods import Pods
-from harness.expiry import expiring
+from harness.expiry import continue_process, expiring
 from harness.traffic import Hammer, Loops
 from harness.waiting import WaitTimeout, wait_for
 
@@ -235,6 +235,35 @@ def pods_stopped(pods: Pods, replicas: int, timeout_s: float = 5.0) -> Iterator[
                 )
             except WaitTimeout as error:
                 raise FaultNotUndone(f"pods_stopped: {error}") from None
+
+
+@contextlib.contextmanager
+def pod_stopped(pods: Pods, name: str, ttl_s: float, timeout_s: float = 5.0) -> Iterator[Proof]:
+    """One pod's process stopped (SIGSTOP): it accepts connections and answers nothing, a hung or very
+    slow upstream that the mesh must route around. Continued (SIGCONT) after, or by the expiry after
+    `ttl_s`; a pod the supervisor replaced meanwhile (its liveness probe) is a new process, untouched."""
+    pod = next((p for p in pods.pods() if p["name"] == name), None)
+    if pod is None or not pod.get("pid") or (proc := process_state(pod["pid"])) is None:
+        raise FaultNotApplied(f"pod_stopped: no running pod {name!r}")
+    pid, started = pod["pid"], proc[1]
+    with expiring(ttl_s, "harness.expiry:continue_process", {"pid": pid, "start_time": started}):
+        try:
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                wait_for(
+                    lambda: (process_state(pid) or ("gone",))[0] == "T", timeout_s, f"pod {name} stopped"
+                )
+            except WaitTimeout as error:
+                raise FaultNotApplied(f"pod_stopped: {error}") from None
+            yield Proof("pod_stopped", time.time(), {"pod": name, "pid": pid, "state": "T"})
+        finally:
+            continue_process(pid, started)
+            try:
+                wait_for(
+                    lambda: (process_state(pid) or ("gone",))[0] != "T", timeout_s, f"pod {name} running"
+                )
+            except WaitTimeout as error:
+                raise FaultNotUndone(f"pod_stopped: {error}") from None
 
 
 # ---- the service's own limits -----------------------------------------------------------------------

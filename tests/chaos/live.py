@@ -7,9 +7,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -36,11 +37,11 @@ class LiveStack:
         return MeshAdmin(self.state.admin_url("mesh"))
 
 
-def live_stack(run_dir: Path, rule_files: tuple[str, ...] = (topology.ALERT_RULES,)) -> Iterator[LiveStack]:
-    options = topology.StackOptions(
-        run_dir=run_dir, port=free_port(), block_interval=0.5, confirmations=2, rule_files=rule_files
-    )
-    topology.up(options, progress=lambda _line: None)
+def live_stack(run_dir: Path, **variant: Any) -> Iterator[LiveStack]:
+    """A stack for one module; `variant` changes StackOptions (rule files, Deployment, VirtualService,
+    the pods' environment) to break what an experiment checks."""
+    options = topology.StackOptions(run_dir=run_dir, port=free_port(), block_interval=0.5, confirmations=2)
+    topology.up(replace(options, **variant), progress=lambda _line: None)
     target_file = run_dir / "target.yaml"
     target_file.write_text(yaml.safe_dump({"kind": "local", "stack_dir": str(run_dir)}))
     try:
@@ -59,3 +60,31 @@ def chaos_run(stack: LiveStack, *args: str, out: Path, **env: str) -> subprocess
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@dataclass(frozen=True)
+class Finished:
+    code: int
+    stdout: str
+    stderr: str
+
+    def __str__(self) -> str:  # what an assertion shows
+        return f"exit {self.code}\n{self.stdout}\n{self.stderr[-4000:]}"
+
+
+def run_to_end(stack: LiveStack, experiment: str, out: Path, **env: str) -> Finished:
+    runner = chaos_run(stack, experiment, out=out, **env)
+    try:
+        stdout, stderr = runner.communicate(timeout=400)
+    finally:
+        runner.kill()
+    return Finished(runner.returncode, stdout, stderr)
+
+
+def variant_of(source: Path, folder: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    """A copy of a manifest (the Deployment, the VirtualService) with `change` made to its document."""
+    document = yaml.safe_load(source.read_text())
+    change(document)
+    path = folder / source.name
+    path.write_text(yaml.safe_dump(document))
+    return path
