@@ -13,7 +13,7 @@ from chaoslib.types import Configuration, Secrets
 
 from chaos import guard, money, session
 from chaos.observe import slo_breaches, slo_state
-from chaos.settings import settings
+from chaos.settings import pod_control, settings
 from harness import objectives
 from harness.clients.api import Api
 from harness.clients.devnet import Devnet
@@ -193,3 +193,33 @@ def mesh_retried(min_retries: int = 1, configuration: Configuration = None, secr
         f"the mesh retried {retries:.0f} requests on another pod (per-try timeout or a reset)",
     )
     return retries
+
+
+def pods_ready_within(bound_s: float, configuration: Configuration = None, secrets: Secrets = None) -> float:
+    """Judge that the killed pods' replacements are ready within `bound_s` of the last kill (the
+    target's replicas all ready again); the recovery time measured."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    replicas = (
+        run.target.state().replicas
+        if isinstance(run.target, LocalTarget)
+        else objectives.current().min_replicas
+    )
+    pods = pod_control(run)
+    killed_at = state.killed_at or time.time()
+    with contextlib.suppress(WaitTimeout):  # a late recovery is measured below, and fails
+        wait_for(
+            lambda: sum(bool(p.get("ready")) for p in pods.pods()) >= replicas,
+            float(bound_s) * 3,
+            f"{replicas} pods ready",
+            interval=0.5,
+        )
+    ready = sum(bool(p.get("ready")) for p in pods.pods()) >= replicas
+    recovered = time.time() - killed_at if ready else None
+    if recovered is not None:
+        state.measured["recovery_seconds"] = recovered
+    state.expect(
+        verdict("pods ready again", recovered, "<=", float(bound_s), "s"),
+        f"all {replicas} pods ready again {_seconds(recovered)} after the kill (bound {float(bound_s):g} s)",
+    )
+    return recovered or -1.0

@@ -1,0 +1,33 @@
+"""Experiments 2 onwards on one healthy local stack (experiment 1 has its own module, with the
+interruption tests): each holds and says what it measured. Time scales: faults held 20 s, pods probed
+at 0.2 x the manifest's periods, a block every 0.5 s. About 1 minute per experiment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.chaos.live import LiveStack, live_stack, run_to_end
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    yield from live_stack(tmp_path_factory.mktemp("chaos-hold"))
+
+
+def test_a_hung_pod_costs_no_read(stack: LiveStack, tmp_path: Path) -> None:
+    done = run_to_end(stack, "02-slow-upstream-pod", tmp_path)
+    assert done.code == 0, done
+    assert "02-slow-upstream-pod: held" in done.stdout
+    assert "held: 0 of" in done.stdout and "the mesh retried" in done.stdout
+    assert "fault: pod tron-payment-service-" in done.stderr and "hung (SIGSTOP)" in done.stderr
+
+
+def test_one_pod_killed_under_load_fails_no_retryable_request(stack: LiveStack, tmp_path: Path) -> None:
+    done = run_to_end(stack, "03-one-pod-killed", tmp_path)
+    assert done.code == 0, done
+    assert "03-one-pod-killed: held" in done.stdout
+    assert "held: all 3 pods ready again" in done.stdout and "held: 0 of" in done.stdout
+    assert "fault: kill 1 pod(s), grace 0 s" in done.stderr

@@ -1,0 +1,37 @@
+"""Experiments 2 and 3 can fail: behind a VirtualService with no retries and no per-try timeout
+(only the route timeout), the requests a hung or killed pod took fail, and each experiment deviates
+saying how many. About 2.5 minutes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stack.processes import VIRTUAL_SERVICE
+from tests.chaos.live import LiveStack, live_stack, run_to_end, variant_of
+
+FAILED_SOME = "retryable requests failed (5xx, or no answer within 30 s)"
+
+
+def _no_retries(document: dict[str, Any]) -> None:
+    for route in document["spec"]["http"]:
+        route["retries"] = {"attempts": 0}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    routes = variant_of(VIRTUAL_SERVICE, tmp_path_factory.mktemp("no-retries"), _no_retries)
+    yield from live_stack(tmp_path_factory.mktemp("chaos-no-retries"), virtual_service=routes)
+
+
+@pytest.mark.parametrize("experiment", ["02-slow-upstream-pod", "03-one-pod-killed"])
+def test_without_retries_the_faulted_pods_requests_fail_and_the_experiment_says_so(
+    stack: LiveStack, tmp_path: Path, experiment: str
+) -> None:
+    done = run_to_end(stack, experiment, tmp_path)
+    assert done.code == 1, done
+    assert f"{experiment}: deviated" in done.stdout
+    assert f"{FAILED_SOME}" in done.stdout and "expectation not met: 0 of" not in done.stdout
