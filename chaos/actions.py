@@ -108,6 +108,8 @@ def remove_faults(configuration: Configuration = None, secrets: Secrets = None) 
         state.remove_faults()
     except (faults.FaultError, ControlError) as error:
         raise ActivityFailed(f"removing faults {removed}: {error}") from None
+    if removed:
+        state.fault_ended_at = time.time()
     if state.alert_watch and state.alert_watch.rollback_at is None:
         state.alert_watch.rolled_back()
     state.progress("rolled back" if removed else state.phase)
@@ -211,3 +213,48 @@ def stop_one_pod(configuration: Configuration = None, secrets: Secrets = None) -
     state.proofs.append({"fault": name, **proof.evidence})
     state.progress("method", name)
     return {"fault": name, "started_at": proof.started_at, "evidence": proof.evidence}
+
+
+def hang_pods(
+    count: int | None = None,
+    expect_alerts: list[str] | None = None,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """`count` pods down (at most replicas - 1), or every pod (`count` omitted: declared beyond the
+    blast radius by the experiment that asks). Locally the pods' processes hang (SIGSTOP, the
+    supervisor's restarts of them too, as pods that stopped answering): killed ones come back within a
+    second under new names, before a scrape saw them down, and leave their old series behind. Continued
+    by `remove_faults`; should this process die first, the supervisor's liveness probe restarts them.
+    On Kubernetes the pods are deleted (chaostoolkit-kubernetes `terminate_pods`, grace 0)."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    try:
+        watch = _alert_watch(run, list(expect_alerts or []))
+    except (ValueError, ControlError) as error:
+        raise ActivityFailed(f"pods down: cannot watch the expected alerts: {error}") from None
+    target = run.target
+    if isinstance(target, KubernetesTarget):
+        every = len(pod_control(run).pods())
+        result = kill_pods(count or every, 0, count is None, configuration, secrets)
+        started = state.killed_at or time.time()
+    else:
+        stack = local(run).state()
+        pods = Pods(stack.url("pods"))
+        ready = sorted(p["name"] for p in pods.pods() if p.get("ready"))
+        if count is not None and int(count) > len(ready) - 1:
+            raise ActivityFailed(f"hang {count} pods: over the blast radius (at most {len(ready) - 1})")
+        names = None if count is None else frozenset(ready[: int(count)])
+        name = "every pod hung (SIGSTOP)" if names is None else f"pods {sorted(names)} hung (SIGSTOP)"
+        try:
+            proof = state.faults.enter_context(
+                faults.pods_stopped(pods, stack.replicas if names is None else len(names), names=names)
+            )
+        except (faults.FaultError, ControlError) as error:
+            raise ActivityFailed(f"{name}: {error}") from None
+        state.active_faults.append(name)
+        result, started = {"fault": name, **proof.evidence}, proof.started_at
+        state.progress("method", name)
+    state.proofs.append(result)
+    state.alert_watch = watch(started) if watch else state.alert_watch
+    return result

@@ -195,18 +195,21 @@ def mesh_retried(min_retries: int = 1, configuration: Configuration = None, secr
     return retries
 
 
-def pods_ready_within(bound_s: float, configuration: Configuration = None, secrets: Secrets = None) -> float:
-    """Judge that the killed pods' replacements are ready within `bound_s` of the last kill (the
-    target's replicas all ready again); the recovery time measured."""
+def pods_ready_within(
+    bound_s: float, since: str = "kill", configuration: Configuration = None, secrets: Secrets = None
+) -> float:
+    """Judge that all the target's replicas are ready again within `bound_s` of the last pod kill
+    (`since: kill`) or of the fault's removal (`since: rollback`); the recovery time measured."""
     run = settings(configuration, secrets)
     state = session.current(run)
+    start = state.fault_ended_at if since == "rollback" else state.killed_at
     replicas = (
         run.target.state().replicas
         if isinstance(run.target, LocalTarget)
         else objectives.current().min_replicas
     )
     pods = pod_control(run)
-    killed_at = state.killed_at or time.time()
+    killed_at = start or time.time()
     with contextlib.suppress(WaitTimeout):  # a late recovery is measured below, and fails
         wait_for(
             lambda: sum(bool(p.get("ready")) for p in pods.pods()) >= replicas,
@@ -220,6 +223,7 @@ def pods_ready_within(bound_s: float, configuration: Configuration = None, secre
         state.measured["recovery_seconds"] = recovered
     state.expect(
         verdict("pods ready again", recovered, "<=", float(bound_s), "s"),
-        f"all {replicas} pods ready again {_seconds(recovered)} after the kill (bound {float(bound_s):g} s)",
+        f"all {replicas} pods ready again {_seconds(recovered)} after the "
+        f"{'kill' if since == 'kill' else 'fault ended'} (bound {float(bound_s):g} s)",
     )
     return recovered or -1.0

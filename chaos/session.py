@@ -44,6 +44,7 @@ class Session:
     measured: dict[str, float] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)  # money audit, guard: each a line for the report
     killed_at: float | None = None  # the last pod kill (unix seconds)
+    fault_ended_at: float | None = None  # when remove_faults last removed one
     aborted: str | None = None  # the safeguard's reason, when it stopped the run
     phase: str = "starting"
     deadline: float | None = None

@@ -172,13 +172,16 @@ class _PodFreezer(Loops):
     """Keeps every pod process stopped (SIGSTOP), the ones the supervisor restarts meanwhile too, so that
     no pod answers until stop(); thaw() continues (SIGCONT) each one still running."""
 
-    def __init__(self, pods: Pods) -> None:
+    def __init__(self, pods: Pods, names: frozenset[str] | None = None) -> None:
         super().__init__()
         self.frozen: dict[int, str] = {}  # pid -> start time: a recycled pid is never signalled
         self._pods = pods
+        self._names = names  # only these pods (their restarts too); None: every pod
 
     def freeze_new(self) -> None:
         for pod in self._pods.pods():
+            if self._names is not None and pod["name"] not in self._names:
+                continue
             pid = pod.get("pid")
             if pid and pid not in self.frozen and (proc := process_state(pid)) is not None:
                 self.frozen[pid] = proc[1]  # recorded first: a Ctrl-C right after the signal still thaws it
@@ -205,10 +208,13 @@ class _PodFreezer(Loops):
 
 
 @contextlib.contextmanager
-def pods_stopped(pods: Pods, replicas: int, timeout_s: float = 5.0) -> Iterator[Proof]:
-    """Every pod process of the local supervisor stopped (SIGSTOP): alive, but answering nothing, as a
-    hung container. The proof lists the stopped pids, each seen in state T."""
-    freezer = _PodFreezer(pods)
+def pods_stopped(
+    pods: Pods, replicas: int, timeout_s: float = 5.0, names: frozenset[str] | None = None
+) -> Iterator[Proof]:
+    """Every pod process of the local supervisor (or only the pods `names`, `replicas` of them)
+    stopped (SIGSTOP): alive, but answering nothing, as a hung container. The proof lists the stopped
+    pids, each seen in state T."""
+    freezer = _PodFreezer(pods, names)
 
     def all_stopped() -> bool:
         freezer.freeze_new()
