@@ -25,7 +25,8 @@ from harness.clients.mesh import MeshAdmin
 from harness.clients.pods import Pods
 from harness.clients.prometheus import Prometheus
 from harness.target import KubernetesTarget
-from harness.traffic import Payers
+from harness.traffic import Creators, Payers
+from harness.waiting import WaitTimeout, wait_for
 
 WALLET_FUNDS_SUN = 100_000_000  # 100 TRX: a thousand 0.1 TRX payouts
 
@@ -258,3 +259,52 @@ def hang_pods(
     state.proofs.append(result)
     state.alert_watch = watch(started) if watch else state.alert_watch
     return result
+
+
+def start_creators(pace_s: float = 0.5, configuration: Configuration = None, secrets: Secrets = None) -> int:
+    """A user creating wallets: POSTs without a key, never retried by the mesh (harness Creators)."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    state.creators = Creators(run.target.base_url, run.jwt_secret, float(pace_s)).start()
+    state.traffic.append(state.creators)
+    return 1
+
+
+def rolling_terminate(
+    grace_period_s: int = 45, ready_bound_s: float = 60.0, configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """SIGTERM every pod in turn, as a rolling restart does: the next only once all replicas are ready
+    again (within `ready_bound_s`). Locally through the pods API (SIGTERM, SIGKILL after the grace
+    period); on Kubernetes each pod deleted with `grace_period_s` (chaostoolkit-kubernetes)."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    pods = pod_control(run)
+    names = sorted(p["name"] for p in pods.pods())
+    replicas = len(names)
+    proofs = []
+    for number, name in enumerate(names, 1):
+        state.progress("method", f"SIGTERM pod {number} of {replicas}: {name}")
+        target = run.target
+        if isinstance(target, KubernetesTarget):
+            from chaosk8s.pod.actions import terminate_pods
+
+            terminate_pods(
+                name_pattern=f"^{name}$",
+                label_selector=target.selector,
+                qty=1,
+                grace_period=int(grace_period_s),
+                ns=target.namespace,
+                secrets=run.kube_secrets,
+            )
+            proofs.append({"name": name, "deleted": True})
+        else:
+            proofs += Pods(local(run).state().url("pods")).kill([name], signal="TERM")
+        try:
+            wait_for(lambda: sum(bool(p.get("ready")) for p in pods.pods()) >= replicas, float(ready_bound_s),
+                     f"{replicas} pods ready after terminating {name}", interval=0.5)  # fmt: skip
+        except WaitTimeout as error:
+            raise ActivityFailed(f"rolling SIGTERM stopped at {name}: {error}") from None
+    state.killed_at = time.time()
+    state.proofs.append({"fault": "rolling SIGTERM", "terminated": proofs})
+    return proofs

@@ -155,16 +155,18 @@ FAILED = ("5", "timeout", "error")  # a server error, or no answer within the cl
 def requests_all_answered(
     include_payers: bool = True, configuration: Configuration = None, secrets: Secrets = None
 ) -> dict[str, int]:
-    """Judge the run's retryable requests (the background reads; the payers' keyed POSTs): none may
-    have failed, since the mesh retries them on another pod within the route timeout."""
+    """Judge the run's requests (the background reads; the payers' keyed POSTs; the creators'
+    unkeyed POSTs, when started): none may have failed. Reads and keyed POSTs the mesh retries on
+    another pod; an unkeyed POST only a draining pod's care protects."""
     state = session.current(settings(configuration, secrets))
-    loops = [state.readers] + ([state.payers] if include_payers and state.payers else [])
+    loops = [state.readers, state.creators] + ([state.payers] if include_payers and state.payers else [])
     sent = sum(loop.tally.count() for loop in loops if loop)
     failed = sum(loop.tally.count(*FAILED) for loop in loops if loop)
     state.measured |= {"retryable_requests": sent, "retryable_requests_failed": failed}
     state.expect(
         verdict("failed retryable requests", failed, "==", 0),
-        f"{failed} of {sent} retryable requests failed (5xx, or no answer within 30 s)",
+        f"{failed} of {sent} requests failed (5xx, or no answer within 30 s)"
+        + (f", {state.creators.tally.count(*FAILED)} of them unkeyed POSTs" if state.creators else ""),
     )
     if sent == 0:
         state.expect(verdict("retryable requests sent", sent, ">", 0), "no retryable request was sent")

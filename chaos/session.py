@@ -13,7 +13,7 @@ from typing import Any
 
 from chaos.observe import AlertWatch
 from chaos.settings import Settings
-from harness.traffic import Loops, Payers, Readers
+from harness.traffic import Creators, Loops, Payers, Readers
 
 
 @dataclass
@@ -35,6 +35,7 @@ class Session:
     traffic: list[Loops] = field(default_factory=list)
     readers: Readers | None = None  # the control's background reads: every one retryable
     payers: Payers | None = None
+    creators: Creators | None = None  # non-retryable POSTs, when an experiment starts them
     payer_wallets: list[dict[str, Any]] = field(default_factory=list)
     faults: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     active_faults: list[str] = field(default_factory=list)

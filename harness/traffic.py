@@ -262,3 +262,26 @@ class Payers(Loops):
             payout_id,
             int(response.headers.get("Idempotent-Replayed") == "true"),
         )
+
+
+class Creators(Loops):
+    """One user creating a wallet every `pace_s`: a POST without an Idempotency-Key, which the mesh
+    never retries, so any request a dying pod refuses is an error the user sees."""
+
+    def __init__(self, base_url: str, secret: str, pace_s: float = 0.5) -> None:
+        super().__init__()
+        self._client = Api(base_url, secret, f"creator-{uuid.uuid4().hex[:8]}")
+        self._pace_s = pace_s
+
+    def start(self) -> Creators:
+        self.spawn(self._create, "creator")
+        return self
+
+    def _create(self) -> None:
+        for _ in range(MAX_REQUESTS):
+            if not self.running():
+                return
+            self.tally.add(
+                _status(self._client.post, "/api/v1/wallets", {"name": "chaos", "currency": "TRX"})
+            )
+            self.pause(self._pace_s)
