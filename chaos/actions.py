@@ -308,3 +308,55 @@ def rolling_terminate(
     state.killed_at = time.time()
     state.proofs.append({"fault": "rolling SIGTERM", "terminated": proofs})
     return proofs
+
+
+NODE_FAULTS: dict[str, Callable[[Devnet, float], Any]] = {
+    # Each as java-tron fails (stack/devnet/README.md): the name the experiment uses -> the fault.
+    "outage": lambda devnet, ttl: faults.devnet_down(devnet),
+    "latency": lambda devnet, ttl: faults.slow_node(devnet, 3.0),
+    "lag": lambda devnet, ttl: faults.node_fault(devnet, "lag", ttl, seconds=30),
+    "refusals": lambda devnet, ttl: faults.node_fault(devnet, "refuse", ttl, code="SERVER_BUSY", share=0.5),
+    "lost_answers": lambda devnet, ttl: faults.node_fault(devnet, "lose_answer", ttl, share=0.5, mode="drop"),
+}
+
+
+def node_faults(
+    sequence: list[str],
+    seconds_each: dict[str, float],
+    expect_alerts: list[str] | None = None,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> list[dict[str, Any]]:
+    """The TRON node fails one way after another (`sequence`, names from NODE_FAULTS), each for its
+    seconds, each proven in force and removed after (the devnet keeps a time to live on each too).
+    `expect_alerts` are watched from the first fault; their resolution is timed from its end. The
+    local devnet only: a cluster's node is TronGrid, not ours to break."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    unknown = sorted(set(sequence) - set(NODE_FAULTS))
+    if unknown:
+        raise ActivityFailed(f"node faults: unknown {unknown}; known: {sorted(NODE_FAULTS)}")
+    try:
+        watch = _alert_watch(run, list(expect_alerts or []))
+    except (ValueError, ControlError) as error:
+        raise ActivityFailed(f"node faults: cannot watch the expected alerts: {error}") from None
+    devnet = Devnet(local(run).state().url("devnet"))
+    total = sum(float(seconds_each[name]) for name in sequence)
+    end = time.monotonic() + total
+    proofs = []
+    for index, name in enumerate(sequence):
+        try:
+            with NODE_FAULTS[name](devnet, run.fault_ttl_s) as proof:
+                proofs.append({"fault": f"node {name}", **proof.evidence})
+                if index == 0 and watch:
+                    state.alert_watch = watch(proof.started_at)
+                until = time.monotonic() + float(seconds_each[name])
+                while (left := until - time.monotonic()) > 0:
+                    state.progress("method", f"TRON node {name}", end - time.monotonic())
+                    time.sleep(min(5.0, left))
+        except (faults.FaultError, ControlError) as error:
+            raise ActivityFailed(f"node {name}: {error}") from None
+        if index == 0 and state.alert_watch:
+            state.alert_watch.rolled_back()
+    state.proofs += proofs
+    return proofs

@@ -15,9 +15,10 @@ from chaoslib.types import Configuration, Experiment, Journal, Secrets
 
 from chaos import guard, session
 from chaos.observe import burn_rate
-from chaos.probes import mesh_retries
+from chaos.probes import mesh_retries, restarts
 from chaos.settings import settings
 from harness.clients.prometheus import Prometheus
+from harness.target import LocalTarget
 from harness.traffic import READS, Readers
 
 SAFEGUARD_POLL_S = 2.0
@@ -83,6 +84,8 @@ def before_experiment_control(
     state.progress("steady state before")
     with contextlib.suppress(Exception):  # a mesh without the counter: mesh_retried counts from 0
         state.measured["mesh_retries_before"] = mesh_retries(Prometheus(run.target.prometheus_url))
+    if isinstance(run.target, LocalTarget):
+        state.restarts_before = restarts(run.target)
     readers = int((configuration or {}).get("background_readers", 2))
     if readers:
         state.readers = Readers(run.target.base_url, run.jwt_secret, READS, readers).start()

@@ -79,6 +79,8 @@ def burn_rate(prometheus: Prometheus, window: str, skip: tuple[str, ...]) -> flo
     over the budget (1 = exactly on budget; the fast-burn page is 14.4)."""
     base = objectives.current().identity.base_path
     groups = "|".join(g for g in objectives.current().route_groups if g not in skip)
+    if not groups:
+        return None  # every group is under fault: nothing is spared to watch
     routes = f'route=~"{base}/({groups}).*"'
     ratio = _number(prometheus.query(_error_ratio(routes, window)))
     budget = objectives.current().slo("availability").error_budget

@@ -229,3 +229,26 @@ def pods_ready_within(
         f"{'kill' if since == 'kill' else 'fault ended'} (bound {float(bound_s):g} s)",
     )
     return recovered or -1.0
+
+
+def restarts(run_target: LocalTarget) -> dict[str, int]:
+    """Container restarts per pod name, as the local supervisor counts them."""
+    from harness.clients.pods import Pods
+
+    return {pod["name"]: int(pod.get("restarts", 0)) for pod in Pods(run_target.state().url("pods")).pods()}
+
+
+def no_pod_restarts(configuration: Configuration = None, secrets: Secrets = None) -> int:
+    """Judge that no pod restarted during the run (liveness stays shallow: a sick dependency is not a
+    reason to restart). Counted by the local supervisor; on Kubernetes not measured (inconclusive)."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    if not isinstance(run.target, LocalTarget):
+        state.expect(verdict("pod restarts", None, "==", 0), "pod restarts: not measured on this target")
+        return -1
+    before = state.restarts_before
+    now = restarts(run.target)
+    grew = sum(max(0, count - before.get(name, 0)) for name, count in now.items())
+    state.measured["pod_restarts"] = grew
+    state.expect(verdict("pod restarts", grew, "==", 0), f"{grew} pod restarts during the run")
+    return grew

@@ -44,6 +44,7 @@ class Session:
     expectations: list[Expectation] = field(default_factory=list)
     measured: dict[str, float] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)  # money audit, guard: each a line for the report
+    restarts_before: dict[str, int] = field(default_factory=dict)  # pod -> restarts when the run began
     killed_at: float | None = None  # the last pod kill (unix seconds)
     fault_ended_at: float | None = None  # when remove_faults last removed one
     aborted: str | None = None  # the safeguard's reason, when it stopped the run

@@ -1,6 +1,7 @@
-"""Experiments 2, 3 and 5 on one healthy local stack (experiment 1 has its own module, with the
-interruption tests; 4 too, see there): each holds and says what it measured. Time scales: faults
-held 20 s, pods probed at 0.2 x the manifest's periods, a block every 0.5 s. About 40 s each."""
+"""Experiments 2, 3, 5 and 6, and the safeguard, on one healthy local stack (experiment 1 has its
+own module, with the interruption tests; 4 too, see there): each holds and says what it measured.
+Time scales: faults held 20 s, pods probed at 0.2 x the manifest's periods, a block every 0.5 s.
+About 40 s each, 80 s for experiment 6."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.clients.devnet import Devnet
 from tests.chaos.live import LiveStack, live_stack, run_to_end
 
 # A SIGTERM through the local pods API is not a pod deletion: nothing takes the pod out of the
@@ -46,3 +48,27 @@ def test_a_rolling_sigterm_costs_no_request(stack: LiveStack, tmp_path: Path) ->
     assert done.code == 0, done
     assert "05-rolling-sigterm: held" in done.stdout and "held: 0 of" in done.stdout
     assert "SIGTERM pod 3 of 3" in done.stderr
+
+
+def test_the_tron_node_failing_every_way_restarts_no_pod_and_pays_once(
+    stack: LiveStack, tmp_path: Path
+) -> None:
+    done = run_to_end(stack, "06-tron-node-faults", tmp_path)
+    assert done.code == 0, done
+    assert "06-tron-node-faults: held" in done.stdout and "held: 0 pod restarts" in done.stdout
+    assert "held: TronNetworkUnavailable fired" in done.stdout
+    for fault in ("outage", "latency", "lag", "refusals", "lost_answers"):
+        assert f"fault: TRON node {fault}" in done.stderr
+
+
+def test_the_safeguard_stops_and_rolls_back_a_run_burning_the_budget_too_fast(
+    stack: LiveStack, tmp_path: Path
+) -> None:
+    """Declared as faulting the payouts only, the node outage burns the other groups' budget at
+    hundreds of times the rate: the safeguard stops the run, and the rollback leaves the node clean."""
+    done = run_to_end(stack, "06-tron-node-faults", tmp_path, TRONOPS_CHAOS_FAULTED_GROUPS="payouts")
+    assert done.code == 2, done
+    assert "safeguard: the error budget of the route groups not under fault burned at" in done.stdout
+    assert "status interrupted" in done.stdout
+    info = Devnet(stack.state.url("devnet")).info()
+    assert (info["down"], info["faults"]) == (False, [])
