@@ -1,7 +1,8 @@
 """The experiment control every experiment declares (`controls: [{name: tronops, provider: {type:
-python, module: chaos.control}}]`): around the whole run it keeps background traffic going, watches
-the error budget (the safeguard), and afterwards stops the traffic, removes any fault still in force
-and proves the target clean. Chaos Toolkit calls these hooks also when the run is interrupted."""
+python, module: chaos.control}}]`): around the whole run it keeps background traffic going, during
+the method it watches the error budget (the safeguard), and afterwards stops the traffic, removes
+any fault still in force and proves the target clean. Chaos Toolkit calls these hooks also when the
+run is interrupted."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def _sigterm_as_ctrl_c(signum: int, frame: Any) -> None:
 def before_experiment_control(
     context: Experiment, configuration: Configuration = None, secrets: Secrets = None, **kwargs: Any
 ) -> None:
-    global _safeguard, _previous_sigterm
+    global _previous_sigterm
     _previous_sigterm = signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
     run = settings(configuration, secrets)
     state = session.begin(run)
@@ -90,6 +91,16 @@ def before_experiment_control(
     if readers:
         state.readers = Readers(run.target.base_url, run.jwt_secret, READS, readers).start()
         state.traffic.append(state.readers)
+
+
+def before_method_control(
+    context: Experiment, configuration: Configuration = None, secrets: Secrets = None, **kwargs: Any
+) -> None:
+    """The safeguard watches from the method on: before it, the steady state has waited for what an
+    earlier run left in the windows to clear."""
+    global _safeguard
+    run = settings(configuration, secrets)
+    state = session.current(run)
     faulted = str((configuration or {}).get("faulted_route_groups", "")).split(",")
     _safeguard = Safeguard(
         Prometheus(run.target.prometheus_url),

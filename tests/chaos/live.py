@@ -88,3 +88,17 @@ def variant_of(source: Path, folder: Path, change: Callable[[dict[str, Any]], No
     path = folder / source.name
     path.write_text(yaml.safe_dump(document))
     return path
+
+
+def deviates(
+    stack: LiveStack, experiment: str, out: Path, says: tuple[str, ...], never: tuple[str, ...] = ()
+) -> str:
+    """Run `experiment` to its end and check it deviated (exit 1), saying each of `says` and none of
+    `never`; its standard output."""
+    done = run_to_end(stack, experiment, out)
+    assert done.code == 1, done
+    assert f"{experiment}: deviated" in done.stdout, done
+    missing = [phrase for phrase in says if phrase not in done.stdout]
+    present = [phrase for phrase in never if phrase in done.stdout]
+    assert not missing and not present, f"missing {missing}, present {present}\n{done}"
+    return done.stdout

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from stack.processes import DEPLOYMENT
-from tests.chaos.live import LiveStack, live_stack, run_to_end, variant_of
+from tests.chaos.live import LiveStack, deviates, live_stack, variant_of
+
+FAILED = "requests failed (5xx, or no answer within 30 s)"
 
 
 def _deep_liveness(document: dict[str, Any]) -> None:
@@ -34,20 +36,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
 def test_without_a_drain_period_unretried_posts_fail_and_the_experiment_says_so(
     stack: LiveStack, tmp_path: Path
 ) -> None:
-    done = run_to_end(stack, "05-rolling-sigterm", tmp_path)
-    assert done.code == 1, done
-    assert "05-rolling-sigterm: deviated" in done.stdout
-    assert "requests failed (5xx, or no answer within 30 s)" in done.stdout and "unkeyed POSTs" in done.stdout
-    assert "expectation not met: 0 of" not in done.stdout
+    deviates(stack, "05-rolling-sigterm", tmp_path, (FAILED, "unkeyed POSTs"), ("expectation not met: 0 of",))
 
 
 def test_with_a_deep_liveness_probe_a_node_outage_restarts_pods_and_the_experiment_says_so(
     stack: LiveStack, tmp_path: Path
 ) -> None:
-    done = run_to_end(stack, "06-tron-node-faults", tmp_path)
-    assert done.code == 1, done
-    assert "06-tron-node-faults: deviated" in done.stdout
-    assert (
-        "pod restarts during the run" in done.stdout
-        and "expectation not met: 0 pod restarts" not in done.stdout
+    deviates(
+        stack, "06-tron-node-faults", tmp_path, ("pod restarts during the run",), ("not met: 0 pod restarts",)
     )

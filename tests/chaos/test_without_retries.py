@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from stack.processes import VIRTUAL_SERVICE
-from tests.chaos.live import LiveStack, live_stack, run_to_end, variant_of
+from tests.chaos.live import LiveStack, deviates, live_stack, variant_of
 
 FAILED_SOME = "requests failed (5xx, or no answer within 30 s)"
 
@@ -31,7 +31,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
 def test_without_retries_the_faulted_pods_requests_fail_and_the_experiment_says_so(
     stack: LiveStack, tmp_path: Path, experiment: str
 ) -> None:
-    done = run_to_end(stack, experiment, tmp_path)
-    assert done.code == 1, done
-    assert f"{experiment}: deviated" in done.stdout
-    assert f"{FAILED_SOME}" in done.stdout and "expectation not met: 0 of" not in done.stdout
+    deviates(stack, experiment, tmp_path, (FAILED_SOME,), ("expectation not met: 0 of",))
