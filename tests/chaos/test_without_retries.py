@@ -1,6 +1,8 @@
-"""Experiments 2 and 3 can fail: behind a VirtualService with no retries and no per-try timeout
-(only the route timeout), the requests a hung or killed pod took fail, and each experiment deviates
-saying how many. About 2.5 minutes."""
+"""Experiment 2 can fail: behind a VirtualService with no retries and no per-try timeout (only the
+route timeout), the requests a hung pod took fail, and it deviates saying how many. About 1 minute.
+
+Experiment 3 is not run here: a SIGKILL catches a request in flight only now and then at this load
+(one run in two deviated), and a test that fails by chance proves nothing."""
 
 from __future__ import annotations
 
@@ -27,8 +29,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     yield from live_stack(tmp_path_factory.mktemp("chaos-no-retries"), virtual_service=routes)
 
 
-@pytest.mark.parametrize("experiment", ["02-slow-upstream-pod", "03-one-pod-killed"])
-def test_without_retries_the_faulted_pods_requests_fail_and_the_experiment_says_so(
-    stack: LiveStack, tmp_path: Path, experiment: str
+def test_without_retries_the_hung_pods_requests_fail_and_the_experiment_says_so(
+    stack: LiveStack, tmp_path: Path
 ) -> None:
-    deviates(stack, experiment, tmp_path, (FAILED_SOME,), ("expectation not met: 0 of",))
+    deviates(stack, "02-slow-upstream-pod", tmp_path, (FAILED_SOME,), ("expectation not met: 0 of",))
