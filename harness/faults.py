@@ -22,6 +22,7 @@ from harness import objectives
 from harness.clients.devnet import Devnet
 from harness.clients.mesh import MeshAdmin
 from harness.clients.pods import Pods
+from harness.expiry import continue_process, expiring
 from harness.traffic import Hammer, Loops
 from harness.waiting import WaitTimeout, wait_for
 
@@ -97,6 +98,34 @@ def route_group_routes(mesh: MeshAdmin, group: str) -> list[str]:
     ]
 
 
+@contextlib.contextmanager
+def mesh_route_faults(mesh: MeshAdmin, faults: dict[str, dict[str, Any]], ttl_s: float) -> Iterator[Proof]:
+    """Each route of `faults` gets its Istio HTTPFaultInjection; in force when the mesh lists exactly
+    them; each removed after (also when applying failed half-way). The mesh keeps no time to live, so a
+    detached expiry (harness/expiry.py) removes each after `ttl_s` should this process die first."""
+    applied: list[str] = []
+    with contextlib.ExitStack() as expiries:
+        try:
+            for route, fault in faults.items():
+                expiries.enter_context(
+                    expiring(
+                        ttl_s, "harness.expiry:clear_mesh_fault", {"admin_url": mesh.url, "route": route}
+                    )
+                )
+                applied.append(route)
+                mesh.set_fault(route, fault)
+            active = mesh.faults()
+            if any(active.get(route) != fault for route, fault in faults.items()):
+                raise FaultNotApplied(f"mesh faults: asked for {faults}, the mesh has {active}")
+            yield Proof("mesh_route_faults", time.time(), {"active_faults": active, "ttl_s": ttl_s})
+        finally:
+            left: dict[str, Any] = {}
+            for route in applied:
+                left = mesh.clear_fault(route)
+            still = sorted(set(applied) & set(left))
+            _check_undone(not still, f"mesh faults: still active on {still} after removing them")
+
+
 # ---- the TRON node ----------------------------------------------------------------------------------
 
 
@@ -162,13 +191,16 @@ class _PodFreezer(Loops):
     """Keeps every pod process stopped (SIGSTOP), the ones the supervisor restarts meanwhile too, so that
     no pod answers until stop(); thaw() continues (SIGCONT) each one still running."""
 
-    def __init__(self, pods: Pods) -> None:
+    def __init__(self, pods: Pods, names: frozenset[str] | None = None) -> None:
         super().__init__()
         self.frozen: dict[int, str] = {}  # pid -> start time: a recycled pid is never signalled
         self._pods = pods
+        self._names = names  # only these pods (their restarts too); None: every pod
 
     def freeze_new(self) -> None:
         for pod in self._pods.pods():
+            if self._names is not None and pod["name"] not in self._names:
+                continue
             pid = pod.get("pid")
             if pid and pid not in self.frozen and (proc := process_state(pid)) is not None:
                 self.frozen[pid] = proc[1]  # recorded first: a Ctrl-C right after the signal still thaws it
@@ -195,10 +227,13 @@ class _PodFreezer(Loops):
 
 
 @contextlib.contextmanager
-def pods_stopped(pods: Pods, replicas: int, timeout_s: float = 5.0) -> Iterator[Proof]:
-    """Every pod process of the local supervisor stopped (SIGSTOP): alive, but answering nothing, as a
-    hung container. The proof lists the stopped pids, each seen in state T."""
-    freezer = _PodFreezer(pods)
+def pods_stopped(
+    pods: Pods, replicas: int, timeout_s: float = 5.0, names: frozenset[str] | None = None
+) -> Iterator[Proof]:
+    """Every pod process of the local supervisor (or only the pods `names`, `replicas` of them)
+    stopped (SIGSTOP): alive, but answering nothing, as a hung container. The proof lists the stopped
+    pids, each seen in state T."""
+    freezer = _PodFreezer(pods, names)
 
     def all_stopped() -> bool:
         freezer.freeze_new()
@@ -225,6 +260,35 @@ def pods_stopped(pods: Pods, replicas: int, timeout_s: float = 5.0) -> Iterator[
                 )
             except WaitTimeout as error:
                 raise FaultNotUndone(f"pods_stopped: {error}") from None
+
+
+@contextlib.contextmanager
+def pod_stopped(pods: Pods, name: str, ttl_s: float, timeout_s: float = 5.0) -> Iterator[Proof]:
+    """One pod's process stopped (SIGSTOP): it accepts connections and answers nothing, a hung or very
+    slow upstream that the mesh must route around. Continued (SIGCONT) after, or by the expiry after
+    `ttl_s`; a pod the supervisor replaced meanwhile (its liveness probe) is a new process, untouched."""
+    pod = next((p for p in pods.pods() if p["name"] == name), None)
+    if pod is None or not pod.get("pid") or (proc := process_state(pod["pid"])) is None:
+        raise FaultNotApplied(f"pod_stopped: no running pod {name!r}")
+    pid, started = pod["pid"], proc[1]
+    with expiring(ttl_s, "harness.expiry:continue_process", {"pid": pid, "start_time": started}):
+        try:
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                wait_for(
+                    lambda: (process_state(pid) or ("gone",))[0] == "T", timeout_s, f"pod {name} stopped"
+                )
+            except WaitTimeout as error:
+                raise FaultNotApplied(f"pod_stopped: {error}") from None
+            yield Proof("pod_stopped", time.time(), {"pod": name, "pid": pid, "state": "T"})
+        finally:
+            continue_process(pid, started)
+            try:
+                wait_for(
+                    lambda: (process_state(pid) or ("gone",))[0] != "T", timeout_s, f"pod {name} running"
+                )
+            except WaitTimeout as error:
+                raise FaultNotUndone(f"pod_stopped: {error}") from None
 
 
 # ---- the service's own limits -----------------------------------------------------------------------

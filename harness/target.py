@@ -12,6 +12,7 @@ A target is one small YAML file (`--target FILE`):
     base_url: https://payments.staging.example.com
     prometheus_url: https://prometheus.staging.example.com
     virtual_service: tron-payment-service
+    production: false               # optional; chaos refuses a production target unless told so
 
 Bad files raise `TargetError` naming the file, the key and what to write instead.
 """
@@ -156,6 +157,7 @@ class KubernetesTarget:
     base_url: str
     prometheus_url: str
     virtual_service: str
+    production: bool = False
 
     kind = "kubernetes"
 
@@ -181,6 +183,9 @@ def _kubernetes(path: Path, raw: dict[str, Any]) -> KubernetesTarget:
     not_text = [key for key in KUBERNETES_KEYS if not isinstance(raw[key], str) or not raw[key].strip()]
     if not_text:
         raise TargetError(f"{path}: {', '.join(not_text)} must be non-empty text")
+    production = raw.get("production", False)
+    if not isinstance(production, bool):
+        raise TargetError(f"{path}: production is {production!r}; write true or false")
     if not SELECTOR.match(raw["selector"]):
         raise TargetError(
             f"{path}: selector {raw['selector']!r} is not a label selector; write key=value[,key=value], "
@@ -193,6 +198,7 @@ def _kubernetes(path: Path, raw: dict[str, Any]) -> KubernetesTarget:
         base_url=_url(path, raw, "base_url"),
         prometheus_url=_url(path, raw, "prometheus_url"),
         virtual_service=raw["virtual_service"],
+        production=production,
     )
 
 
@@ -207,7 +213,7 @@ def load(path: Path) -> Target:
     if not isinstance(raw, dict):
         raise TargetError(f"{path}: must be a mapping with `kind: local` or `kind: kubernetes`")
     kind = raw.get("kind")
-    allowed = {"local": ("kind", "stack_dir"), "kubernetes": ("kind", *KUBERNETES_KEYS)}
+    allowed = {"local": ("kind", "stack_dir"), "kubernetes": ("kind", *KUBERNETES_KEYS, "production")}
     if kind not in allowed:
         raise TargetError(f"{path}: kind is {kind!r}; write `kind: local` or `kind: kubernetes`")
     unknown = sorted(set(raw) - set(allowed[kind]))

@@ -192,3 +192,96 @@ class Hammer(Loops):
                 return
             self.tally.add(_status(self._client.get, self._path))
             self.pause(self._pace_s)
+
+
+class Payers(Loops):
+    """Users paying out with an Idempotency-Key per payout, retrying each with the same key until an
+    answer is kept: after a 5xx, a timeout or a broken connection, and, for a share of the accepted
+    ones, after an answer lost on its way back (the client drops the 202 it got, as when a proxy or
+    NAT resets the connection after the service answered). Each retry reaches the service again, so
+    the service must replay the first answer rather than pay twice. `keys` maps every key to the
+    payout ids the answers named; `replays` counts answers marked Idempotent-Replayed."""
+
+    def __init__(
+        self, base_url: str, secret: str, wallets: list[dict[str, Any]], lose_share: float, pace_s: float
+    ) -> None:
+        super().__init__()
+        self._clients = [(Api(base_url, secret, wallet["user_id"]), wallet) for wallet in wallets]
+        self._lose_every = round(1 / lose_share) if lose_share > 0 else 0
+        self._pace_s = pace_s
+        self._lock = threading.Lock()
+        self.keys: dict[str, set[str]] = {}
+        self.kept: dict[str, str] = {}  # key -> the payout id of the answer kept
+        self.replays = 0
+        self.lost = 0
+
+    def start(self) -> Payers:
+        for client, wallet in self._clients:
+            self.spawn(functools.partial(self._pay, client, wallet["wallet_id"]), client.sub)
+        return self
+
+    def _pay(self, client: Api, wallet_id: str) -> None:
+        for i in range(MAX_REQUESTS):
+            if not self.running():
+                return
+            key = f"chaos-{uuid.uuid4()}"
+            body = {"amount": "0.1", "currency": "TRX", "source_wallet_id": wallet_id,
+                    "recipient_address": new_address()}  # fmt: skip
+            lose = bool(self._lose_every) and i % self._lose_every == 0
+            for _attempt in range(40):  # a payout is retried for a while, not forever
+                status, payout_id, replayed = self._send(client, body, key)
+                self.tally.add(status)
+                with self._lock:
+                    self.replays += replayed
+                    if payout_id:
+                        self.keys.setdefault(key, set()).add(payout_id)
+                if status == "202" and payout_id and not lose:
+                    with self._lock:
+                        self.kept[key] = payout_id
+                    break
+                if status == "202":
+                    lose = False  # this answer is the lost one; the retry's answer is kept
+                    with self._lock:
+                        self.lost += 1
+                elif not status.startswith("5") and status not in ("timeout", "error", "409", "429"):
+                    break  # refused for good (4xx): retrying the same request cannot help
+                self.pause(0.3)
+            self.pause(self._pace_s)
+
+    @staticmethod
+    def _send(client: Api, body: dict[str, Any], key: str) -> tuple[str, str | None, int]:
+        try:
+            response = client.post("/api/v1/payouts/initiate", body, key=key)
+        except httpx.TimeoutException:
+            return "timeout", None, 0
+        except httpx.TransportError:
+            return "error", None, 0
+        payout_id = response.json().get("payout_id") if response.status_code == 202 else None
+        return (
+            str(response.status_code),
+            payout_id,
+            int(response.headers.get("Idempotent-Replayed") == "true"),
+        )
+
+
+class Creators(Loops):
+    """One user creating a wallet every `pace_s`: a POST without an Idempotency-Key, which the mesh
+    never retries, so any request a dying pod refuses is an error the user sees."""
+
+    def __init__(self, base_url: str, secret: str, pace_s: float = 0.5) -> None:
+        super().__init__()
+        self._client = Api(base_url, secret, f"creator-{uuid.uuid4().hex[:8]}")
+        self._pace_s = pace_s
+
+    def start(self) -> Creators:
+        self.spawn(self._create, "creator")
+        return self
+
+    def _create(self) -> None:
+        for _ in range(MAX_REQUESTS):
+            if not self.running():
+                return
+            self.tally.add(
+                _status(self._client.post, "/api/v1/wallets", {"name": "chaos", "currency": "TRX"})
+            )
+            self.pause(self._pace_s)

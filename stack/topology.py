@@ -22,7 +22,9 @@ import yaml
 from stack import monitoring
 from stack.local import service_env
 from stack.processes import (
+    DEPLOYMENT,
     REPO,
+    VIRTUAL_SERVICE,
     Part,
     alertsink_command,
     devnet_info,
@@ -55,6 +57,10 @@ class StackOptions:
     probe_time_scale: float = 0.2
     intervals: monitoring.Intervals = monitoring.LOCAL
     rule_files: tuple[str, ...] = (ALERT_RULES,)
+    # Variants of the production truth, for experiments that must fail against a broken one.
+    deployment: Path = DEPLOYMENT
+    virtual_service: Path = VIRTUAL_SERVICE
+    service_env: tuple[tuple[str, str], ...] = ()  # overrides of the pods' environment
 
 
 def _state_file(run_dir: Path) -> Path:
@@ -137,6 +143,7 @@ def _pods(launch: Launch) -> Part:
     env_file.write_text(
         json.dumps(
             service_env(launch.url("store"), launch.url("redis"), launch.url("devnet"), launch.usdt_contract)
+            | dict(launch.options.service_env)
         )
     )
     port, replicas = free_port(), launch.options.replicas
@@ -154,6 +161,7 @@ def _pods(launch: Launch) -> Part:
         env_file,
         replicas=replicas,
         time_scale=launch.options.probe_time_scale,
+        deployment=launch.options.deployment,
     )
     return Part("pods", argv, launch.run / "logs" / "pods.log", ready, url=url)
 
@@ -161,7 +169,10 @@ def _pods(launch: Launch) -> Part:
 def _mesh(launch: Launch) -> Part:
     port, admin_port = launch.options.port, free_port()
     argv = mesh_command(
-        f"127.0.0.1:{port}", f"127.0.0.1:{admin_port}", endpoints_url=f"{launch.url('pods')}/endpoints"
+        f"127.0.0.1:{port}",
+        f"127.0.0.1:{admin_port}",
+        endpoints_url=f"{launch.url('pods')}/endpoints",
+        virtual_service=launch.options.virtual_service,
     )
     return Part(
         "mesh",

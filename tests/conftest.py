@@ -60,6 +60,9 @@ NEEDS = {
     "load": "unit",
     "load/test_precision.py": "component",
     "load/test_live.py": "stack",
+    "chaos": "live",
+    "chaos/test_kubernetes_path.py": "unit",
+    "chaos/test_cli.py": "unit",
 }
 NEEDS_MARKERS = frozenset(NEEDS.values())
 

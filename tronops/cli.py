@@ -1,4 +1,4 @@
-"""tronops: the local stack, tokens, smoke, load tests, the money audit, benchmarks, and the
+"""tronops: the local stack, tokens, smoke, load tests, chaos, the money audit, benchmarks, and the
 generated alerts and dashboards."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from tronops.commands import (
     alerts,
     audit,
     bench,
+    chaos,
     dashboards,
     generate,
     lint,
@@ -22,7 +23,7 @@ from tronops.commands import (
 )
 
 # The order `tronops --help` lists them in.
-GROUPS = (stack, service, token, smoke, load, audit, bench, lint, alerts, dashboards, generate)
+GROUPS = (stack, service, token, smoke, load, chaos, audit, bench, lint, alerts, dashboards, generate)
 
 
 def parser() -> argparse.ArgumentParser:

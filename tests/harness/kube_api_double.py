@@ -1,20 +1,28 @@
 """A test double of the Kubernetes API server (named as such: no cluster runs here), a small real HTTP
-server on loopback answering the two pod calls the harness makes, as the API server does. Followed:
-kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/endpoints/handlers/delete.go (DeleteResource
-answers 200 with the object itself, also for a pod's graceful deletion; 202 only when cascading with
-OrphanDependents=false) and the Status body of a NotFound error (reason NotFound, code 404).
-- GET  /api/v1/namespaces/{ns}/pods?labelSelector=k=v[,k=v]  -> a PodList of the matching pods
-- DELETE /api/v1/namespaces/{ns}/pods/{name}?gracePeriodSeconds=N -> the Pod, now with
-  metadata.deletionTimestamp and deletionGracePeriodSeconds; 404 with a Status (reason NotFound)
-  for a pod that does not exist.
-Deletions are recorded with their grace period so tests can see what was asked."""
+server on loopback answering the calls the harness and chaostoolkit-kubernetes make, as the API server
+does where it matters. Followed: kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/endpoints/
+handlers/delete.go (DeleteResource answers 200 with the object itself, also for a pod's graceful
+deletion; 202 only when cascading with OrphanDependents=false), handlers/patch.go (a custom resource
+has no patch strategy, so strategic merge patch is refused with 415; the double takes only
+application/merge-patch+json, the JSON Patch form is not modelled), RFC 7386 for the merge, and the
+optimistic concurrency of every write (a resourceVersion in the body that is not the stored one
+answers 409 Conflict, reason Conflict; every write stores a new resourceVersion).
+- GET    /api/v1/namespaces/{ns}/pods?labelSelector=k=v[,k=v]  -> a PodList of the matching pods
+- DELETE /api/v1/namespaces/{ns}/pods/{name}?gracePeriodSeconds=N (or in the DeleteOptions body)
+         -> the Pod, now with metadata.deletionTimestamp and deletionGracePeriodSeconds
+- GET|PATCH|PUT /apis/networking.istio.io/v1/namespaces/{ns}/virtualservices/{name}
+Missing objects answer 404 with a Status (reason NotFound). Every call is recorded in `calls`
+(method, path, content type, body); deletions also in `deleted` with their grace period."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,12 +30,41 @@ from urllib.parse import parse_qs, urlsplit
 from stack.json_http import send_json
 
 PODS = re.compile(r"^/api/v1/namespaces/([^/]+)/pods(?:/([^/]+))?$")
+VIRTUAL_SERVICES = re.compile(r"^/apis/networking\.istio\.io/v1/namespaces/([^/]+)/virtualservices/([^/]+)$")
+MERGE_PATCH = "application/merge-patch+json"
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    content_type: str | None
+    body: Any
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: objects merge key by key, null removes a key, anything else (lists too) replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
 
 
 class KubeApiDouble:
     def __init__(self) -> None:
         self.pods: dict[tuple[str, str], dict[str, Any]] = {}
+        self.virtual_services: dict[tuple[str, str], dict[str, Any]] = {}
         self.deleted: list[tuple[str, str, int | None]] = []  # (namespace, name, grace period)
+        self.calls: list[Call] = []
+        # Run before the next write is applied: another writer changing the object in between.
+        self.before_next_write: Callable[[], None] | None = None
+        self._version = 1000
+        self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -40,6 +77,19 @@ class KubeApiDouble:
             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
         }
 
+    def add_virtual_service(self, document: dict[str, Any]) -> None:
+        meta = document["metadata"]
+        stored = copy.deepcopy(document)
+        stored["metadata"]["resourceVersion"] = self.next_version()
+        self.virtual_services[(meta["namespace"], meta["name"])] = stored
+
+    def next_version(self) -> str:
+        self._version += 1
+        return str(self._version)
+
+    def writes(self, kind: str = "virtualservices") -> list[Call]:
+        return [c for c in self.calls if c.method in ("PATCH", "PUT") and f"/{kind}/" in c.path]
+
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
@@ -50,16 +100,20 @@ def _matches(labels: dict[str, str], selector: str) -> bool:
     return all(labels.get(key) == value for key, value in terms)
 
 
-def _not_found(name: str) -> dict[str, Any]:
+def _status(code: int, reason: str, message: str, name: str, kind: str) -> dict[str, Any]:
     return {
         "kind": "Status",
         "apiVersion": "v1",
         "status": "Failure",
-        "message": f'pods "{name}" not found',
-        "reason": "NotFound",
-        "details": {"name": name, "kind": "pods"},
-        "code": 404,
+        "message": message,
+        "reason": reason,
+        "details": {"name": name, "kind": kind},
+        "code": code,
     }
+
+
+def _not_found(name: str, kind: str = "pods") -> dict[str, Any]:
+    return _status(404, "NotFound", f'{kind} "{name}" not found', name, kind)
 
 
 def _handler(double: KubeApiDouble) -> type[BaseHTTPRequestHandler]:
@@ -67,8 +121,21 @@ def _handler(double: KubeApiDouble) -> type[BaseHTTPRequestHandler]:
         def _answer(self, status: int, body: Any) -> None:
             send_json(self, status, body)
 
+        def _body(self) -> Any:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            body = json.loads(raw) if raw else None
+            double.calls.append(Call(self.command, self.path, self.headers.get("Content-Type"), body))
+            return body
+
         def do_GET(self) -> None:
             url = urlsplit(self.path)
+            self._body()
+            if vs := VIRTUAL_SERVICES.match(url.path):
+                found = double.virtual_services.get((vs[1], vs[2]))
+                if found is None:
+                    return self._answer(404, _not_found(vs[2], "virtualservices.networking.istio.io"))
+                return self._answer(200, found)
             match = PODS.match(url.path)
             if not match or match[2]:
                 return self._answer(404, _not_found(url.path))
@@ -80,11 +147,49 @@ def _handler(double: KubeApiDouble) -> type[BaseHTTPRequestHandler]:
             ]
             self._answer(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items})
 
+        def _write_virtual_service(self, patch: bool) -> None:
+            vs = VIRTUAL_SERVICES.match(urlsplit(self.path).path)
+            body = self._body()
+            if vs is None:
+                return self._answer(404, _not_found(self.path))
+            content_type = (self.headers.get("Content-Type") or "").split(";")[0]
+            if patch and content_type != MERGE_PATCH:
+                message = "the body of the request was in an unknown format - accepted media types include: "
+                unsupported = _status(
+                    415, "UnsupportedMediaType", message + MERGE_PATCH, vs[2], "virtualservices"
+                )
+                return self._answer(415, unsupported)
+            with double._lock:
+                if double.before_next_write is not None:
+                    interleaved, double.before_next_write = double.before_next_write, None
+                    interleaved()
+                key = (vs[1], vs[2])
+                current = double.virtual_services.get(key)
+                if current is None:
+                    return self._answer(404, _not_found(vs[2], "virtualservices.networking.istio.io"))
+                asked = (body or {}).get("metadata", {}).get("resourceVersion")
+                if (asked or not patch) and asked != current["metadata"]["resourceVersion"]:
+                    message = (
+                        f'Operation cannot be fulfilled on virtualservices.networking.istio.io "{vs[2]}": '
+                        "the object has been modified; please apply your changes to the latest version "
+                        "and try again"
+                    )
+                    return self._answer(409, _status(409, "Conflict", message, vs[2], "virtualservices"))
+                updated = merge_patch(current, body) if patch else copy.deepcopy(body)
+                updated["metadata"]["resourceVersion"] = double.next_version()
+                double.virtual_services[key] = updated
+            self._answer(200, updated)
+
+        def do_PATCH(self) -> None:
+            self._write_virtual_service(patch=True)
+
+        def do_PUT(self) -> None:
+            self._write_virtual_service(patch=False)
+
         def do_DELETE(self) -> None:
             url = urlsplit(self.path)
             match = PODS.match(url.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
+            body = self._body() or {}
             if not match or not match[2]:
                 return self._answer(405, _not_found(url.path))
             pod = double.pods.pop((match[1], match[2]), None)

@@ -1,0 +1,362 @@
+"""Chaos Toolkit actions (python provider, module `chaos.actions`): each takes `configuration` and
+`secrets`, acts on the target they name (chaos.settings), proves it acted, and raises ActivityFailed
+with what went wrong. Faults stay in force until `remove_faults` (a rollback, which always runs) or
+their time to live."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from chaos import istio, session
+from chaos.observe import LOCAL_RULES, PRODUCTION_RULES, AlertWatch, timings_for
+from chaos.settings import Settings, local, pod_control, settings
+from harness import faults
+from harness.alert_timing import Intervals
+from harness.clients.alertsink import AlertSink
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
+from harness.clients.http import ControlError
+from harness.clients.mesh import MeshAdmin
+from harness.clients.pods import Pods
+from harness.clients.prometheus import Prometheus
+from harness.target import KubernetesTarget
+from harness.traffic import Creators, Payers
+from harness.waiting import WaitTimeout, wait_for
+
+WALLET_FUNDS_SUN = 100_000_000  # 100 TRX: a thousand 0.1 TRX payouts
+
+
+def _fault_contexts(run: Settings, fault_by_route: dict[str, dict[str, Any]]) -> Any:
+    target = run.target
+    if isinstance(target, KubernetesTarget):
+        return istio.route_faults(
+            run.kube_secrets, target.namespace, target.virtual_service, fault_by_route, run.fault_ttl_s
+        )
+    return faults.mesh_route_faults(
+        MeshAdmin(local(run).state().admin_url("mesh")), fault_by_route, run.fault_ttl_s
+    )
+
+
+def _alert_watch(run: Settings, alerts: list[str]) -> Callable[[float], AlertWatch] | None:
+    """What watches `alerts` once the fault starts; their rules and bounds are read first, so an
+    unknown alert stops the action before any fault is applied."""
+    if not alerts:
+        return None
+    target = run.target
+    prometheus = Prometheus(target.prometheus_url)
+    if isinstance(target, KubernetesTarget):
+        timings = timings_for(alerts, PRODUCTION_RULES, None, 0.0)
+        return lambda fault_at: AlertWatch(prometheus, None, timings, fault_at).start()
+    state = local(run).state()
+    intervals = Intervals.live(state.url("prometheus"), state.url("alertmanager"))
+    timings = timings_for(alerts, LOCAL_RULES, intervals, 0.0)
+    sink = AlertSink(state.url("alertsink"))
+    return lambda fault_at: AlertWatch(prometheus, sink, timings, fault_at).start()
+
+
+def abort_routes(
+    routes: list[str],
+    percentage: float = 100.0,
+    http_status: int = 503,
+    expect_alerts: list[str] | None = None,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """An Istio abort (`http_status` for `percentage` % of requests) on each named route of the
+    VirtualService: the local mesh's admin API, or the cluster's VirtualService. The mesh answers
+    itself: an aborted request never reaches the service (as in Envoy). Watches `expect_alerts`."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    fault = {"abort": {"httpStatus": int(http_status), "percentage": {"value": float(percentage)}}}
+    name = f"abort {http_status} on {percentage:g} % of {', '.join(routes)}"
+    try:
+        watch = _alert_watch(run, list(expect_alerts or []))
+    except (ValueError, ControlError) as error:
+        raise ActivityFailed(f"{name}: cannot watch the expected alerts: {error}") from None
+    try:
+        proof = state.faults.enter_context(_fault_contexts(run, {route: fault for route in routes}))
+    except (faults.FaultError, ControlError) as error:
+        raise ActivityFailed(f"{name}: {error}") from None
+    state.active_faults.append(name)
+    state.proofs.append({"fault": name, **proof.evidence})
+    state.alert_watch = watch(proof.started_at) if watch else None
+    state.progress("method", name)
+    return {"fault": name, "started_at": proof.started_at, "evidence": proof.evidence}
+
+
+def hold(seconds: float, configuration: Configuration = None, secrets: Secrets = None) -> float:
+    """Keep the faults in force for `seconds`, saying what is in force and the time left; a Ctrl-C or
+    SIGTERM here ends the method, and the rollbacks run."""
+    state = session.current(settings(configuration, secrets))
+    end = time.monotonic() + float(seconds)
+    while (left := end - time.monotonic()) > 0:
+        state.progress("method", "; ".join(state.active_faults) or None, left)
+        time.sleep(min(5.0, left))
+    return float(seconds)
+
+
+def remove_faults(configuration: Configuration = None, secrets: Secrets = None) -> list[str]:
+    """Undo every fault this run put in force, each proving its undo; what was removed. Safe to call
+    again (the rollbacks do)."""
+    state = session.current(settings(configuration, secrets))
+    removed = list(state.active_faults)
+    try:
+        state.remove_faults()
+    except (faults.FaultError, ControlError) as error:
+        raise ActivityFailed(f"removing faults {removed}: {error}") from None
+    if removed:
+        state.fault_ended_at = time.time()
+    if state.alert_watch and state.alert_watch.rollback_at is None:
+        state.alert_watch.rolled_back()
+    state.progress("rolled back" if removed else state.phase)
+    return removed
+
+
+def start_payers(
+    payers: int = 2,
+    lose_answer_share: float = 0.25,
+    pace_s: float = 1.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Users paying out 0.1 TRX each `pace_s`, retrying with the same Idempotency-Key after errors
+    and after answers lost on the way back (`lose_answer_share` of the accepted ones), from wallets
+    funded by the devnet's faucet (the local stack only: a cluster's wallets are not ours to fund)."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    stack = local(run).state()
+    devnet = Devnet(stack.url("devnet"))
+    wallets = []
+    for _ in range(int(payers)):
+        api = Api(stack.service_url, run.jwt_secret)
+        wallet = api.wallet("TRX", "chaos payer")
+        devnet.fund(wallet["address"], WALLET_FUNDS_SUN)
+        wallets.append(wallet)
+    state.payer_wallets = wallets
+    state.payers = Payers(stack.service_url, run.jwt_secret, wallets, float(lose_answer_share), float(pace_s))
+    state.traffic.append(state.payers.start())
+    return {"payers": len(wallets), "wallets": [w["address"] for w in wallets]}
+
+
+def stop_traffic(configuration: Configuration = None, secrets: Secrets = None) -> int:
+    """Stop every traffic loop of this run; how many requests they sent."""
+    state = session.current(settings(configuration, secrets))
+    sent = sum(loop.tally.count() for loop in state.traffic)
+    state.stop_traffic()
+    return sent
+
+
+def kill_pods(
+    count: int = 1,
+    grace_period_s: int = 0,
+    allow_all_pods: bool = False,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Kill `count` of the service's pods: SIGKILL with no grace (0), else SIGTERM and `grace_period_s`
+    to drain, as the kubelet does; on Kubernetes through chaostoolkit-kubernetes's `terminate_pods`.
+    Blast radius: at most replicas - 1 unless the experiment declares `allow_all_pods`."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    pods = pod_control(run)
+    ready = [p["name"] for p in pods.pods() if p.get("ready")]
+    limit = len(ready) if allow_all_pods else len(ready) - 1
+    if int(count) > limit:
+        raise ActivityFailed(
+            f"kill {count} pods: over the blast radius ({limit} of {len(ready)} ready; at most replicas - 1 "
+            "unless the experiment declares allow_all_pods: true)"
+        )
+    name = f"kill {count} pod(s), grace {grace_period_s} s"
+    state.progress("method", name)
+    target = run.target
+    if isinstance(target, KubernetesTarget):
+        from chaosk8s.pod.actions import terminate_pods  # heavy: only for a cluster
+
+        killed = terminate_pods(
+            label_selector=target.selector, qty=int(count), rand=True, grace_period=int(grace_period_s),
+            ns=target.namespace, secrets=run.kube_secrets,
+        )  # fmt: skip
+        left = {p["name"] for p in pods.pods()}
+        proofs = [{"name": pod, "deleted": pod not in left} for pod in killed]
+    else:
+        signal_name = "KILL" if int(grace_period_s) == 0 else "TERM"
+        proofs = Pods(local(run).state().url("pods")).kill(count=int(count), signal=signal_name)
+    if len(proofs) != int(count):
+        raise ActivityFailed(f"{name}: {len(proofs)} killed: {proofs}")
+    state.proofs.append({"fault": name, "killed": proofs})
+    state.measured["pods_killed"] = state.measured.get("pods_killed", 0) + len(proofs)
+    state.killed_at = time.time()
+    return {"fault": name, "killed": proofs}
+
+
+def stop_one_pod(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """One ready pod hung (SIGSTOP: it takes connections and answers nothing), not an Istio delay,
+    which Envoy never retries: the mesh's per-try timeouts and retries must move its requests to the
+    healthy pods. The local stack only: in a cluster a container's init process ignores SIGSTOP sent
+    from inside it, and the harness does not reach the node."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    pods = Pods(local(run).state().url("pods"))
+    ready = [pod["name"] for pod in pods.pods() if pod.get("ready")]
+    if len(ready) < 2:
+        raise ActivityFailed(f"stop one pod: {len(ready)} ready; at least 2 are needed to leave one healthy")
+    name = f"pod {ready[0]} hung (SIGSTOP)"
+    try:
+        proof = state.faults.enter_context(faults.pod_stopped(pods, ready[0], run.fault_ttl_s))
+    except (faults.FaultError, ControlError) as error:
+        raise ActivityFailed(f"{name}: {error}") from None
+    state.active_faults.append(name)
+    state.proofs.append({"fault": name, **proof.evidence})
+    state.progress("method", name)
+    return {"fault": name, "started_at": proof.started_at, "evidence": proof.evidence}
+
+
+def hang_pods(
+    count: int | None = None,
+    expect_alerts: list[str] | None = None,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """`count` pods down (at most replicas - 1), or every pod (`count` omitted: declared beyond the
+    blast radius by the experiment that asks). Locally the pods' processes hang (SIGSTOP, the
+    supervisor's restarts of them too, as pods that stopped answering): killed ones come back within a
+    second under new names, before a scrape saw them down, and leave their old series behind. Continued
+    by `remove_faults`; should this process die first, the supervisor's liveness probe restarts them.
+    On Kubernetes the pods are deleted (chaostoolkit-kubernetes `terminate_pods`, grace 0)."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    try:
+        watch = _alert_watch(run, list(expect_alerts or []))
+    except (ValueError, ControlError) as error:
+        raise ActivityFailed(f"pods down: cannot watch the expected alerts: {error}") from None
+    target = run.target
+    if isinstance(target, KubernetesTarget):
+        every = len(pod_control(run).pods())
+        result = kill_pods(count or every, 0, count is None, configuration, secrets)
+        started = state.killed_at or time.time()
+    else:
+        stack = local(run).state()
+        pods = Pods(stack.url("pods"))
+        ready = sorted(p["name"] for p in pods.pods() if p.get("ready"))
+        if count is not None and int(count) > len(ready) - 1:
+            raise ActivityFailed(f"hang {count} pods: over the blast radius (at most {len(ready) - 1})")
+        names = None if count is None else frozenset(ready[: int(count)])
+        name = "every pod hung (SIGSTOP)" if names is None else f"pods {sorted(names)} hung (SIGSTOP)"
+        try:
+            proof = state.faults.enter_context(
+                faults.pods_stopped(pods, stack.replicas if names is None else len(names), names=names)
+            )
+        except (faults.FaultError, ControlError) as error:
+            raise ActivityFailed(f"{name}: {error}") from None
+        state.active_faults.append(name)
+        result, started = {"fault": name, **proof.evidence}, proof.started_at
+        state.progress("method", name)
+    state.proofs.append(result)
+    state.alert_watch = watch(started) if watch else state.alert_watch
+    return result
+
+
+def start_creators(pace_s: float = 0.5, configuration: Configuration = None, secrets: Secrets = None) -> int:
+    """A user creating wallets: POSTs without a key, never retried by the mesh (harness Creators)."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    state.creators = Creators(run.target.base_url, run.jwt_secret, float(pace_s)).start()
+    state.traffic.append(state.creators)
+    return 1
+
+
+def rolling_terminate(
+    grace_period_s: int = 45, ready_bound_s: float = 60.0, configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """SIGTERM every pod in turn, as a rolling restart does: the next only once all replicas are ready
+    again (within `ready_bound_s`). Locally through the pods API (SIGTERM, SIGKILL after the grace
+    period); on Kubernetes each pod deleted with `grace_period_s` (chaostoolkit-kubernetes)."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    pods = pod_control(run)
+    names = sorted(p["name"] for p in pods.pods())
+    replicas = len(names)
+    proofs = []
+    for number, name in enumerate(names, 1):
+        state.progress("method", f"SIGTERM pod {number} of {replicas}: {name}")
+        target = run.target
+        if isinstance(target, KubernetesTarget):
+            from chaosk8s.pod.actions import terminate_pods
+
+            terminate_pods(
+                name_pattern=f"^{name}$",
+                label_selector=target.selector,
+                qty=1,
+                grace_period=int(grace_period_s),
+                ns=target.namespace,
+                secrets=run.kube_secrets,
+            )
+            proofs.append({"name": name, "deleted": True})
+        else:
+            proofs += Pods(local(run).state().url("pods")).kill([name], signal="TERM")
+        try:
+            wait_for(lambda: sum(bool(p.get("ready")) for p in pods.pods()) >= replicas, float(ready_bound_s),
+                     f"{replicas} pods ready after terminating {name}", interval=0.5)  # fmt: skip
+        except WaitTimeout as error:
+            raise ActivityFailed(f"rolling SIGTERM stopped at {name}: {error}") from None
+    state.killed_at = time.time()
+    state.proofs.append({"fault": "rolling SIGTERM", "terminated": proofs})
+    return proofs
+
+
+NODE_FAULTS: dict[str, Callable[[Devnet, float], Any]] = {
+    # Each as java-tron fails (stack/devnet/README.md): the name the experiment uses -> the fault.
+    "outage": lambda devnet, ttl: faults.devnet_down(devnet),
+    "latency": lambda devnet, ttl: faults.slow_node(devnet, 3.0),
+    "lag": lambda devnet, ttl: faults.node_fault(devnet, "lag", ttl, seconds=30),
+    "refusals": lambda devnet, ttl: faults.node_fault(devnet, "refuse", ttl, code="SERVER_BUSY", share=0.5),
+    "lost_answers": lambda devnet, ttl: faults.node_fault(devnet, "lose_answer", ttl, share=0.5, mode="drop"),
+}
+
+
+def node_faults(
+    sequence: list[str],
+    seconds_each: dict[str, float],
+    expect_alerts: list[str] | None = None,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> list[dict[str, Any]]:
+    """The TRON node fails one way after another (`sequence`, names from NODE_FAULTS), each for its
+    seconds, each proven in force and removed after (the devnet keeps a time to live on each too).
+    `expect_alerts` are watched from the first fault; their resolution is timed from its end. The
+    local devnet only: a cluster's node is TronGrid, not ours to break."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    unknown = sorted(set(sequence) - set(NODE_FAULTS))
+    if unknown:
+        raise ActivityFailed(f"node faults: unknown {unknown}; known: {sorted(NODE_FAULTS)}")
+    try:
+        watch = _alert_watch(run, list(expect_alerts or []))
+    except (ValueError, ControlError) as error:
+        raise ActivityFailed(f"node faults: cannot watch the expected alerts: {error}") from None
+    devnet = Devnet(local(run).state().url("devnet"))
+    total = sum(float(seconds_each[name]) for name in sequence)
+    end = time.monotonic() + total
+    proofs = []
+    for index, name in enumerate(sequence):
+        try:
+            with NODE_FAULTS[name](devnet, run.fault_ttl_s) as proof:
+                proofs.append({"fault": f"node {name}", **proof.evidence})
+                if index == 0 and watch:
+                    state.alert_watch = watch(proof.started_at)
+                until = time.monotonic() + float(seconds_each[name])
+                while (left := until - time.monotonic()) > 0:
+                    state.progress("method", f"TRON node {name}", end - time.monotonic())
+                    time.sleep(min(5.0, left))
+        except (faults.FaultError, ControlError) as error:
+            raise ActivityFailed(f"node {name}: {error}") from None
+        if index == 0 and state.alert_watch:
+            state.alert_watch.rolled_back()
+    state.proofs += proofs
+    return proofs
