@@ -137,7 +137,6 @@ def start_payers(
         wallet = api.wallet("TRX", "chaos payer")
         devnet.fund(wallet["address"], WALLET_FUNDS_SUN)
         wallets.append(wallet)
-    state.payer_wallets = wallets
     state.payers = Payers(stack.service_url, run.jwt_secret, wallets, float(lose_answer_share), float(pace_s))
     state.traffic.append(state.payers.start())
     return {"payers": len(wallets), "wallets": [w["address"] for w in wallets]}

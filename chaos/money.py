@@ -1,26 +1,26 @@
-"""The money audit an experiment can do through the contract and the chain: every payout it made was
-accepted once per key, reached a final state, and every chain transaction from its wallets is one of
-those payouts, exactly once. (The contract-only audit of the whole service, `tronops audit`, is issue
-9 and not built yet; this covers the experiment's own money moves.)"""
+"""The money audit after an experiment: what its own payers saw (each Idempotency-Key answered with one
+payout, every accepted payout final), then the whole service's ledger against the chain over the
+experiment's window (`tronops audit`'s code: nothing paid twice, nothing accepted lost, no chain
+transaction from a service wallet unknown to the ledger, amounts as recorded)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
-from harness.chain import ChainScanner
+from harness.audit.chain import ChainUnreadable
+from harness.audit.ledger import LedgerUnreadable
+from harness.audit.run import audit as ledger_against_chain
 from harness.clients.api import Api
-from harness.clients.devnet import Devnet
+from harness.target import StackState
 from harness.traffic import Payers
 from harness.waiting import WaitTimeout
 
 FINAL = ("completed", "failed")
 
 
-def audit(
-    payers: Payers, wallets: list[dict[str, Any]], api: Api, devnet: Devnet | None, timeout_s: float
-) -> list[str]:
-    """Findings, one line each; none when the money is right."""
+def audit(payers: Payers, api: Api, stack: StackState | None, since_ms: int, timeout_s: float) -> list[str]:
+    """Findings, one line each; none when the money is right. `stack` is None on a target whose chain
+    the harness cannot read (Kubernetes: run `tronops audit --chain-url` against TronGrid there)."""
     findings = [
         f"Idempotency-Key {key} was answered with {len(ids)} different payouts {sorted(ids)}: paid twice"
         for key, ids in payers.keys.items()
@@ -32,18 +32,20 @@ def audit(
             finals[payout_id] = api.wait_status(f"/api/v1/payouts/{payout_id}", FINAL, timeout_s)
         except WaitTimeout:
             findings.append(f"payout {payout_id} (key {key}) accepted but not final after {timeout_s:g} s")
-    if devnet is None:
-        return [*findings, "chain not scanned: the target exposes no TRON node to the harness"]
-    scanner = ChainScanner(devnet)
-    scanner.catch_up()
-    ours = {body.get("tx_id") for body in finals.values() if body.get("status") == "completed"}
-    for wallet in wallets:
-        sent = Counter(tx["txID"] for tx in scanner.sent.get(wallet["address"], []))
-        findings += [f"transaction {txid} from {wallet['address']} is no payout of this run"
-                     for txid in sent if txid not in ours]  # fmt: skip
-        findings += [f"transaction {txid} is on the chain {n} times" for txid, n in sent.items() if n > 1]
-    on_chain = {txid for w in wallets for txid in (tx["txID"] for tx in scanner.sent.get(w["address"], []))}
-    findings += [
-        f"completed payout tx {txid} is not on the chain" for txid in sorted(map(str, ours - on_chain))
-    ]
-    return findings
+    if stack is None:
+        return [
+            *findings,
+            "ledger not audited against the chain: the target exposes no TRON node to the harness",
+        ]
+    try:
+        report = ledger_against_chain(
+            api.base_url,
+            api.token,
+            stack.url("devnet"),
+            stack.usdt_contract,
+            since_ms=since_ms,
+            stuck_after_ms=int(timeout_s * 1000),
+        )
+    except (LedgerUnreadable, ChainUnreadable) as error:
+        return [*findings, f"ledger not audited against the chain: {error}"]
+    return findings + [finding.line() for finding in report.findings]

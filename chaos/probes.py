@@ -16,7 +16,6 @@ from chaos.observe import slo_breaches, slo_state
 from chaos.settings import pod_control, settings
 from harness import objectives
 from harness.clients.api import Api
-from harness.clients.devnet import Devnet
 from harness.clients.prometheus import Prometheus
 from harness.summary import verdict
 from harness.target import LocalTarget
@@ -75,7 +74,7 @@ def payouts_exactly_once(
 ) -> dict[str, Any]:
     """Judge the payers' money once their traffic stopped: retries reached the service again (replays
     counted, at least `min_replays`), each key named one payout, every accepted payout final within
-    `timeout_s`, and the chain holds each completed payout once and nothing else from their wallets."""
+    `timeout_s`, and the service's ledger agrees with the chain over the experiment's window."""
     run = settings(configuration, secrets)
     state = session.current(run)
     payers = state.payers
@@ -84,8 +83,8 @@ def payouts_exactly_once(
         return {}
     state.stop_traffic()
     api = Api(run.target.base_url, run.jwt_secret)
-    devnet = Devnet(run.target.state().url("devnet")) if isinstance(run.target, LocalTarget) else None
-    findings = money.audit(payers, state.payer_wallets, api, devnet, float(timeout_s))
+    stack = run.target.state() if isinstance(run.target, LocalTarget) else None
+    findings = money.audit(payers, api, stack, int(state.started_at * 1000), float(timeout_s))
     state.findings += findings
     figures = {"payouts_accepted": len(payers.kept), "replays": payers.replays, "answers_lost": payers.lost}
     state.measured |= figures

@@ -36,7 +36,6 @@ class Session:
     readers: Readers | None = None  # the control's background reads: every one retryable
     payers: Payers | None = None
     creators: Creators | None = None  # non-retryable POSTs, when an experiment starts them
-    payer_wallets: list[dict[str, Any]] = field(default_factory=list)
     faults: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     active_faults: list[str] = field(default_factory=list)
     proofs: list[dict[str, Any]] = field(default_factory=list)
