@@ -96,6 +96,20 @@ SERVICE = Source(
             "age of the oldest operation not yet final (0 when none)",
         ),
         _metric(
+            "tron_payment_dependency_up",
+            GAUGE,
+            "dependency",
+            "1 when the dependency (database, redis, tron_node) is reachable",
+            value_range=FLAG,
+        ),
+        _metric("tron_payouts_frozen", GAUGE, "", "1 while the payout kill switch is on", value_range=FLAG),
+        _metric(
+            "tron_operations_blocked_on_fees",
+            GAUGE,
+            "currency",
+            "operations not yet sent whose source wallet lacks the TRX they need",
+        ),
+        _metric(
             "tron_node_request_duration_seconds",
             HISTOGRAM,
             "method",

@@ -202,6 +202,32 @@ def _payout_pipeline() -> Row:
                 UNITS.OPS_PER_SEC,
                 [Query(sum_rate("tron_usdt_transfers_total", SERVICE_FILTER, by=("status",)), "{{status}}")],
             ),
+            stat(
+                "Payouts frozen",
+                "The payout kill switch (PUT /api/v1/admin/payouts/freeze): while on, nothing is signed or "
+                "sent and requests queue. Every replica reports the same shared switch.",
+                UNITS.NO_FORMAT,
+                [Query(aggregate("max", (), selector("tron_payouts_frozen", SERVICE_FILTER)))],
+                thresholds=((None, "green"), (1, "red")),
+                mappings=[
+                    G.StatValueMappingItem("Running", "0", "green"),
+                    G.StatValueMappingItem("Frozen", "1", "red"),
+                ],
+            ),
+            timeseries(
+                "Operations blocked on fees",
+                "Operations not yet sent whose source wallet lacks the TRX they need, by currency "
+                "(the same store seen by every replica, so the largest report).",
+                UNITS.SHORT,
+                [
+                    Query(
+                        aggregate(
+                            "max", ("currency",), selector("tron_operations_blocked_on_fees", SERVICE_FILTER)
+                        ),
+                        "{{currency}}",
+                    )
+                ],
+            ),
         ],
     )
 
@@ -213,6 +239,20 @@ def _tron_network() -> Row:
     return Row(
         "TRON network",
         [
+            timeseries(
+                "Dependencies up",
+                "Whether the database, Redis and the TRON node answer, as the worst-off pod sees them "
+                "(1 up, 0 down).",
+                UNITS.SHORT,
+                [
+                    Query(
+                        aggregate(
+                            "min", ("dependency",), selector("tron_payment_dependency_up", SERVICE_FILTER)
+                        ),
+                        "{{dependency}}",
+                    )
+                ],
+            ),
             stat(
                 "TRON network status",
                 "The worst status any pod reports for the TRON full node (the metric is one-hot per status).",

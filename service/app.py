@@ -10,10 +10,12 @@ import uuid
 from datetime import timedelta
 
 from quart import Quart, Response, g, request
+from werkzeug.routing import BaseConverter
 
 from service import VERSION, logs, metrics
+from service.callbacks import CallbackSender
 from service.config import Config
-from service.errors import register_error_handlers
+from service.errors import invalid, register_error_handlers
 from service.network import NetworkMonitor
 from service.operations import Processor, Safety
 from service.ports import Ports
@@ -21,12 +23,14 @@ from service.ports.cache import Cache
 from service.ports.chain import Chain
 from service.ports.store import Store
 from service.ports.vault import KeyVault
-from service.routes import health, openapi, payments, payouts, staking, tron, usdt, wallets
+from service.routes import admin, health, openapi, payments, payouts, staking, tron, usdt, wallets
 from service.runtime import Runtime
 from service.worker import Worker
 
 access_log = logging.getLogger("service.access")
 _RULE_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+# The fixed path segments beside an `<id:...>` one (routes/payments.py, payouts.py).
+FIXED_SEGMENTS = ("process", "refund", "reconciliation", "webhook", "initiate", "batch", "cancel", "history")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -34,6 +38,13 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 def _route_template(rule: str) -> str:
     """`/api/v1/payouts/<payout_id>` -> `/api/v1/payouts/{payout_id}`: bounded label values."""
     return _RULE_PARAM.sub(r"{\1}", rule)
+
+
+class IdConverter(BaseConverter):
+    """A path segment naming an object, never one of its siblings' fixed names: GET /payments/<id>
+    must not also claim /payments/process, or OPTIONS and 405 would advertise a GET it does not have."""
+
+    regex = "(?!(?:" + "|".join(FIXED_SEGMENTS) + ")(?:/|$))[^/]+"
 
 
 def build_ports(config: Config) -> Ports:
@@ -54,6 +65,7 @@ def build_ports(config: Config) -> Ports:
 def create_app(config: Config | None = None, ports: Ports | None = None) -> Quart:
     config = config or Config.from_env()
     app = Quart("service")
+    app.url_map.converters["id"] = IdConverter
     app.config["SERVICE"] = config
     app.config["JSON_SORT_KEYS"] = False
     register_error_handlers(app)
@@ -66,6 +78,7 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
         payouts.bp,
         staking.bp,
         payments.bp,
+        admin.bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -91,15 +104,24 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
             state.worker = Worker(
                 replica_ports,
                 processor,
-                config.webhook_secret,
                 config.worker_poll_seconds,
                 stop_seconds=config.worker_stop_seconds,
             )
             state.worker.start()
+            state.callbacks = CallbackSender(
+                replica_ports.store,
+                config.callback_secret,
+                production=config.production,
+                owner=processor.worker_name,
+                poll_seconds=config.worker_poll_seconds,
+            )
+            state.callbacks.start()
 
     @app.after_serving
     async def stop() -> None:
         state: Runtime = app.config["RUNTIME"]
+        if state.callbacks is not None:
+            await state.callbacks.stop()
         if state.worker is not None:
             await state.worker.stop()
         await state.ports.store.close()
@@ -109,12 +131,16 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
     @app.before_request
     async def begin() -> None:
         g.started = time.perf_counter()
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        incoming = request.headers.get("X-Request-ID")
+        g.request_id = incoming if incoming is not None and _REQUEST_ID.match(incoming) else str(uuid.uuid4())
         if request.method in ("POST", "PUT", "PATCH"):
             # Read the whole body before any early refusal: a response sent while the body is still
             # arriving makes the server drop the connection, and a client reusing it fails.
             await request.get_data()
+        if incoming is not None and g.request_id != incoming:
+            # [decided] As the document says: an id we would not echo is refused, not silently replaced,
+            # so a client never correlates its logs with an id we did not use.
+            raise invalid("X-Request-ID", "must be 1 to 128 of A-Z a-z 0-9 . _ : - (or left out)")
 
     @app.after_request
     async def finish(response: Response) -> Response:

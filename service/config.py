@@ -18,6 +18,10 @@ class ConfigError(ValueError):
 _DEV_JWT_SECRET = "dev-jwt-secret-change-me-0123456789abcdef"
 _DEV_ENCRYPTION_KEY = base64.b64encode(b"dev-encryption-key-32-bytes-long").decode()
 _DEV_WEBHOOK_SECRET = "dev-webhook-secret"
+_DEV_CALLBACK_SECRET = "dev-callback-secret"
+# [decided] Only these may run on the built-in development secrets; any other NODE_ENV (staging,
+# prod, a typo, or none at all) is production mode and must be given real ones.
+DEVELOPMENT_ENVIRONMENTS = ("development", "test")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class Config:
     jwt_secret: str
     encryption_key: bytes
     webhook_secret: str
+    callback_secret: str
     pod_name: str
     worker_enabled: bool
     worker_poll_seconds: float
@@ -50,20 +55,24 @@ class Config:
 
     @property
     def production(self) -> bool:
-        return self.environment == "production"
+        return self.environment not in DEVELOPMENT_ENVIRONMENTS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         env = os.environ if env is None else env
-        environment = env.get("NODE_ENV", env.get("APP_ENV", "development"))
-        production = environment == "production"
+        environment = env.get("NODE_ENV") or env.get("APP_ENV") or ""
+        production = environment not in DEVELOPMENT_ENVIRONMENTS
 
         def secret(name: str, dev_default: str) -> str:
             value = env.get(name, "")
             if value:
                 return value
             if production:
-                raise ConfigError(f"{name} is not set; production mode needs it (set it in the environment)")
+                running_as = f"NODE_ENV={environment}" if environment else "NODE_ENV unset"
+                raise ConfigError(
+                    f"{name} is not set; {running_as} is production mode and needs it (set it in the "
+                    "environment; only NODE_ENV=development or test may use the built-in dev secrets)"
+                )
             return dev_default
 
         jwt_secret = secret("JWT_SECRET", _DEV_JWT_SECRET)
@@ -71,6 +80,11 @@ class Config:
             raise ConfigError("JWT_SECRET is too short: use at least 32 characters of random data")
         encryption_key = parse_encryption_key(secret("ENCRYPTION_KEY", _DEV_ENCRYPTION_KEY))
         webhook_secret = secret("WEBHOOK_SECRET", _DEV_WEBHOOK_SECRET)
+        callback_secret = secret("CALLBACK_SECRET", _DEV_CALLBACK_SECRET)
+        if production and callback_secret == webhook_secret:
+            raise ConfigError(
+                "CALLBACK_SECRET must differ from WEBHOOK_SECRET: one signs what we send, one what we accept"
+            )
         return cls(
             environment=environment,
             host=env.get("HOST", "127.0.0.1"),
@@ -84,6 +98,7 @@ class Config:
             jwt_secret=jwt_secret,
             encryption_key=encryption_key,
             webhook_secret=webhook_secret,
+            callback_secret=callback_secret,
             pod_name=env.get("POD_NAME", env.get("HOSTNAME", "local")),
             worker_enabled=env.get("WORKER_ENABLED", "true").lower() not in {"0", "false", "no"},
             worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 0.5),

@@ -29,6 +29,7 @@ WALLET_NOT_FOUND = "LUCID_ERR_1001"
 WALLET_INACTIVE = "LUCID_ERR_1002"
 WALLET_INSUFFICIENT_BALANCE = "LUCID_ERR_1003"
 WALLET_CURRENCY_MISMATCH = "LUCID_ERR_1004"
+WALLET_SAME_ADDRESS = "LUCID_ERR_1005"
 USDT_TRANSFER_NOT_FOUND = "LUCID_ERR_1101"
 USDT_INSUFFICIENT_BALANCE = "LUCID_ERR_1102"
 PAYOUT_NOT_FOUND = "LUCID_ERR_1201"
@@ -104,7 +105,12 @@ def register_error_handlers(app: Quart) -> None:
         message = err.description or err.name
         if status == 400:
             message = "the request is malformed: send a JSON object body with Content-Type: application/json"
-        return error_response(ApiError(status, code, message))
+        headers = {}
+        valid_methods = getattr(err, "valid_methods", None)
+        if status == 405 and valid_methods:
+            # RFC 9110 §15.5.6: a 405 MUST carry Allow, listing the methods the resource supports.
+            headers["Allow"] = ", ".join(sorted(valid_methods))
+        return error_response(ApiError(status, code, message, headers=headers))
 
     @app.errorhandler(ConnectionFailure)
     async def _store_unreachable(err: ConnectionFailure) -> Response:

@@ -47,73 +47,70 @@ def _fingerprint(raw: bytes) -> str:
     ).hexdigest()
 
 
-def idempotent(*, required: bool) -> Callable[[F], F]:
-    def decorate(view: F) -> F:
-        @wraps(view)
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            key = request.headers.get("Idempotency-Key")
-            if key is None:
-                if required:
-                    raise invalid(
-                        "Idempotency-Key",
-                        "header is required: send a unique key per money move, "
-                        "and the same key when you retry it",
-                    )
-                return await view(*args, **kwargs)
-            if not 1 <= len(key) <= 255 or not key.isprintable():
-                raise invalid("Idempotency-Key", "must be 1 to 255 printable characters")
-            store = current_app.config["PORTS"].store
-            key_id = hashlib.sha256(f"{principal().user_id}\0{key}".encode()).hexdigest()
-            fingerprint = _fingerprint(await raw_body())
-            g.idempotency_key_id = key_id
-            record = {
-                "_id": key_id,
-                "state": "in_progress",
-                "fingerprint": fingerprint,
-                "started_at": now_ms(),
-            }
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + WAIT_FOR_ORIGINAL_SECONDS
-            while (existing := await store.claim_idempotency_key(record)) is not None:
-                if existing["fingerprint"] != fingerprint:
-                    raise ApiError(
-                        422,
-                        IDEMPOTENCY_MISMATCH,
-                        "Idempotency-Key was already used with a different request body; use a new key",
-                    )
-                if existing["state"] == "done":
-                    return _replay(existing)
-                if await store.release_idempotency_key(key_id, stale_before=now_ms() - STALE_AFTER_MS):
-                    continue  # the first attempt died mid-way; take over (ids are derived, so no duplicates)
-                if loop.time() > deadline:
-                    raise ApiError(
-                        409,
-                        IDEMPOTENCY_CONFLICT,
-                        "a request with this Idempotency-Key is still in progress; retry shortly",
-                    )
-                await asyncio.sleep(0.05)
-            try:
-                response = await make_response(await view(*args, **kwargs))
-            except ApiError as err:
-                if err.status >= 500:
-                    await store.release_idempotency_key(key_id)
-                    raise
-                await store.finish_idempotency_key(
-                    key_id, err.status, {"__error__": [err.code, err.message, err.details]}
+def idempotent(view: F) -> F:
+    """Every money move requires an Idempotency-Key: without one, a client's timeout and retry (or
+    the mesh's) would move the money twice."""
+
+    @wraps(view)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            raise invalid(
+                "Idempotency-Key",
+                "header is required: send a unique key per money move, and the same key when you retry it",
+            )
+        if not 1 <= len(key) <= 255 or not key.isprintable():
+            raise invalid("Idempotency-Key", "must be 1 to 255 printable characters")
+        store = current_app.config["PORTS"].store
+        key_id = hashlib.sha256(f"{principal().user_id}\0{key}".encode()).hexdigest()
+        fingerprint = _fingerprint(await raw_body())
+        g.idempotency_key_id = key_id
+        record = {
+            "_id": key_id,
+            "state": "in_progress",
+            "fingerprint": fingerprint,
+            "started_at": now_ms(),
+        }
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_FOR_ORIGINAL_SECONDS
+        while (existing := await store.claim_idempotency_key(record)) is not None:
+            if existing["fingerprint"] != fingerprint:
+                raise ApiError(
+                    422,
+                    IDEMPOTENCY_MISMATCH,
+                    "Idempotency-Key was already used with a different request body; use a new key",
                 )
-                raise
-            except BaseException:
+            if existing["state"] == "done":
+                return _replay(existing)
+            if await store.release_idempotency_key(key_id, stale_before=now_ms() - STALE_AFTER_MS):
+                continue  # the first attempt died mid-way; take over (ids are derived, so no duplicates)
+            if loop.time() > deadline:
+                raise ApiError(
+                    409,
+                    IDEMPOTENCY_CONFLICT,
+                    "a request with this Idempotency-Key is still in progress; retry shortly",
+                )
+            await asyncio.sleep(0.05)
+        try:
+            response = await make_response(await view(*args, **kwargs))
+        except ApiError as err:
+            if err.status >= 500:
                 await store.release_idempotency_key(key_id)
                 raise
-            if response.status_code >= 500:
-                await store.release_idempotency_key(key_id)
-            else:
-                await store.finish_idempotency_key(key_id, response.status_code, await response.get_json())
-            return response
+            await store.finish_idempotency_key(
+                key_id, err.status, {"__error__": [err.code, err.message, err.details]}
+            )
+            raise
+        except BaseException:
+            await store.release_idempotency_key(key_id)
+            raise
+        if response.status_code >= 500:
+            await store.release_idempotency_key(key_id)
+        else:
+            await store.finish_idempotency_key(key_id, response.status_code, await response.get_json())
+        return response
 
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
+    return wrapper  # type: ignore[return-value]
 
 
 def _replay(record: dict[str, Any]) -> Response:

@@ -54,6 +54,20 @@ OLDEST_UNFINISHED_AGE = Gauge(
     registry=REGISTRY,
 )
 
+PAYOUTS_FROZEN = Gauge(
+    "tron_payouts_frozen", "1 while the payout kill switch is on (shared by every replica)", registry=REGISTRY
+)
+DEPENDENCY_UP = Gauge(
+    "tron_payment_dependency_up", "1 when the dependency is reachable", ["dependency"], registry=REGISTRY
+)
+DEPENDENCIES = ("database", "redis", "tron_node")
+OPERATIONS_BLOCKED_ON_FEES = Gauge(
+    "tron_operations_blocked_on_fees",
+    "Operations not yet final whose source wallet lacks the TRX for their fee",
+    ["currency"],
+    registry=REGISTRY,
+)
+
 NETWORK_STATES = ("healthy", "degraded", "down")
 
 

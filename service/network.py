@@ -42,6 +42,10 @@ class NetworkMonitor:
                     metrics.BLOCK_HEIGHT.set(self._last.height)
             return self._last
 
+    def last_status(self) -> str | None:
+        """The last probe's status without probing (None before the first)."""
+        return None if self._last is None else self._last.status
+
     async def refresh(self, wait_seconds: float) -> None:
         """Bring the metrics up to date if the node answers within `wait_seconds`; a slower probe goes on
         in the background (one at a time) and updates them when it ends.

@@ -69,7 +69,8 @@ def parameters() -> dict[str, Schema]:
             "in": "header",
             "required": False,
             "schema": string(pattern="^[A-Za-z0-9._:-]{1,128}$"),
-            "description": "Echoed back; any other value is replaced by a generated id.",
+            "description": "Echoed back on the response; a value outside the pattern is refused with 400 "
+            "(without the header, the service makes an id up).",
         }
     }
 
@@ -90,11 +91,11 @@ def page_params() -> list[Schema]:
     ]
 
 
-def idempotency_key(required: bool) -> Schema:
+def idempotency_key() -> Schema:
     return {
         "name": "Idempotency-Key",
         "in": "header",
-        "required": required,
+        "required": True,
         "schema": string(minLength=1, maxLength=255, pattern="^[\\x20-\\x7e]+$"),
         "description": "Same key and body from the same user: the original response again, with "
         "`Idempotent-Replayed: true`, and no second effect. Same key, other body: 422.",
@@ -149,18 +150,19 @@ def operation(
     roles: tuple[str, ...] | None = (),
     params: list[Schema] | None = None,
     body: str | None = None,
-    idempotency: bool | None = None,
+    idempotent: bool = False,
     media_type: str = JSON,
     meanings: Mapping[int, str] = SUCCESS_MEANINGS,
 ) -> Schema:
     """One operation; `ok` maps its success statuses to schema names, `errors` lists the error statuses
     its handler raises. `roles` None: public; (): any authenticated caller, which adds 401 and 429;
-    else one of those roles, which adds 403. `idempotency` None: no Idempotency-Key; True: required;
-    False: optional; either adds 400 (bad key), 409 (key in progress) and 422 (key reused)."""
-    authed, idempotent = roles is not None, idempotency is not None
-    statuses = set(errors) | ({401, 429} if authed else set()) | ({403} if roles else set())
+    else one of those roles, which adds 403. `idempotent`: a money move, which requires an Idempotency-Key
+    and adds 400 (no or bad key), 409 (key in progress) and 422 (key reused)."""
+    authed = roles is not None
+    # 400 everywhere: every operation takes the X-Request-ID header, and refuses one outside its pattern.
+    statuses = {400, *errors} | ({401, 429} if authed else set()) | ({403} if roles else set())
     statuses |= {400, 409, 422} if idempotent else set()
-    extra_params = [idempotency_key(idempotency)] if idempotency is not None else []
+    extra_params = [idempotency_key()] if idempotent else []
     responses = {
         str(status): response(
             meanings[status], schema, authed=authed, idempotent=idempotent, media_type=media_type

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from service import SERVICE_NAME
+from service.operations import KINDS
 
 Schema = dict[str, Any]
 
 CURRENCIES = ["TRX", "USDT"]
+OPERATION_KINDS = list(KINDS)
 OPERATION_STATUSES = ["pending", "processing", "completed", "failed", "cancelled"]
 CHAIN_STATUSES = ["pending", "submitted", "confirmed", "failed"]  # how transfers, approvals, stakes report
 RESOURCES = ["ENERGY", "BANDWIDTH"]
@@ -40,8 +42,8 @@ def boolean(*only: bool) -> Schema:
     return {"type": "boolean", **({"enum": list(only)} if only else {})}
 
 
-def enum(values: list[str]) -> Schema:
-    return {"type": "string", "enum": list(values)}
+def enum(values: list[str], **extra: Any) -> Schema:
+    return {"type": "string", "enum": list(values), **extra}
 
 
 def nullable(schema: Schema) -> Schema:
@@ -68,7 +70,7 @@ def address() -> Schema:
     return string(
         pattern="^T[1-9A-HJ-NP-Za-km-z]{33}$",
         example=EXAMPLE_ADDRESS,
-        description="TRON base58 address; a bad checksum is rejected with 400",
+        description="TRON base58 address; one of this shape with a wrong checksum names no account: 404",
     )
 
 
@@ -77,12 +79,22 @@ def amount(*, signed: bool = False) -> Schema:
     return string(pattern=r"^-?\d+\.\d{6}$" if signed else r"^\d+\.\d{6}$", example="12.500000")
 
 
-def amount_input(condition: str = "greater than zero") -> Schema:
-    return {
-        "anyOf": [string(pattern=r"^\d+(\.\d{1,6})?$", example="12.5"), {"type": "number", "minimum": 0}],
-        "description": f"Decimal string (or JSON number) with at most 6 decimal places, {condition}; "
-        "anything else is rejected with 400.",
-    }
+# What parse_amount (service/money.py) accepts, exactly: ASCII digits, at most 6 decimal places, more than
+# zero, at most 10^12 whole units (MAX_AMOUNT is 10^18 base units); leading zeros are fine.
+_WHOLE = "0*[1-9][0-9]{0,11}(\\.[0-9]{1,6})?"
+# Below one: a nonzero digit within the 6 places (zeros, then a nonzero digit, then up to 6 in all).
+_FRACTION = "0+\\.(" + "|".join(f"0{{0,{5 - n}}}[1-9][0-9]{{{n}}}" for n in range(6)) + ")"
+AMOUNT_PATTERN = f"^({_WHOLE}|{_FRACTION})$"
+AT_LEAST_ONE_PATTERN = f"^{_WHOLE}$"
+
+
+def amount_input(condition: str = "greater than zero", *, at_least_one: bool = False) -> Schema:
+    return string(
+        pattern=AT_LEAST_ONE_PATTERN if at_least_one else AMOUNT_PATTERN,
+        example="12.5",
+        description=f"Decimal string with at most 6 decimal places, {condition} (a JSON number with "
+        "those properties is taken too); anything else is rejected with 400.",
+    )
 
 
 def tx_id() -> Schema:
@@ -151,18 +163,75 @@ def _health() -> dict[str, Schema]:
     }
     probe = {"status": enum(["ok", "unavailable"]), "version": string()}
     databases = {"database": ref("Component"), "redis": ref("Component")}
+    payouts = closed(
+        {"frozen": nullable(boolean()), "reason": nullable(string()), "error": string()},
+        optional=("reason", "error"),
+    )
+    deep = {
+        **probe,
+        "status": enum(["ok", "degraded", "unavailable"]),
+        "components": closed({**databases, "tron_network": closed(tron, ("error",))}),
+        "payouts": payouts,
+    }
     return {
         "Component": component,
-        "Health": closed(
-            {**probe, "components": closed({**databases, "tron_network": closed(tron, ("error",))})}
-        ),
+        "Health": closed(deep),
         "Liveness": closed({"status": enum(["ok"]), "version": string()}),
         "Readiness": closed(
-            {**probe, "components": closed(databases), "reason": string(description="set while draining")},
+            {
+                **probe,
+                "components": closed({"database": ref("Component")}),
+                "reason": string(description="set while draining"),
+            },
             optional=("components", "reason"),
         ),
         "MetricsText": string(description="Prometheus text exposition format"),
         "OpenApiDocument": {"type": "object"},
+    }
+
+
+def _admin() -> dict[str, Schema]:
+    entry = {
+        "operation_id": uuid(),
+        "kind": enum(OPERATION_KINDS),
+        "status": enum([*OPERATION_STATUSES, "reserving"]),
+        "amount": amount(),
+        "currency": enum(CURRENCIES),
+        "from_address": nullable(address()),
+        "to_address": nullable(address()),
+        "tx_id": tx_id(),
+        "replaced_tx_ids": array(string(pattern="^[0-9a-f]{64}$")),
+        "payment_id": nullable(uuid()),
+        "block_height": nullable(integer(minimum=0)),
+        "fee": nullable(amount()),
+        "failure_reason": nullable(string()),
+        "submitted_at": timestamp(),
+        "completed_at": nullable(timestamp()),
+    }
+    wallet = {
+        "wallet_id": uuid(),
+        "user_id": string(),
+        "address": address(),
+        "currency": enum(CURRENCIES),
+        "is_active": boolean(),
+        "deleted": boolean(),
+        "created_at": timestamp(),
+    }
+    freeze = {
+        "frozen": boolean(),
+        "reason": nullable(string()),
+        "changed_at": nullable(timestamp()),
+        "changed_by": nullable(string()),
+    }
+    return {
+        "LedgerEntry": closed(entry),
+        "Ledger": page_of("operations", "LedgerEntry"),
+        "HeldWallet": closed(wallet),
+        "HeldWallets": page_of("wallets", "HeldWallet"),
+        "PayoutFreeze": closed(freeze),
+        "PayoutFreezeRequest": request(
+            {"frozen": boolean(), "reason": string(minLength=1, maxLength=512)}, ["frozen", "reason"]
+        ),
     }
 
 
@@ -260,7 +329,7 @@ def _usdt() -> dict[str, Schema]:
         "from_address": address(),
         "to_address": address(),
         "amount": amount_input(),
-        "memo": string(maxLength=512),
+        "memo": string(minLength=1, maxLength=512),
     }
     approval_request = {"owner_address": address(), "spender_address": address(), "amount": amount_input()}
     return {
@@ -299,7 +368,7 @@ def _payouts() -> dict[str, Schema]:
         "recipient_address": address(),
         "amount": amount_input(),
         "currency": enum(CURRENCIES),
-        "memo": string(maxLength=512),
+        "memo": string(minLength=1, maxLength=512),
         "priority": {**enum(PRIORITIES), "default": "normal"},
         "source_wallet_id": {**uuid(), "description": "one of your wallets, holding `currency`"},
     }
@@ -315,7 +384,7 @@ def _payouts() -> dict[str, Schema]:
     }
     batch_request = {
         "payouts": array(ref("PayoutRequest"), minItems=1, maxItems=100),
-        "batch_memo": string(maxLength=512),
+        "batch_memo": string(minLength=1, maxLength=512),
     }
     cancelled = {
         "payout_id": uuid(),
@@ -332,7 +401,9 @@ def _payouts() -> dict[str, Schema]:
         "PayoutHistory": page_of("payouts", "Payout"),
         "PayoutBatchRequest": request(batch_request, ["payouts"]),
         "PayoutBatch": closed(batch),
-        "PayoutCancelRequest": request({"payout_id": uuid(), "reason": string(maxLength=512)}, ["payout_id"]),
+        "PayoutCancelRequest": request(
+            {"payout_id": uuid(), "reason": string(minLength=1, maxLength=512)}, ["payout_id"]
+        ),
         "PayoutCancelled": closed(cancelled),
     }
 
@@ -377,7 +448,12 @@ def _staking() -> dict[str, Schema]:
     return {
         "Stake": closed(stake),
         "StakeRequest": request(
-            {**wallet, "amount": amount_input("at least 1 TRX"), "resource": enum(RESOURCES)}, move
+            {
+                **wallet,
+                "amount": amount_input("at least 1 TRX", at_least_one=True),
+                "resource": enum(RESOURCES),
+            },
+            move,
         ),
         "UnstakeRequest": request({**wallet, "amount": amount_input(), "resource": enum(RESOURCES)}, move),
         "WithdrawRequest": request(wallet, ["wallet_address"]),
@@ -406,11 +482,14 @@ def _payments() -> dict[str, Schema]:
         "currency": enum(CURRENCIES),
         "recipient_address": address(),
         "source_wallet_id": uuid(),
-        "description": string(maxLength=1024),
+        "description": string(minLength=1, maxLength=1024),
         "callback_url": string(
             maxLength=2048,
             format="uri",
-            description="absolute http(s) URL, told of the final state by signed POST",
+            pattern="^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?(/[!-~]*)?$",
+            description="absolute http(s) URL without credentials, told of the final state by a POST "
+            "signed with CALLBACK_SECRET and carrying an event_id; in production it must be https and "
+            "resolve only to public addresses (400 otherwise)",
         ),
     }
     refund = {
@@ -458,6 +537,9 @@ def _reconciliation() -> Schema:
         "status": enum(OPERATION_STATUSES),
         "timestamp": timestamp(),
         "tx_hash": tx_id(),
+        "chain": nullable(
+            enum(["matches", "mismatch", "missing"], description="a completed row on the solidified chain")
+        ),
     }
     totals = {
         "count": integer(minimum=0),
@@ -476,7 +558,11 @@ def _reconciliation() -> Schema:
             "currency": nullable(enum(CURRENCIES)),
             "status": nullable(enum(OPERATION_STATUSES)),
             "totals": closed(totals),
+            "chain": closed(
+                {"checked": integer(minimum=0), "mismatched": array(uuid())},
+            ),
             "transactions": array(closed(row)),
+            "pagination": ref("Pagination"),
         }
     )
 
@@ -492,4 +578,5 @@ def schemas() -> dict[str, Schema]:
         **_payouts(),
         **_staking(),
         **_payments(),
+        **_admin(),
     }

@@ -44,14 +44,18 @@ def _probe(op_id: str, summary: str, schema: str, *, can_fail: bool = True) -> S
 
 
 def _health_paths() -> dict[str, Schema]:
-    ready = _probe("health_ready", "Readiness: database and Redis reachable, not draining.", "Readiness")
+    ready = _probe("health_ready", "Readiness: the database reachable, not draining.", "Readiness")
     live = _probe("health_live", "Liveness: the process answers.", "Liveness", can_fail=False)
     metrics = operation(
         "health_metrics", "Prometheus metrics.", {200: "MetricsText"}, roles=None, media_type="text/plain"
     )
     return {
         "/health": {
-            "get": _probe("health_deep", "Database, Redis and TRON network; not for liveness.", "Health")
+            "get": _probe(
+                "health_deep",
+                "Database, Redis, TRON network and the payout kill switch; not for liveness.",
+                "Health",
+            )
         },
         "/health/live": {"get": live},
         "/health/ready": {"get": ready},
@@ -152,7 +156,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "Send USDT (TRC20) from one of your wallets.",
                 {202: "UsdtTransfer"},
                 (400, 404, 409, 503),
-                idempotency=False,
+                idempotent=True,
                 body="UsdtTransferRequest",
             )
         },
@@ -170,7 +174,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "usdt_balance",
                 "The USDT balance of any address.",
                 {200: "UsdtBalance"},
-                (400, 503),
+                (400, 404, 503),
                 params=[by_address],
             )
         },
@@ -179,7 +183,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "usdt_transactions",
                 "Your USDT moves from or to the address, newest first.",
                 {200: "UsdtTransactions"},
-                (400, 503),
+                (400, 404, 503),
                 params=[by_address, *page_params(), *window],
             )
         },
@@ -189,7 +193,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "Let a spender move USDT from one of your wallets.",
                 {202: "UsdtApproval"},
                 (400, 404, 409, 503),
-                idempotency=False,
+                idempotent=True,
                 body="UsdtApprovalRequest",
             )
         },
@@ -198,7 +202,7 @@ def _usdt_paths() -> dict[str, Schema]:
                 "usdt_allowance",
                 "How much a spender may move from an owner's USDT.",
                 {200: "UsdtAllowance"},
-                (400, 503),
+                (400, 404, 503),
                 params=pair,
             )
         },
@@ -221,7 +225,7 @@ def _payout_paths() -> dict[str, Schema]:
                 {202: "PayoutAccepted"},
                 (400, 404, 409, 422, 503),
                 roles=PAYOUT_ROLES,
-                idempotency=True,
+                idempotent=True,
                 body="PayoutRequest",
             )
         },
@@ -240,9 +244,9 @@ def _payout_paths() -> dict[str, Schema]:
                 "payouts_batch",
                 "Queue up to 100 payouts; each is queued or listed in `failures`.",
                 {202: "PayoutBatch"},
-                (400, 503),
+                (400, 404, 503),
                 roles=PAYOUT_ROLES,
-                idempotency=True,
+                idempotent=True,
                 body="PayoutBatchRequest",
             )
         },
@@ -280,7 +284,7 @@ def _staking_paths() -> dict[str, Schema]:
                 {202: "Stake"},
                 (400, 404, 409, 422, 503),
                 roles=STAKING_ROLES,
-                idempotency=False,
+                idempotent=True,
                 body="StakeRequest",
             )
         },
@@ -291,7 +295,7 @@ def _staking_paths() -> dict[str, Schema]:
                 {202: "Stake"},
                 (400, 404, 409, 503),
                 roles=STAKING_ROLES,
-                idempotency=False,
+                idempotent=True,
                 body="UnstakeRequest",
             )
         },
@@ -302,7 +306,7 @@ def _staking_paths() -> dict[str, Schema]:
                 {202: "Stake"},
                 (400, 404, 409, 503),
                 roles=STAKING_ROLES,
-                idempotency=False,
+                idempotent=True,
                 body="WithdrawRequest",
             )
         },
@@ -311,7 +315,7 @@ def _staking_paths() -> dict[str, Schema]:
                 "staking_status",
                 "Staked, unstaking and withdrawable TRX of an address.",
                 {200: "StakingStatus"},
-                (400, 503),
+                (400, 404, 503),
                 roles=STAKING_ROLES,
                 params=[by_address],
             )
@@ -321,7 +325,7 @@ def _staking_paths() -> dict[str, Schema]:
                 "staking_rewards",
                 "TRX rewards: always zero, freezing yields resources, not TRX.",
                 {200: "StakingRewards"},
-                (400,),
+                (400, 404),
                 roles=STAKING_ROLES,
                 params=[by_address, period],
             )
@@ -334,6 +338,7 @@ def _payment_paths() -> dict[str, Schema]:
         query("date", string(format="date"), description="UTC day, default today"),
         query("currency", enum(CURRENCIES)),
         query("status", enum(OPERATION_STATUSES)),
+        *page_params(),
     ]
     signature = {
         "name": "X-Lucid-Signature",
@@ -351,7 +356,7 @@ def _payment_paths() -> dict[str, Schema]:
                 {202: "Payment"},
                 (400, 404, 409, 422, 503),
                 roles=PAYMENT_ROLES,
-                idempotency=True,
+                idempotent=True,
                 body="PaymentRequest",
             )
         },
@@ -372,14 +377,15 @@ def _payment_paths() -> dict[str, Schema]:
                 {202: "Refund"},
                 (400, 404, 409, 503),
                 roles=PAYMENT_ROLES,
-                idempotency=True,
+                idempotent=True,
                 body="RefundRequest",
             )
         },
         "/api/v1/payments/reconciliation": {
             "get": operation(
                 "payments_reconciliation",
-                "A UTC day's payments and refunds, with exact totals.",
+                "A UTC day's payments and refunds: exact totals, and a page of rows each checked "
+                "against the solidified chain.",
                 {200: "Reconciliation"},
                 (400, 503),
                 roles=PAYMENT_ROLES,
@@ -400,6 +406,51 @@ def _payment_paths() -> dict[str, Schema]:
     }
 
 
+def _admin_paths() -> dict[str, Schema]:
+    admin = ("admin",)
+    window = [
+        query("since", timestamp(), description="submitted at or after (ISO-8601)"),
+        query("until", timestamp(), description="submitted at or before (ISO-8601)"),
+        *page_params(),
+    ]
+    return {
+        "/api/v1/admin/ledger": {
+            "get": operation(
+                "admin_ledger",
+                "Every money operation submitted in the window, oldest first: the service side of an audit.",
+                {200: "Ledger"},
+                (400, 503),
+                roles=admin,
+                params=window,
+            )
+        },
+        "/api/v1/admin/wallets": {
+            "get": operation(
+                "admin_wallets",
+                "Every wallet the service holds a key for (soft-deleted too); never a key.",
+                {200: "HeldWallets"},
+                (400, 503),
+                roles=admin,
+                params=page_params(),
+            )
+        },
+        "/api/v1/admin/payouts/freeze": {
+            "get": operation(
+                "admin_freeze_get", "The payout kill switch.", {200: "PayoutFreeze"}, (503,), roles=admin
+            ),
+            "put": operation(
+                "admin_freeze_set",
+                "Turn the payout kill switch on (no replica signs or sends an outbound move; requests "
+                "still queue) or off.",
+                {200: "PayoutFreeze"},
+                (400, 503),
+                roles=admin,
+                body="PayoutFreezeRequest",
+            ),
+        },
+    }
+
+
 def build_spec() -> dict[str, Any]:
     paths: dict[str, Schema] = {}
     for group in (
@@ -410,6 +461,7 @@ def build_spec() -> dict[str, Any]:
         _payout_paths,
         _staking_paths,
         _payment_paths,
+        _admin_paths,
     ):
         paths.update(group())
     used = {
@@ -429,7 +481,8 @@ def build_spec() -> dict[str, Any]:
             "`{error: {code, message, details, request_id, timestamp, service, version}}`.",
         },
         "tags": [
-            {"name": name} for name in ("health", "tron", "wallets", "usdt", "payouts", "staking", "payments")
+            {"name": name}
+            for name in ("health", "tron", "wallets", "usdt", "payouts", "staking", "payments", "admin")
         ],
         "paths": paths,
         "components": {

@@ -20,6 +20,9 @@ payments may also be `cancelled` while pending). Inside `processing` a stage rec
 - Failures before signing (bad key, bad contract, store error) are retried a bounded number of
   times, then the operation is `failed` with the reason. An unreachable node is waited out.
 - `completed` means the transaction's block is solidified.
+- While the payout kill switch is on (GET|PUT /admin/payouts/freeze, kept in the store for every
+  replica), nothing is signed or sent: each step reads the switch right before it would sign or
+  broadcast. Checking the chain for a transaction already sent goes on (it moves no money).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from service import metrics
+from service import metrics, refunds
 from service.clock import now_ms
 from service.ports import Ports
 from service.ports.chain import Broadcast, ChainUnavailable, SignedTx
@@ -47,6 +50,8 @@ BACKOFF_FIRST_MS = 500
 BACKOFF_MAX_MS = 30_000
 # How often an operation waiting for its block (or its block's solidification) asks again.
 CONFIRM_POLL_MS = 500
+# While the payout kill switch is on, a held operation looks again this often.
+FROZEN_RECHECK_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,8 @@ class Processor:
     async def step(self, op: Doc) -> Doc:
         try:
             if op["status"] == "processing" and op["stage"] == "queued":
+                if await self._ports.store.payouts_frozen():
+                    return await self._wait_frozen(op)
                 op = await self._sign(op)
             if op["status"] == "processing" and op["stage"] in ("signed", "broadcast"):
                 op = await self._advance(op)
@@ -203,6 +210,8 @@ class Processor:
         )
 
     async def _broadcast(self, op: Doc) -> Doc:
+        if await self._ports.store.payouts_frozen():
+            return await self._wait_frozen(op)
         attempt = op.get("broadcast_attempts", 0) + 1
         # Counted before it leaves: a later reader knows it may have been sent.
         counted = await self._set(op, {"broadcast_attempts": attempt})
@@ -284,6 +293,13 @@ class Processor:
         updated = await self._ports.store.transition(op["_id"], self._mine(), changes)
         return updated or await self._reload(op)
 
+    async def _wait_frozen(self, op: Doc) -> Doc:
+        """The payout kill switch is on: sign and send nothing; look again soon, without backing off,
+        so the queue moves as soon as it is lifted."""
+        return await self._set(
+            op, {"last_error": "payouts frozen", "next_check_at": now_ms() + FROZEN_RECHECK_MS}
+        )
+
     async def _later(self, op: Doc, why: str, **changes: Any) -> Doc:
         """Try again after a backoff that grows with each retry in a row."""
         retries = op.get("retries", 0) + 1
@@ -308,9 +324,7 @@ class Processor:
             return await self._reload(op)
         _count_final(updated)
         if status == "failed" and updated["kind"] == "refund":
-            await self._ports.store.operations.update_one(
-                {"_id": updated["payment_id"]}, {"$inc": {"refund_reserved": -updated["amount"]}}
-            )
+            await refunds.release(self._ports.store, updated)  # if this replica dies first, the sweep does
         log.info(
             "operation final",
             extra={

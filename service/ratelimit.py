@@ -1,8 +1,13 @@
-"""Per-user, per-route-group request limits in a fixed one-minute window shared through Redis."""
+"""Per-user, per-route-group request limits in a fixed one-minute window shared through Redis.
+
+[decided] Without Redis each pod counts on its own (fail open, but bounded): a user gets at most the
+group's limit per pod per minute, never unlimited requests, and Redis is no readiness dependency.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from quart import g, request
 from redis.exceptions import RedisError
@@ -27,6 +32,28 @@ for _group in LIMITS_PER_MINUTE:
     metrics.RATE_LIMIT_EXCEEDED.labels(group=_group)
 
 
+class LocalWindows:
+    """This pod's own fixed one-minute windows, for while Redis is away. Only the current window is
+    kept, so memory stays bounded by the users seen in one minute."""
+
+    def __init__(self, window_seconds: int = 60) -> None:
+        self._window_seconds = window_seconds
+        self._window = -1
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def hit(self, user: str, group: str) -> tuple[int, int]:
+        """Count one request: (count so far in this window, seconds until it resets)."""
+        now = time.time()
+        window = int(now // self._window_seconds)
+        if window != self._window:
+            self._window, self._counts = window, {}
+        count = self._counts[(user, group)] = self._counts.get((user, group), 0) + 1
+        return count, int((window + 1) * self._window_seconds - now) + 1
+
+
+LOCAL_WINDOWS = LocalWindows()
+
+
 def route_group(path: str) -> str:
     parts = path.split("/")
     group = parts[3] if len(parts) > 3 and parts[1:3] == ["api", "v1"] else "other"
@@ -39,9 +66,9 @@ async def enforce(cache: Cache, user_id: str) -> None:
     try:
         count, reset = await cache.hit_rate_limit(user_id, group)
     except (RedisError, OSError):
-        # Fail open: a Redis outage must not take payments down; /health reports Redis as down.
-        log.warning("rate limit skipped: redis unavailable", extra={"group": group})
-        return
+        # A Redis outage must not take payments down, nor lift the limits: /health reports it.
+        log.warning("rate limit counted per pod: redis unavailable", extra={"group": group})
+        count, reset = LOCAL_WINDOWS.hit(user_id, group)
     g.rate_limit_headers = {
         "X-RateLimit-Limit": str(limit),
         "X-RateLimit-Remaining": str(max(0, limit - count)),

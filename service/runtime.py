@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from quart import current_app
 
+from service.callbacks import CallbackSender
 from service.network import NetworkMonitor
 from service.operations import Processor
 from service.ports import Ports
@@ -18,6 +19,7 @@ class Runtime:
     monitor: NetworkMonitor
     processor: Processor
     worker: Worker | None = None
+    callbacks: CallbackSender | None = None
     draining: bool = field(default=False)
 
 

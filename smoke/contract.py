@@ -22,6 +22,10 @@ METRICS = {
     "tron_payout_queue_depth": "gauge",
     "tron_block_height": "gauge",
     "tron_node_request_duration_seconds": "histogram",
+    "tron_payment_dependency_up": "gauge",
+    "tron_oldest_unfinished_operation_age_seconds": "gauge",
+    "tron_payouts_frozen": "gauge",
+    "tron_operations_blocked_on_fees": "gauge",
 }
 
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")

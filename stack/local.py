@@ -14,6 +14,7 @@ LOCAL_SECRETS = {
     "JWT_SECRET": "local-stack-jwt-secret-0123456789abcdef",
     "ENCRYPTION_KEY": base64.b64encode(b"local-stack-encryption-key-32byt").decode(),
     "WEBHOOK_SECRET": "local-stack-webhook-secret",
+    "CALLBACK_SECRET": "local-stack-callback-secret",
 }
 
 

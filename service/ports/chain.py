@@ -18,6 +18,7 @@ from service import metrics
 SignedTx = dict[str, Any]
 FEE_LIMIT_SUN = 50_000_000  # ceiling a TRC20 call may burn for energy
 BROADCAST = "wallet/broadcasttransaction"
+TRC20_TRANSFER_SELECTOR = "a9059cbb"  # transfer(address,uint256)
 DEFAULT_TX_LIFETIME_MS = 60_000  # tronpy's default expiration: signed now, valid for a minute
 
 
@@ -276,6 +277,25 @@ class Chain:
         knows of no block with it (a node answers {} while it is only pooled)."""
         info = await self._call("wallet/gettransactioninfobyid", {"value": txid})
         return int(info["blockNumber"]) if _receipt_for(info, txid) else None
+
+    async def settled_transfer(self, txid: str) -> tuple[str, int] | None:
+        """(recipient, amount) a solidified transfer moved, TRX or TRC20 USDT; None if the solidified
+        chain has no successful transaction with this id (or it is no transfer)."""
+        outcome = await self.outcome(txid)
+        if outcome is None or not outcome.success:
+            return None
+        tx = await self._call("walletsolidity/gettransactionbyid", {"value": txid})
+        try:
+            value = tx["raw_data"]["contract"][0]["parameter"]["value"]
+        except (KeyError, IndexError, TypeError):
+            return None
+        data = str(value.get("data", ""))
+        if data.startswith(TRC20_TRANSFER_SELECTOR):
+            to_hex, amount = tron_abi.decode_abi(["address", "uint256"], bytes.fromhex(data[8:]))
+            return str(keys.to_base58check_address(to_hex)), int(amount)
+        if "to_address" in value:
+            return str(keys.to_base58check_address(value["to_address"])), int(value.get("amount", 0))
+        return None
 
 
 def _header(block: dict[str, Any]) -> tuple[int, int]:

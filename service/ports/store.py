@@ -27,9 +27,22 @@ PENDING_QUEUE = [("status", ASCENDING), ("priority_rank", ASCENDING), ("submitte
 EXPIRED_LEASES = [("status", ASCENDING), ("lease_until", ASCENDING)]
 HELD_LEASES = [("lease_owner", ASCENDING), ("status", ASCENDING), ("next_check_at", ASCENDING)]
 DUE_CALLBACKS = [("callback.state", ASCENDING), ("callback.next_at", ASCENDING)]
+EXPIRED_CALLBACK_LEASES = [("callback.state", ASCENDING), ("callback.lease_until", ASCENDING)]
 UNFINISHED_BY_KIND = [("status", ASCENDING), ("kind", ASCENDING), ("submitted_at", ASCENDING)]
-WORKER_INDEXES = (PENDING_QUEUE, EXPIRED_LEASES, HELD_LEASES, DUE_CALLBACKS, UNFINISHED_BY_KIND)
+OPEN_REFUND_HOLDS = [("hold", ASCENDING), ("status", ASCENDING), ("submitted_at", ASCENDING)]
+WORKER_INDEXES = (
+    PENDING_QUEUE,
+    EXPIRED_LEASES,
+    HELD_LEASES,
+    DUE_CALLBACKS,
+    UNFINISHED_BY_KIND,
+    OPEN_REFUND_HOLDS,
+)
 UNFINISHED = ("pending", "processing")
+LEDGER_ORDER = [("submitted_at", ASCENDING), ("_id", ASCENDING)]
+PAYOUT_FREEZE = "payout_freeze"
+# A refund being reserved (service/refunds.py) already promises its amount out of the wallet.
+PROMISED = (*UNFINISHED, "reserving")
 
 
 class Store:
@@ -45,6 +58,7 @@ class Store:
         self.operations = db["operations"]
         self.idempotency = db["idempotency_keys"]
         self.webhook_events = db["webhook_events"]
+        self.settings = db["settings"]
         # A payout in a final state is never written again, so reads of it can skip the store.
         self._settled_payouts: dict[str, Doc] = {}
 
@@ -59,6 +73,11 @@ class Store:
         await self.operations.create_index([("tx_id", ASCENDING)])
         await self.operations.create_index([("from_address", ASCENDING)])
         await self.operations.create_index([("to_address", ASCENDING)])
+        await self.operations.create_index(EXPIRED_CALLBACK_LEASES)
+        # Not (submitted_at, _id): nx-27017 refuses every insert into a collection with `_id` in a
+        # compound index ("JSON path error near '_id'"); the _id tie-break sorts the few equal times.
+        await self.operations.create_index([("submitted_at", ASCENDING)])
+        await self.wallets.create_index([("created_at", ASCENDING)])
 
     async def ping(self) -> bool:
         await self._client.admin.command("ping")
@@ -158,6 +177,30 @@ class Store:
                 return claimed
         return None
 
+    async def claim_callback(self, owner: str, lease_until: int) -> Doc | None:
+        """Take one callback to attempt, counting the attempt: one whose attempt died with its replica
+        (lease run out), else one that is due. Only the holder of the lease records the outcome."""
+        moment = now_ms()
+        for query in (
+            {"callback.state": "delivering", "callback.lease_until": {"$lt": moment}},
+            {"callback.state": "pending", "callback.next_at": {"$lte": moment}},
+        ):
+            claimed = await self.operations.find_one_and_update(
+                query,
+                {
+                    "$set": {
+                        "callback.state": "delivering",
+                        "callback.lease_owner": owner,
+                        "callback.lease_until": lease_until,
+                    },
+                    "$inc": {"callback.attempts": 1},
+                },
+                return_document=ReturnDocument.AFTER,
+            )
+            if claimed is not None:
+                return claimed
+        return None
+
     async def due_operations(self, worker: str, limit: int) -> list[Doc]:
         """The operations this worker holds the lease on whose next check is due; no one else's."""
         cursor = (
@@ -204,7 +247,7 @@ class Store:
                         "from_address": address,
                         "currency": currency,
                         "debits": True,
-                        "status": {"$in": list(UNFINISHED)},
+                        "status": {"$in": list(PROMISED)},
                     }
                 },
                 {"$group": {"_id": None, "total": {"$sum": "$amount"}}},
@@ -214,6 +257,34 @@ class Store:
             return int(row["total"])
         return 0
 
+    async def totals(self, query: Doc, kinds: tuple[str, ...]) -> dict[tuple[str, str], tuple[int, int]]:
+        """(count, amount) per (kind, status) of the matching operations, summed in the store: memory
+        stays bounded however many there are. One grouping per kind: nx-27017 does not evaluate a
+        compound group key ({"kind": "$kind", ...} comes back literally), a single field it does."""
+        found: dict[tuple[str, str], tuple[int, int]] = {}
+        for kind in kinds:
+            rows = self.operations.aggregate(
+                [
+                    {"$match": {**query, "kind": kind}},
+                    {"$group": {"_id": "$status", "count": {"$sum": 1}, "amount": {"$sum": "$amount"}}},
+                ]
+            )
+            async for row in await rows:
+                found[(kind, str(row["_id"]))] = (int(row["count"]), int(row["amount"]))
+        return found
+
+    async def unsent_by_source(self, currency: str, limit: int) -> dict[str, tuple[int, int]]:
+        """(count, amount) of the operations not final and not yet signed, per source address, for
+        at most `limit` addresses: what each wallet still has to pay out."""
+        rows = self.operations.aggregate(
+            [
+                {"$match": {"status": {"$in": list(UNFINISHED)}, "stage": "queued", "currency": currency}},
+                {"$group": {"_id": "$from_address", "count": {"$sum": 1}, "amount": {"$sum": "$amount"}}},
+                {"$limit": limit},
+            ]
+        )
+        return {str(row["_id"]): (int(row["count"]), int(row["amount"])) async for row in await rows}
+
     async def queue_depth(self, kind: str) -> dict[str, int]:
         rows = self.operations.aggregate(
             [
@@ -222,6 +293,36 @@ class Store:
             ]
         )
         return {str(row["_id"]): int(row["count"]) async for row in await rows}
+
+    async def ledger(self, window: Doc, skip: int, limit: int) -> tuple[list[Doc], int]:
+        """Every operation submitted in the window, oldest first: the service's side of an audit."""
+        query: Doc = {"submitted_at": window} if window else {}
+        return await self._page(self.operations, query, LEDGER_ORDER, skip, limit)
+
+    async def all_wallets(self, skip: int, limit: int) -> tuple[list[Doc], int]:
+        """Every wallet the service holds a key for, soft-deleted ones too (their keys still sign)."""
+        return await self._page(
+            self.wallets, {}, [("created_at", ASCENDING), ("_id", ASCENDING)], skip, limit
+        )
+
+    # -- the payout kill switch, shared by every replica ------------------------------------------
+    async def payout_freeze(self) -> Doc:
+        found = await self.settings.find_one({"_id": PAYOUT_FREEZE})
+        return found or {
+            "_id": PAYOUT_FREEZE,
+            "frozen": False,
+            "reason": None,
+            "changed_at": None,
+            "changed_by": None,
+        }
+
+    async def set_payout_freeze(self, frozen: bool, reason: str, by: str) -> Doc:
+        state = {"frozen": frozen, "reason": reason, "changed_at": now_ms(), "changed_by": by}
+        await self.settings.update_one({"_id": PAYOUT_FREEZE}, {"$set": state}, upsert=True)
+        return {"_id": PAYOUT_FREEZE, **state}
+
+    async def payouts_frozen(self) -> bool:
+        return bool((await self.payout_freeze())["frozen"])
 
     # -- idempotency records -----------------------------------------------------------------
     async def claim_idempotency_key(self, record: Doc) -> Doc | None:

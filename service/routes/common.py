@@ -54,6 +54,17 @@ async def owned_wallet(
     return wallet
 
 
+def to_itself(field: str, wallet_field: str) -> ApiError:
+    """A move from a wallet to its own address. Each field is valid alone, and no schema relates two,
+    so it is no malformed request (400) but one that conflicts with what the wallet is: 409."""
+    return ApiError(
+        409,
+        errors.WALLET_SAME_ADDRESS,
+        f"{field}: is the address of {wallet_field} itself; a move must go to another address",
+        {"field": field},
+    )
+
+
 async def require_funds(address: str, currency: str, amount: int, code: str) -> None:
     """Chain balance less what is already promised out of the address must cover the amount.
     A TRC20 transfer also needs an activated account (one that has held TRX) to pay its fees."""

@@ -10,21 +10,21 @@ import time
 from datetime import UTC, datetime
 from datetime import time as dtime
 from typing import Any
-from urllib.parse import urlparse
 
 from quart import Blueprint, current_app, request
 
-from service import errors
+from service import callbacks, errors, refunds
 from service.auth import principal, requires
 from service.clock import iso, now_ms, to_ms
 from service.errors import ApiError, invalid
 from service.idempotency import derived_id, idempotent
 from service.money import format_amount
 from service.operations import new_operation
+from service.ports.chain import ChainUnavailable
 from service.ports.store import Doc
-from service.routes.common import owned_wallet, require_funds
+from service.routes.common import chain_error, owned_wallet, require_funds, to_itself
 from service.runtime import ports
-from service.validation import Body, parse_uuid, query_choice, query_date, raw_body
+from service.validation import Body, Page, parse_uuid, query_choice, query_date, raw_body
 
 bp = Blueprint("payments", __name__, url_prefix="/api/v1/payments")
 ROLES = ("payment_manager", "admin")
@@ -66,7 +66,7 @@ def refund_view(op: Doc) -> dict[str, Any]:
 
 @bp.post("/process")
 @requires(*ROLES)
-@idempotent(required=True)
+@idempotent
 async def process() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     amount = body.require_amount()
@@ -76,9 +76,10 @@ async def process() -> tuple[dict[str, Any], int]:
     description = body.string("description", required=False, max_len=1024)
     callback_url = body.string("callback_url", required=False, max_len=2048)
     if callback_url is not None:
-        parsed = urlparse(callback_url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise invalid("callback_url", "must be an absolute http(s) URL")
+        try:
+            await callbacks.check_url(callback_url, current_app.config["SERVICE"].production)
+        except callbacks.CallbackUrlError as exc:
+            raise invalid("callback_url", str(exc)) from None
     user = principal().user_id
     wallet = await owned_wallet(user, wallet_id=wallet_id, field="source_wallet_id")
     if wallet["currency"] != currency:
@@ -88,7 +89,7 @@ async def process() -> tuple[dict[str, Any], int]:
             f"source_wallet_id: the wallet holds {wallet['currency']}, not {currency}",
         )
     if wallet["address"] == recipient:
-        raise invalid("recipient_address", "must differ from the source wallet's address")
+        raise to_itself("recipient_address", "source_wallet_id")
     op_id = derived_id("payment")
     if await ports().store.operation(op_id) is None:
         await require_funds(wallet["address"], currency, amount, errors.PAYMENT_INSUFFICIENT_BALANCE)
@@ -105,6 +106,7 @@ async def process() -> tuple[dict[str, Any], int]:
             description=description,
             callback_url=callback_url,
             refund_reserved=0,
+            refund_holds=[],
         )
     )
     return payment_view(op), 202
@@ -118,7 +120,7 @@ async def _payment(payment_id: str) -> Doc:
     return op
 
 
-@bp.get("/<payment_id>")
+@bp.get("/<id:payment_id>")
 @requires(*ROLES)
 async def get_payment(payment_id: str) -> dict[str, Any]:
     return payment_view(await _payment(payment_id))
@@ -126,58 +128,79 @@ async def get_payment(payment_id: str) -> dict[str, Any]:
 
 @bp.post("/refund")
 @requires(*ROLES)
-@idempotent(required=True)
+@idempotent
 async def refund() -> tuple[dict[str, Any], int]:
     body = await Body.load()
-    payment = await _payment(body.uuid("payment_id"))
+    payment_id = body.uuid("payment_id")
     reason = body.require_string("reason", max_len=512)
     amount = body.amount("amount", required=False)
-    if payment["status"] != "completed":
-        raise ApiError(
-            409,
-            errors.PAYMENT_NOT_REFUNDABLE,
-            f"payment is {payment['status']}: only a completed payment can be refunded",
-        )
-    # [decided] Refunds send the money back from the recipient, which must be a custodial wallet here.
-    merchant = await ports().store.wallet_by_address(payment["to_address"])
-    if merchant is None or not merchant["is_active"]:
-        raise ApiError(
-            409,
-            errors.PAYMENT_NOT_REFUNDABLE,
-            "the payment's recipient is not an active wallet of this service, so it cannot refund",
-        )
+    payment, merchant = await _refundable_by_caller(payment_id)
+    store = ports().store
     refund_id = derived_id("refund")
-    existing = await ports().store.operation(refund_id)
-    if existing is not None:
-        return refund_view(existing), 202
-    refundable = payment["amount"] - payment.get("refund_reserved", 0)
-    amount = refundable if amount is None else amount
-    if refundable <= 0 or amount > refundable:
-        raise _over_refund(payment, refundable)
-    await require_funds(merchant["address"], payment["currency"], amount, errors.PAYMENT_NOT_REFUNDABLE)
-    # Reserve the amount against the payment atomically: concurrent refunds can never exceed it.
-    reserved = await ports().store.operations.find_one_and_update(
-        {"_id": payment["_id"], "refund_reserved": {"$lte": payment["amount"] - amount}},
-        {"$inc": {"refund_reserved": amount}},
-    )
-    if reserved is None:
-        current = await _payment(payment["_id"])
-        raise _over_refund(current, current["amount"] - current.get("refund_reserved", 0))
-    op, _ = await ports().store.insert_operation(
-        new_operation(
-            "refund",
-            refund_id,
-            merchant["user_id"],
-            wallet_id=merchant["_id"],
-            from_address=merchant["address"],
-            to_address=payment["from_address"],
-            amount=amount,
-            currency=payment["currency"],
-            reason=reason,
-            payment_id=payment["_id"],
+    op = await store.operation(refund_id)
+    if op is None:
+        if payment["status"] != "completed":
+            raise ApiError(
+                409,
+                errors.PAYMENT_NOT_REFUNDABLE,
+                f"payment is {payment['status']}: only a completed payment can be refunded",
+            )
+        # [decided] Refunds send the money back from the recipient, which must be a custodial wallet here.
+        if merchant is None or not merchant["is_active"]:
+            raise ApiError(
+                409,
+                errors.PAYMENT_NOT_REFUNDABLE,
+                "the payment's recipient is not an active wallet of this service, so it cannot refund",
+            )
+        refundable = payment["amount"] - payment.get("refund_reserved", 0)
+        amount = refundable if amount is None else amount
+        if refundable <= 0 or amount > refundable:
+            raise _over_refund(payment, refundable)
+        await require_funds(merchant["address"], payment["currency"], amount, errors.PAYMENT_NOT_REFUNDABLE)
+        op, _ = await store.insert_operation(
+            new_operation(
+                "refund",
+                refund_id,
+                merchant["user_id"],
+                wallet_id=merchant["_id"],
+                from_address=merchant["address"],
+                to_address=payment["from_address"],
+                amount=amount,
+                currency=payment["currency"],
+                reason=reason,
+                payment_id=payment["_id"],
+                status=refunds.RESERVING,
+                hold="open",
+            )
         )
-    )
+    if op["status"] == refunds.RESERVING:
+        # Concurrent refunds race here; the hold on the payment is atomic, so they never exceed it.
+        op = await refunds.reserve(store, op)
+    if op["status"] == "failed" and str(op.get("failure_reason")).startswith(refunds.OVER_REFUND):
+        current = await store.operation(payment["_id"]) or payment
+        raise _over_refund(current, current["amount"] - current.get("refund_reserved", 0))
     return refund_view(op), 202
+
+
+async def _refundable_by_caller(payment_id: str) -> tuple[Doc, Doc | None]:
+    """The payment and the service wallet that received it (None if the service does not hold it).
+    [decided] Only that wallet's owner or an admin may refund; the payer sees the payment, but a
+    refund out of someone else's wallet is not theirs to ask for, so it is 404 as for any stranger.
+    A payment to an outside address cannot be refunded here at all: its payer is told so (409)."""
+    caller = principal()
+    store = ports().store
+    payment = await store.operation(payment_id, kind="payment")
+    merchant = None if payment is None else await store.wallet_by_address(payment["to_address"])
+    allowed = payment is not None and (
+        "admin" in caller.roles
+        or (merchant is not None and merchant["user_id"] == caller.user_id)
+        or (merchant is None and payment["user_id"] == caller.user_id)
+    )
+    if payment is None or not allowed:
+        raise ApiError(
+            404, errors.PAYMENT_NOT_FOUND, "payment_id: no payment to a wallet of yours with that id"
+        )
+    return payment, merchant
 
 
 def _over_refund(payment: Doc, refundable: int) -> ApiError:
@@ -192,9 +215,13 @@ def _over_refund(payment: Doc, refundable: int) -> ApiError:
 @bp.get("/reconciliation")
 @requires(*ROLES)
 async def reconciliation() -> dict[str, Any]:
+    """A UTC day's payments and refunds: totals summed in the store over the whole day, the rows one
+    page at a time, and each completed row on the page checked against the solidified chain (its
+    transaction moved exactly its amount to its recipient). Memory stays bounded on any day."""
     day = query_date("date") or datetime.now(UTC).date()
     currency = query_choice("currency", CURRENCIES)
     status = query_choice("status", STATUSES)
+    page = Page()
     start = to_ms(datetime.combine(day, dtime.min, UTC))
     query: Doc = {
         "kind": {"$in": ["payment", "refund"]},
@@ -205,34 +232,42 @@ async def reconciliation() -> dict[str, Any]:
     if currency:
         query["currency"] = currency
     if status:
-        query["status"] = status
-    items, _ = await ports().store.find_operations(query, sort=[("submitted_at", 1), ("_id", 1)])
+        query["status"] = {"$in": ["pending", refunds.RESERVING]} if status == "pending" else status
+    store = ports().store
+    totals = await store.totals(query, ("payment", "refund"))
+    items, total = await store.find_operations(
+        query, page.skip, page.limit, sort=[("submitted_at", 1), ("_id", 1)]
+    )
+    try:
+        verdicts = [await _on_chain(op) for op in items]
+    except ChainUnavailable as exc:
+        raise chain_error(exc) from None
     rows = [
         {
             "transaction_id": op["_id"],
             "type": op["kind"],
             "amount": format_amount(op["amount"]),
             "currency": op["currency"],
-            "status": op["status"],
+            "status": refunds.shown_status(op),
             "timestamp": iso(op["submitted_at"]),
             "tx_hash": op.get("tx_id"),
+            "chain": verdict,
         }
-        for op in items
+        for op, verdict in zip(items, verdicts, strict=True)
     ]
-    by_status: dict[str, dict[str, Any]] = {}
-    for op in items:
-        bucket = by_status.setdefault(op["status"], {"count": 0, "amount": 0})
-        bucket["count"] += 1
-        bucket["amount"] += op["amount"] if op["kind"] == "payment" else -op["amount"]
-    settled = [op for op in items if op["status"] == "completed"]
-    paid = sum(op["amount"] for op in settled if op["kind"] == "payment")
-    refunded = sum(op["amount"] for op in settled if op["kind"] == "refund")
+    by_status: dict[str, dict[str, int]] = {}
+    for (kind, op_status), (count, amount) in totals.items():
+        bucket = by_status.setdefault(refunds.shown_status({"status": op_status}), {"count": 0, "amount": 0})
+        bucket["count"] += count
+        bucket["amount"] += amount if kind == "payment" else -amount
+    paid = totals.get(("payment", "completed"), (0, 0))[1]
+    refunded = totals.get(("refund", "completed"), (0, 0))[1]
     return {
         "date": day.isoformat(),
         "currency": currency,
         "status": status,
         "totals": {
-            "count": len(items),
+            "count": sum(count for count, _ in totals.values()),
             "completed_payments": format_amount(paid),
             "completed_refunds": format_amount(refunded),
             "net_settled": format_amount(paid - refunded),
@@ -241,8 +276,25 @@ async def reconciliation() -> dict[str, Any]:
                 for k, v in sorted(by_status.items())
             },
         },
+        "chain": {
+            "checked": sum(v is not None for v in verdicts),
+            "mismatched": [row["transaction_id"] for row in rows if row["chain"] in ("mismatch", "missing")],
+        },
         "transactions": rows,
+        "pagination": page.envelope(total),
     }
+
+
+async def _on_chain(op: Doc) -> str | None:
+    """A completed operation as the solidified chain shows it: `matches` (its transaction moved exactly
+    its amount to its recipient), `mismatch` (it moved something else) or `missing` (no successful
+    transaction); None for one not completed, which the chain need not show yet."""
+    if op["status"] != "completed":
+        return None
+    moved = await ports().chain.settled_transfer(op["tx_id"]) if op.get("tx_id") else None
+    if moved is None:
+        return "missing"
+    return "matches" if moved == (op["to_address"], op["amount"]) else "mismatch"
 
 
 def verify_signature(header: str, raw: bytes, secret: str, now_s: float | None = None) -> str | None:

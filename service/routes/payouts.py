@@ -14,7 +14,7 @@ from service.idempotency import derived_id, idempotent
 from service.money import format_amount
 from service.operations import PRIORITY_RANK, new_operation
 from service.ports.store import Doc
-from service.routes.common import owned_wallet, require_funds
+from service.routes.common import owned_wallet, require_funds, to_itself
 from service.runtime import ports
 from service.validation import Body, Page, parse_uuid, query_choice, query_time_window
 
@@ -75,7 +75,7 @@ async def _queue(request: dict[str, Any], op_id: str, batch_id: str | None = Non
             f"source_wallet_id: the wallet holds {wallet['currency']}, not {request['currency']}",
         )
     if wallet["address"] == request["recipient_address"]:
-        raise invalid("recipient_address", "must differ from the source wallet's address")
+        raise to_itself("recipient_address", "source_wallet_id")
     existing = await ports().store.operation(op_id)
     if existing is None:
         await require_funds(
@@ -101,7 +101,7 @@ async def _queue(request: dict[str, Any], op_id: str, batch_id: str | None = Non
 
 @bp.post("/initiate")
 @requires(*ROLES)
-@idempotent(required=True)
+@idempotent
 async def initiate() -> tuple[dict[str, Any], int]:
     request = _read_payout((await Body.load()).data)
     op = await _queue(request, derived_id("payout"))
@@ -121,7 +121,7 @@ async def initiate() -> tuple[dict[str, Any], int]:
     }, 202
 
 
-@bp.get("/<payout_id>")
+@bp.get("/<id:payout_id>")
 @requires(*ROLES)
 async def get_payout(payout_id: str) -> dict[str, Any]:
     return payout_view(await _visible(parse_uuid(payout_id, "payout_id")))
@@ -137,7 +137,7 @@ async def _visible(payout_id: str) -> Doc:
 
 @bp.post("/batch")
 @requires(*ROLES)
-@idempotent(required=True)
+@idempotent
 async def batch() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     items = body.data.get("payouts")

@@ -9,7 +9,7 @@ from quart import Blueprint
 from service import errors
 from service.auth import principal, requires
 from service.clock import iso, now_ms
-from service.errors import ApiError, invalid
+from service.errors import ApiError
 from service.idempotency import derived_id, idempotent
 from service.money import UNIT, format_amount
 from service.operations import new_operation
@@ -17,7 +17,7 @@ from service.ports.chain import ChainUnavailable
 from service.ports.store import Doc
 from service.routes.common import chain_error, owned_wallet, require_funds, submit_inline
 from service.runtime import ports, runtime
-from service.validation import Body, is_tron_address, query_choice
+from service.validation import Body, parse_address, query_choice
 
 bp = Blueprint("staking", __name__, url_prefix="/api/v1/staking")
 ROLES = ("staking_manager", "admin")
@@ -75,7 +75,7 @@ async def _submit(
 
 @bp.post("/stake")
 @requires(*ROLES)
-@idempotent(required=False)
+@idempotent
 async def stake() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     address = body.address("wallet_address")
@@ -94,7 +94,7 @@ async def stake() -> tuple[dict[str, Any], int]:
 
 @bp.post("/unstake")
 @requires(*ROLES)
-@idempotent(required=False)
+@idempotent
 async def unstake() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     address = body.address("wallet_address")
@@ -114,7 +114,7 @@ async def unstake() -> tuple[dict[str, Any], int]:
 
 @bp.post("/withdraw")
 @requires(*ROLES)
-@idempotent(required=False)
+@idempotent
 async def withdraw() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     address = body.address("wallet_address")
@@ -132,16 +132,10 @@ async def withdraw() -> tuple[dict[str, Any], int]:
     return await _submit("withdraw", address, unlocked, None)
 
 
-def _address_param(address: str) -> str:
-    if not is_tron_address(address):
-        raise invalid("address", "must be a TRON base58 address (T..., 34 characters, valid checksum)")
-    return address
-
-
 @bp.get("/status/<address>")
 @requires(*ROLES)
 async def status(address: str) -> dict[str, Any]:
-    account = await _account(_address_param(address))
+    account = await _account(parse_address(address, "address"))
     moment = now_ms()
     entries = []
     for index, pending in enumerate(account.get("unfrozenV2", [])):
@@ -184,7 +178,7 @@ async def status(address: str) -> dict[str, Any]:
 @bp.get("/rewards/<address>")
 @requires(*ROLES)
 async def rewards(address: str) -> dict[str, Any]:
-    _address_param(address)
+    parse_address(address, "address")
     period = query_choice("period", PERIODS) or "all"
     # [decided] Stake 2.0 freezing yields energy/bandwidth, not TRX; TRX rewards come only from voting,
     # which this service does not do. We report zero rather than invent a figure.

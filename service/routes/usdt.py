@@ -9,16 +9,16 @@ from quart import Blueprint, request
 from service import errors, metrics
 from service.auth import principal, requires
 from service.clock import iso, now_ms
-from service.errors import ApiError, invalid
+from service.errors import ApiError
 from service.idempotency import derived_id, idempotent
 from service.money import format_amount
 from service.operations import new_operation
 from service.ports.chain import ChainUnavailable
 from service.ports.store import Doc
-from service.routes.common import chain_error, owned_wallet, require_funds, submit_inline
+from service.routes.common import chain_error, owned_wallet, require_funds, submit_inline, to_itself
 from service.routes.wallets import cached_balance, transaction_view
 from service.runtime import ports, runtime
-from service.validation import Body, Page, is_tron_address, parse_uuid, query_time_window
+from service.validation import Body, Page, parse_address, parse_uuid, query_time_window
 
 bp = Blueprint("usdt", __name__, url_prefix="/api/v1/usdt")
 TRANSFER_STATUS = {
@@ -44,25 +44,19 @@ def transfer_view(op: Doc) -> dict[str, Any]:
     }
 
 
-def _address(value: str, field: str) -> str:
-    if not is_tron_address(value):
-        raise invalid(field, "must be a TRON base58 address (T..., 34 characters, valid checksum)")
-    return value
-
-
 @bp.post("/transfer")
 @requires()
-@idempotent(required=False)
+@idempotent
 async def transfer() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     source = body.address("from_address")
     to = body.address("to_address")
     amount = body.require_amount()
     memo = body.string("memo", required=False, max_len=512)
-    if source == to:
-        raise invalid("to_address", "must differ from from_address")
     user = principal().user_id
     await owned_wallet(user, address=source, field="from_address")
+    if source == to:
+        raise to_itself("to_address", "from_address")
     await require_funds(source, "USDT", amount, errors.USDT_INSUFFICIENT_BALANCE)
     op, created = await submit_inline(
         runtime().processor,
@@ -96,14 +90,14 @@ async def get_transfer(transfer_id: str) -> dict[str, Any]:
 @bp.get("/balance/<address>")
 @requires()
 async def balance(address: str) -> dict[str, Any]:
-    amount = await cached_balance(_address(address, "address"), "USDT")
+    amount = await cached_balance(parse_address(address, "address"), "USDT")
     return {"address": address, "balance": format_amount(amount), "last_updated": iso(now_ms())}
 
 
 @bp.get("/transactions/<address>")
 @requires()
 async def transactions(address: str) -> dict[str, Any]:
-    _address(address, "address")
+    parse_address(address, "address")
     page = Page()
     query: Doc = {
         "currency": "USDT",
@@ -123,16 +117,16 @@ async def transactions(address: str) -> dict[str, Any]:
 
 @bp.post("/approve")
 @requires()
-@idempotent(required=False)
+@idempotent
 async def approve() -> tuple[dict[str, Any], int]:
     body = await Body.load()
     owner = body.address("owner_address")
     spender = body.address("spender_address")
     amount = body.require_amount()
-    if owner == spender:
-        raise invalid("spender_address", "must differ from owner_address")
     user = principal().user_id
     await owned_wallet(user, address=owner, field="owner_address")
+    if owner == spender:
+        raise to_itself("spender_address", "owner_address")
     op, _ = await submit_inline(
         runtime().processor,
         new_operation(
@@ -159,8 +153,8 @@ async def approve() -> tuple[dict[str, Any], int]:
 @bp.get("/allowance")
 @requires()
 async def allowance() -> dict[str, Any]:
-    owner = _address(request.args.get("owner", ""), "owner")
-    spender = _address(request.args.get("spender", ""), "spender")
+    owner = parse_address(request.args.get("owner", ""), "owner")
+    spender = parse_address(request.args.get("spender", ""), "spender")
     try:
         amount = await ports().chain.usdt_allowance(owner, spender)
     except ChainUnavailable as exc:

@@ -45,6 +45,29 @@ def test_request_ids_are_echoed_or_made(api: Api) -> None:
     assert made.status_code == 404 and made.json()["error"]["request_id"] == made.headers["X-Request-ID"]
 
 
+def test_a_request_id_outside_the_pattern_is_refused(api: Api) -> None:
+    for bad in ("", "has space", "x" * 129, "semi;colon"):
+        refused = api.get("/api/v1/wallets", headers={"X-Request-ID": bad})
+        assert refused.status_code == 400, (bad, refused.text)
+        error = refused.json()["error"]
+        assert error["message"].startswith("X-Request-ID: ") and refused.headers["X-Request-ID"] != bad
+
+
+def test_a_wrong_method_is_405_with_allow(api: Api) -> None:
+    for method, path, allowed in (
+        ("TRACE", "/ready", "GET, HEAD, OPTIONS"),
+        ("GET", "/api/v1/payments/process", "OPTIONS, POST"),  # not taken for GET /payments/{payment_id}
+        ("DELETE", "/api/v1/admin/payouts/freeze", "GET, HEAD, OPTIONS, PUT"),
+    ):
+        answer = api.http.request(method, path)
+        assert answer.status_code == 405 and answer.headers["Allow"] == allowed, (
+            method,
+            path,
+            answer.headers,
+        )
+        assert answer.json()["error"]["code"] == "LUCID_ERR_0405"
+
+
 def test_rate_limit_per_user_and_group(api_as: Callable[..., Api], service: Part) -> None:
     staker = api_as("staking_manager")
     address = staker.wallet("TRX")["address"]

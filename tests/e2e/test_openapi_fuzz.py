@@ -1,10 +1,13 @@
-"""Fuzz every operation of the running service from its own /openapi.json with schemathesis (positive
-and negative data; examples, coverage and fuzzing phases): no 5xx, and every status, content type,
-header and body exactly as the document says.
+"""`schemathesis run <base>/openapi.json --checks all`, every phase (examples, coverage, fuzzing and
+stateful), against the running service: no failure. Every check is on, none narrowed; the document
+is only ever made stricter to agree with the service.
 
 Schemathesis' pytest-less engine runs it: its lazy pytest loader (`from_fixture`) does not work with
 pytest 9. Every request comes from a new admin user owning no funded wallet, so nothing fuzzed can
-move money; the test checks that none moved.
+move money (the test checks that none moved). One user for all would meet two rules of the contract
+that schemathesis reads as refusals of valid data: an Idempotency-Key it repeats with another body
+is a 422, and the route groups' per-user rate limits answer 429. The payout kill switch the fuzzer
+may turn on is turned off again afterwards.
 """
 
 from __future__ import annotations
@@ -23,18 +26,12 @@ from harness.tokens import mint_token
 from stack.local import Backends
 from stack.processes import Part
 
-CHECKS = (
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_headers_conformance",
-    "response_schema_conformance",
-)
+FREEZE = "/api/v1/admin/payouts/freeze"
+
 FUZZ_CONFIG = {
-    # max-examples bounds the random phase; the examples and coverage phases add schema-driven cases.
+    # max-examples bounds the random phase; the examples, coverage and stateful phases add their own.
     "generation": {"mode": "all", "max-examples": 30},
-    "phases": {"stateful": {"enabled": False}},
-    "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+    "checks": {"enabled": True},  # all of them, as `--checks all`
     "request-timeout": 30,
 }
 
@@ -72,7 +69,12 @@ def test_every_operation_keeps_its_contract(
     schema.auth(refresh_interval=None)(fresh_admins(backends.service_env()["JWT_SECRET"]))
     statuses: dict[str, Counter[int]] = {}
     problems: list[str] = []
-    for event in schemathesis.engine.from_schema(schema).execute():
+    try:
+        events_seen = list(schemathesis.engine.from_schema(schema).execute())
+    finally:
+        unfreeze = auditor.http.put(FREEZE, json={"frozen": False, "reason": "fuzzing done"})
+        assert unfreeze.status_code == 200, unfreeze.text
+    for event in events_seen:
         if isinstance(event, events.ScenarioFinished):
             seen = statuses.setdefault(event.recorder.label, Counter())
             seen.update(i.response.status_code for i in event.recorder.interactions.values() if i.response)
@@ -96,7 +98,7 @@ def test_every_operation_keeps_its_contract(
         for path, item in httpx.get(url, timeout=10.0).json()["paths"].items()
         for method, operation in item.items()
     }
-    assert set(statuses) == set(operations), "every operation must be fuzzed"
+    assert set(operations) <= set(statuses), "every operation must be fuzzed"
     walled = [
         label for label, op in operations.items() if op["security"] and set(statuses[label]) <= {401, 403}
     ]

@@ -37,6 +37,7 @@ def test_usdt_transfer_approve_and_allowance(api_as: Callable[..., Api], devnet:
     approval = user.post(
         "/api/v1/usdt/approve",
         {"owner_address": wallet["address"], "spender_address": spender, "amount": "3"},
+        key=str(uuid.uuid4()),
     )
     assert approval.status_code == 202, approval.text
     allowance = wait_for(
@@ -55,11 +56,15 @@ def test_usdt_transfer_approve_and_allowance(api_as: Callable[..., Api], devnet:
     assert allowance["owner_address"] == wallet["address"]
 
     too_much = user.post(
-        "/api/v1/usdt/transfer", {"from_address": wallet["address"], "to_address": to, "amount": "7.500001"}
+        "/api/v1/usdt/transfer",
+        {"from_address": wallet["address"], "to_address": to, "amount": "7.500001"},
+        key=str(uuid.uuid4()),
     )
     assert too_much.status_code == 409 and too_much.json()["error"]["code"] == "LUCID_ERR_1102"
     foreign = user.post(
-        "/api/v1/usdt/transfer", {"from_address": new_address(), "to_address": to, "amount": "1"}
+        "/api/v1/usdt/transfer",
+        {"from_address": new_address(), "to_address": to, "amount": "1"},
+        key=str(uuid.uuid4()),
     )
     assert foreign.status_code == 404, "moving money out of someone else's address must be impossible"
 
@@ -71,12 +76,16 @@ def test_stake_unstake_withdraw(api_as: Callable[..., Api], devnet: Devnet) -> N
     devnet.fund(address, 5_000_000)
 
     below = staker.post(
-        "/api/v1/staking/stake", {"wallet_address": address, "amount": "0.5", "resource": "ENERGY"}
+        "/api/v1/staking/stake",
+        {"wallet_address": address, "amount": "0.5", "resource": "ENERGY"},
+        key=str(uuid.uuid4()),
     )
     assert below.status_code == 400 and below.json()["error"]["code"] == "LUCID_ERR_1301"
 
     stake = staker.post(
-        "/api/v1/staking/stake", {"wallet_address": address, "amount": "3", "resource": "ENERGY"}
+        "/api/v1/staking/stake",
+        {"wallet_address": address, "amount": "3", "resource": "ENERGY"},
+        key=str(uuid.uuid4()),
     )
     assert stake.status_code == 202, stake.text
     wait_for(
@@ -87,11 +96,15 @@ def test_stake_unstake_withdraw(api_as: Callable[..., Api], devnet: Devnet) -> N
     assert trx_balance(devnet, address) == 2_000_000
 
     over = staker.post(
-        "/api/v1/staking/unstake", {"wallet_address": address, "amount": "4", "resource": "ENERGY"}
+        "/api/v1/staking/unstake",
+        {"wallet_address": address, "amount": "4", "resource": "ENERGY"},
+        key=str(uuid.uuid4()),
     )
     assert over.status_code == 409
     unstake = staker.post(
-        "/api/v1/staking/unstake", {"wallet_address": address, "amount": "1", "resource": "ENERGY"}
+        "/api/v1/staking/unstake",
+        {"wallet_address": address, "amount": "1", "resource": "ENERGY"},
+        key=str(uuid.uuid4()),
     )
     assert unstake.status_code == 202, unstake.text
     status = wait_for(
@@ -114,7 +127,7 @@ def test_stake_unstake_withdraw(api_as: Callable[..., Api], devnet: Devnet) -> N
         10,
         "the unstaked TRX to unlock",
     )
-    withdraw = staker.post("/api/v1/staking/withdraw", {"wallet_address": address})
+    withdraw = staker.post("/api/v1/staking/withdraw", {"wallet_address": address}, key=str(uuid.uuid4()))
     assert withdraw.status_code == 202, withdraw.text
     wait_for(lambda: trx_balance(devnet, address) == 3_000_000, 30, "the withdrawal on chain")
     rewards = staker.get(f"/api/v1/staking/rewards/{address}", params={"period": "monthly"}).json()

@@ -7,10 +7,10 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from service.auth import mint_token
+from service.callbacks import sign_payload
 from service.logs import JsonFormatter
 from service.ports.vault import KeyVault
 from service.routes.payments import verify_signature
-from service.worker import sign_payload
 
 
 def test_vault_keys_are_encrypted_and_bound_to_their_wallet() -> None:

@@ -24,7 +24,7 @@ from tests.unit.conftest import LEASE, SAFETY, World
 
 
 def worker_for(world: World, name: str | None = None, stop_seconds: float = 10.0) -> Worker:
-    return Worker(world.ports, world.processor(name), "unit-secret", 0.05, stop_seconds=stop_seconds)
+    return Worker(world.ports, world.processor(name), 0.05, stop_seconds=stop_seconds)
 
 
 async def test_an_operation_created_for_a_request_is_leased_to_it_so_no_worker_can_race_it(
@@ -135,7 +135,7 @@ async def test_every_query_the_worker_sends_is_served_by_an_index(world: World, 
         wallet = await world.wallet(funded=5_000_000)
         op = await world.payout(processor, wallet, new_address(), 1_000_000)
         await world.run(processor, op, ("completed",))
-        await Worker(watched, processor, "unit-secret", 0.05)._tick()
+        await Worker(watched, processor, 0.05)._tick()
         await store.oldest_unfinished()
         await store.release_leases(processor.worker_name)
         indexes = [list(dict(i["key"])) for i in (await store.operations.index_information()).values()]
