@@ -54,6 +54,8 @@ NEEDS = {
     "stack": "stack",
     "stack/test_monitoring_config.py": "unit",
     "observability": "live",
+    "drills": "component",
+    "drills/test_archive.py": "unit",
 }
 NEEDS_MARKERS = frozenset(NEEDS.values())
 
