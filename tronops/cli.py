@@ -5,10 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tronops.commands import Parser, alerts, bench, dashboards, generate, lint, service, smoke, stack, token
+from tronops.commands import (
+    Parser,
+    alerts,
+    backup,
+    bench,
+    dashboards,
+    generate,
+    lint,
+    service,
+    smoke,
+    stack,
+    token,
+)
 
 # The order `tronops --help` lists them in.
-GROUPS = (stack, service, token, smoke, bench, lint, alerts, dashboards, generate)
+GROUPS = (stack, service, token, smoke, bench, lint, alerts, dashboards, generate, backup)
 
 
 def parser() -> argparse.ArgumentParser:
