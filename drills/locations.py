@@ -1,11 +1,16 @@
-"""Where backups live: a directory here, or an S3 prefix in production (through boto3; the tests use a
-test double of S3, named as such). Names follow the backup CronJob: `tron-payment-<UTC stamp>.archive.gz`,
-with our manifest beside it as `….manifest.json` (a CronJob archive has none; it is checked on its own).
+"""Where backups live: a directory here, or an S3 prefix in production (through the minio SDK, which
+speaks S3's REST API with SigV4 to AWS or any S3-compatible store; boto3 needs python-dateutil<3, which
+the kubernetes client this project pins refuses). The tests use a test double of S3, named as such.
+Names follow the backup CronJob: `tron-payment-<UTC stamp>.archive.gz`, with our manifest beside it
+as `….manifest.json` (a CronJob archive has none; it is checked on its own CRCs).
 """
 
 from __future__ import annotations
 
+import io
 import os
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,42 +61,70 @@ class DirectoryLocation:
 class S3Location:
     bucket: str
     prefix: str  # "" or ending in "/"
-    client: Any  # a boto3 S3 client
+    client: Any  # a minio.Minio client
 
     @property
     def url(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
 
+    def _call(self, action: Callable[[], Any], what: str) -> Any:
+        from minio.error import S3Error
+
+        try:
+            return action()
+        except S3Error as error:
+            if error.code == "NoSuchKey":
+                return None
+            raise LocationError(f"{self.url}: {what} refused: {error.code} ({error.message})") from error
+
     def put(self, name: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self.prefix + name, Body=data)
+        key = self.prefix + name
+        self._call(lambda: self.client.put_object(self.bucket, key, io.BytesIO(data), len(data)), "upload")
 
     def get(self, name: str) -> bytes | None:
-        try:
-            body: bytes = self.client.get_object(Bucket=self.bucket, Key=self.prefix + name)["Body"].read()
-        except self.client.exceptions.NoSuchKey:
-            return None
-        return body
+        def read() -> bytes:
+            response = self.client.get_object(self.bucket, self.prefix + name)
+            try:
+                return bytes(response.read())
+            finally:
+                response.close()
+                response.release_conn()
+
+        found: bytes | None = self._call(read, "download")
+        return found
 
     def names(self) -> list[str]:
-        found: list[str] = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.prefix
-        ):
-            found += [item["Key"][len(self.prefix) :] for item in page.get("Contents", [])]
-        return sorted(name for name in found if "/" not in name)
+        listed = self._call(
+            lambda: list(self.client.list_objects(self.bucket, prefix=self.prefix)), "listing"
+        )
+        return sorted(item.object_name[len(self.prefix) :] for item in listed or [] if not item.is_dir)
+
+
+def _s3_client() -> Any:
+    """From the variables aws-cli reads (the CronJob's): AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION."""
+    from minio import Minio
+
+    endpoint = urllib.parse.urlsplit(os.environ.get("AWS_ENDPOINT_URL") or "https://s3.amazonaws.com")
+    return Minio(
+        endpoint.netloc,
+        access_key=os.environ.get("AWS_ACCESS_KEY_ID"),
+        secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
+        session_token=os.environ.get("AWS_SESSION_TOKEN"),
+        secure=endpoint.scheme == "https",
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )
 
 
 def open_location(spec: str) -> Location:
-    """`s3://bucket/prefix/` (AWS_ENDPOINT_URL and the usual AWS_* variables pick the endpoint and
-    credentials, as the CronJob's aws-cli does) or a directory path."""
+    """`s3://bucket/prefix/` or a directory path."""
     if spec.startswith("s3://"):
         bucket, _, prefix = spec[5:].partition("/")
         if not bucket:
             raise LocationError(f"{spec}: no bucket; write s3://BUCKET/PREFIX/")
-        import boto3
-
-        client = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
-        return S3Location(bucket, prefix if not prefix or prefix.endswith("/") else prefix + "/", client)
+        return S3Location(
+            bucket, prefix if not prefix or prefix.endswith("/") else prefix + "/", _s3_client()
+        )
     path = Path(spec).expanduser()
     if path.exists() and not path.is_dir():
         raise LocationError(f"{spec}: a file, not a directory of backups")
