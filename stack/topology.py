@@ -25,6 +25,7 @@ from stack.processes import (
     REPO,
     Part,
     alertsink_command,
+    backup_agent_command,
     devnet_info,
     devnet_part,
     free_port,
@@ -53,6 +54,7 @@ class StackOptions:
     block_interval: float = 3.0
     confirmations: int = 19
     probe_time_scale: float = 0.2
+    backup_time_scale: float = 0.05  # the backup CronJob's */4 min runs every 12 s here
     intervals: monitoring.Intervals = monitoring.LOCAL
     rule_files: tuple[str, ...] = (ALERT_RULES,)
 
@@ -158,6 +160,17 @@ def _pods(launch: Launch) -> Part:
     return Part("pods", argv, launch.run / "logs" / "pods.log", ready, url=url)
 
 
+def _backup_agent(launch: Launch) -> Part:
+    """The backup CronJob as a process (drills/agent.py), on its schedule scaled by backup_time_scale."""
+    status = launch.run / "backups" / "agent-status.json"
+    status.parent.mkdir(parents=True, exist_ok=True)
+    status.unlink(missing_ok=True)
+    argv = backup_agent_command(
+        launch.url("store"), launch.run / "backups", status, launch.options.backup_time_scale
+    )
+    return Part("backup", argv, launch.run / "logs" / "backup.log", status.exists)
+
+
 def _mesh(launch: Launch) -> Part:
     port, admin_port = launch.options.port, free_port()
     argv = mesh_command(
@@ -232,6 +245,7 @@ class PartSpec:
 PARTS: tuple[PartSpec, ...] = (
     PartSpec("store", lambda launch: store_part(launch.run)),
     PartSpec("redis", lambda launch: redis_part(launch.run)),
+    PartSpec("backup", _backup_agent),
     PartSpec("devnet", _devnet),
     PartSpec("alertsink", _alertsink),
     PartSpec("pods", _pods, timeout=120.0),

@@ -12,8 +12,6 @@ from tronops.commands import Commands
 if TYPE_CHECKING:
     from pymongo import MongoClient
 
-DEFAULT_LOCATION = "var/stack/backups"
-
 
 def _connect(args: argparse.Namespace) -> MongoClient[Any]:
     from pymongo import MongoClient
@@ -30,11 +28,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from drills import backup
     from drills.database import default_database, service_name
     from drills.locations import LocationError, open_location
-    from harness.target import TargetError
+    from harness.target import DEFAULT_STACK_DIR, TargetError
 
     database = args.db or default_database()
     try:
-        location = open_location(args.to)
+        location = open_location(args.to or str(DEFAULT_STACK_DIR / "backups"))
         manifest = backup.take(_connect(args), database, service_name(), location)
     except (TargetError, LocationError, PyMongoError, OSError) as error:
         print(f"tronops backup: {error}", file=sys.stderr)
@@ -90,7 +88,9 @@ def _add_store(parser: argparse.ArgumentParser) -> None:
 def register(commands: Commands) -> None:
     take = commands.add_parser("backup", help="back up the service's database (mongodump archive + manifest)")
     take.add_argument(
-        "--to", default=DEFAULT_LOCATION, metavar="LOCATION", help="a directory or s3://BUCKET/PREFIX/"
+        "--to",
+        metavar="LOCATION",
+        help="a directory or s3://BUCKET/PREFIX/ (default: the local stack's, var/stack/backups)",
     )
     take.add_argument("--db", help="database (default: $MONGODB_DB, else deploy/k8s/configmap.yaml's)")
     _add_store(take)
