@@ -29,7 +29,7 @@ def test_agent_backs_up_on_schedule(mongo: MongoClient[Any], database: str, tmp_
     mongo[database].wallets.insert_one({"_id": "T1"})
     uri = f"mongodb://{mongo.address[0]}:{mongo.address[1]}"
     status = tmp_path / "status.json"
-    argv = backup_agent_command(uri, tmp_path / "backups", status, SCALE) + ["--db", database]
+    argv = [*backup_agent_command(uri, tmp_path / "backups", status, SCALE), "--db", database]
     agent = Part("backup", argv, tmp_path / "agent.log", status.exists).start()
     try:
         wait_until(

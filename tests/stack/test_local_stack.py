@@ -48,7 +48,17 @@ def test_status_lists_every_part_running(stack: dict[str, Any]) -> None:
     rows = topology.status(stack["options"].run_dir)
     assert {r["name"]: r["state"] for r in rows} == {
         name: "running"
-        for name in ("store", "redis", "devnet", "alertsink", "pods", "mesh", "alertmanager", "prometheus")
+        for name in (
+            "store",
+            "redis",
+            "backup",
+            "devnet",
+            "alertsink",
+            "pods",
+            "mesh",
+            "alertmanager",
+            "prometheus",
+        )
     }
 
 
