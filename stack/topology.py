@@ -139,6 +139,7 @@ def _pods(launch: Launch) -> Part:
     env_file.write_text(
         json.dumps(
             service_env(launch.url("store"), launch.url("redis"), launch.url("devnet"), launch.usdt_contract)
+            | {"KEY_ESCROW_DIR": str(key_escrow_dir(launch.run))}
         )
     )
     port, replicas = free_port(), launch.options.replicas
@@ -158,6 +159,11 @@ def _pods(launch: Launch) -> Part:
         time_scale=launch.options.probe_time_scale,
     )
     return Part("pods", argv, launch.run / "logs" / "pods.log", ready, url=url)
+
+
+def key_escrow_dir(run_dir: Path) -> Path:
+    """Beside the backups, outside the store: where the pods escrow each new wallet's encrypted key."""
+    return run_dir / "backups" / "keys"
 
 
 def _backup_agent(launch: Launch) -> Part:

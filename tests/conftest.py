@@ -56,6 +56,7 @@ NEEDS = {
     "observability": "live",
     "drills": "component",
     "drills/test_archive.py": "unit",
+    "drills/test_escrow_service.py": "e2e",
 }
 NEEDS_MARKERS = frozenset(NEEDS.values())
 
