@@ -307,6 +307,15 @@ def up(options: StackOptions, progress: Callable[[str], object] = print) -> dict
     return state
 
 
+def record_restart(run_dir: Path, part: Part) -> None:
+    """A part restarted by hand (a DR drill's new store): recorded, so `down` stops it, `status` shows it."""
+    state = json.loads(_state_file(run_dir).read_text())
+    for entry in state["parts"]:
+        if entry["name"] == part.name:
+            entry.update(pid=part.pid, start_time=_start_time(part.pid), url=part.url)
+    _state_file(run_dir).write_text(json.dumps(state, indent=2))
+
+
 def status(run_dir: Path) -> list[dict[str, Any]]:
     """Each recorded part: running or not, and where."""
     state = running(run_dir)

@@ -11,6 +11,7 @@ from tronops.commands import (
     backup,
     bench,
     dashboards,
+    drill,
     generate,
     lint,
     service,
@@ -20,7 +21,7 @@ from tronops.commands import (
 )
 
 # The order `tronops --help` lists them in.
-GROUPS = (stack, service, token, smoke, bench, lint, alerts, dashboards, generate, backup)
+GROUPS = (stack, service, token, smoke, bench, lint, alerts, dashboards, generate, backup, drill)
 
 
 def parser() -> argparse.ArgumentParser:
