@@ -45,7 +45,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             step.measured["backup_age_seconds"] = round(age, 2)
             step.check("newest backup's age", age, "<=", rpo * scale, "s")
     with timeline.step("the backup schedule can meet the RPO") as step:
-        plan = schedule.read()
+        plan = schedule.read(ctx.cronjob)
         step.measured["worst_backup_age_seconds"] = plan.worst_backup_age_seconds
         step.check(
             "worst backup age (interval + late start + run)", plan.worst_backup_age_seconds, "<=", rpo, "s"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from drills.schedule import CRONJOB
 from drills.timeline import DrillCannotRun
 from harness.objectives import Objectives, current
 from harness.target import DEFAULT_STACK_DIR, LocalTarget, Target, TargetError
@@ -23,6 +24,7 @@ class DrillContext:
     objectives: Objectives = field(default_factory=current)
     say: Callable[[str], object] = print
     ops_files: list[Path] = field(default_factory=list)  # backup-check: a team's scripts and DR plan
+    cronjob: Path = CRONJOB  # backup-check: the backup CronJob whose schedule must meet the RPO
 
     @property
     def local(self) -> LocalTarget:

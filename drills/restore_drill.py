@@ -6,11 +6,13 @@ again, and that funds sent to a wallet created after the backup are still spenda
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from pymongo import MongoClient
@@ -44,10 +46,16 @@ def _kill_store(state: StackState) -> None:
 
 
 def _start_time(pid: int) -> str | None:
+    """The process's start time while it lives; None once it is gone or a zombie (reaped if ours)."""
     try:
-        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[19]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
+    if fields[0] == "Z":
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return None
+    return fields[19]
 
 
 def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
@@ -141,6 +149,17 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
                 f"payout: {payout.status_code} {'broadcast' if broadcast else payout.text[:160]}"
             )
             step.check("payout from the post-backup wallet broadcast", float(broadcast), "==", 1.0)
+        with timeline.step("backups resume on schedule") as step:
+            recovered_at = time.time()
+            resumed = wait_for(
+                lambda: (
+                    (read_status(status_file)["last_success"] or {}).get("started_at", 0) > recovered_at
+                    or None
+                ),
+                interval * 2 + 5,
+                "a backup after recovery",
+            )
+            step.check("a backup completed after recovery", float(bool(resumed)), "==", 1.0)
         with timeline.step("money audit") as step:
             step.notes.append("audit: not available (tronops audit has not landed on this branch)")
     finally:

@@ -57,6 +57,7 @@ NEEDS = {
     "drills": "component",
     "drills/test_archive.py": "unit",
     "drills/test_escrow_service.py": "e2e",
+    "drills/test_drill_runs.py": "stack",
 }
 NEEDS_MARKERS = frozenset(NEEDS.values())
 

@@ -65,4 +65,7 @@ def register(commands: Commands) -> None:
         metavar="FILE",
         help="backup-check: a backup/restore script or DR plan to check (repeat; default: the seed's)",
     )
+    running.add_argument(
+        "--cronjob", type=Path, metavar="FILE", help="backup-check: the backup CronJob (default: deploy/'s)"
+    )
     running.set_defaults(func=cmd_run)
