@@ -104,6 +104,12 @@ SERVICE = Source(
         ),
         _metric("tron_payouts_frozen", GAUGE, "", "1 while the payout kill switch is on", value_range=FLAG),
         _metric(
+            "tron_operation_lease_takeovers_total",
+            COUNTER,
+            "",
+            "operations claimed after another worker's lease ran out",
+        ),
+        _metric(
             "tron_operations_blocked_on_fees",
             GAUGE,
             "currency",
@@ -154,6 +160,30 @@ DEVNET = Source(
         _metric("tron_devnet_up", GAUGE, "", "1 unless the down fault is injected", value_range=FLAG),
         _metric("tron_devnet_pending_transactions", GAUGE, "", "transactions waiting for a block"),
         _metric("tron_devnet_requests_total", COUNTER, "path code", "HTTP requests to the devnet"),
+        _metric("tron_devnet_broadcasts_total", COUNTER, "code", "broadcast answers by java-tron code"),
+    ),
+)
+
+# Pushed by the money audit's CronJob (tronops audit --pushgateway) to the Pushgateway, scraped with
+# honor_labels: job is tron-payment-audit.
+AUDIT = Source(
+    "tron-payment-audit",
+    frozenset({"job", "instance"}),
+    (
+        _metric(
+            "tron_audit_findings",
+            GAUGE,
+            "kind",
+            "findings of the last money audit, per kind",
+            values={
+                "kind": "paid_twice accepted_but_lost unknown_to_ledger amount_mismatch stuck "
+                "fee_burned_on_revert"
+            },
+        ),
+        _metric(
+            "tron_audit_up", GAUGE, "", "1 if the last money audit could read both sides", value_range=FLAG
+        ),
+        _metric("tron_audit_last_success_timestamp_seconds", GAUGE, "", "when a money audit last completed"),
     ),
 )
 
@@ -228,7 +258,7 @@ def _recorded() -> Source:
 
 @cache
 def sources() -> tuple[Source, ...]:
-    return SERVICE, MESH, DEVNET, KUBERNETES, PROMETHEUS, _recorded()
+    return SERVICE, MESH, DEVNET, AUDIT, KUBERNETES, PROMETHEUS, _recorded()
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,11 @@ OLDEST_UNFINISHED_AGE = Gauge(
     registry=REGISTRY,
 )
 
+LEASE_TAKEOVERS = Counter(
+    "tron_operation_lease_takeovers",
+    "Operations this replica claimed after another worker's lease ran out (a crashed or stopped replica's)",
+    registry=REGISTRY,
+)
 PAYOUTS_FROZEN = Gauge(
     "tron_payouts_frozen", "1 while the payout kill switch is on (shared by every replica)", registry=REGISTRY
 )

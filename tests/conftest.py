@@ -34,6 +34,8 @@ NEEDS = {
     "unit/test_operations.py": "component",
     "unit/test_worker.py": "component",
     "alerts": "unit",
+    "audit": "e2e",
+    "audit/test_torture.py": "stack",
     "dashboards": "unit",
     "deploy": "unit",
     "lint": "unit",

@@ -1,4 +1,4 @@
-"""tronops: the local stack, tokens, smoke, benchmarks, and the generated alerts and dashboards."""
+"""tronops: the local stack, tokens, smoke, the money audit, benchmarks, generated alerts and dashboards."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from tronops.commands import (
     Parser,
     alerts,
+    audit,
     backup,
     bench,
     dashboards,
@@ -21,7 +22,7 @@ from tronops.commands import (
 )
 
 # The order `tronops --help` lists them in.
-GROUPS = (stack, service, token, smoke, bench, lint, alerts, dashboards, generate, backup, drill)
+GROUPS = (stack, service, token, smoke, audit, bench, lint, alerts, dashboards, generate, backup, drill)
 
 
 def parser() -> argparse.ArgumentParser:

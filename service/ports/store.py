@@ -7,6 +7,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from service import metrics
 from service.clock import now_ms
 
 Doc = dict[str, Any]
@@ -156,10 +157,8 @@ class Store:
         """Take the next operation that needs work: one whose worker's lease ran out (a crashed or
         stopped replica's), else the next pending one."""
         moment = now_ms()
-        for query in (
-            {"status": "processing", "lease_until": {"$lt": moment}, "kind": {"$in": kinds}},
-            {"status": "pending", "kind": {"$in": kinds}},
-        ):
+        abandoned = {"status": "processing", "lease_until": {"$lt": moment}, "kind": {"$in": kinds}}
+        for query in (abandoned, {"status": "pending", "kind": {"$in": kinds}}):
             claimed = await self.operations.find_one_and_update(
                 query,
                 {
@@ -174,6 +173,8 @@ class Store:
                 return_document=ReturnDocument.AFTER,
             )
             if claimed is not None:
+                if query is abandoned:
+                    metrics.LEASE_TAKEOVERS.inc()
                 return claimed
         return None
 

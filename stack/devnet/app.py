@@ -6,12 +6,14 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from stack.devnet.control_api import ControlApi
 from stack.devnet.faults import Faults
 from stack.devnet.metrics import DevnetMetrics
+from stack.devnet.trongrid import TronGridApi
 from stack.devnet.wallet_api import AnswerLost, WalletApi
 
 JSON = "application/json"
@@ -39,23 +41,28 @@ class DevnetApp:
         control: ControlApi,
         faults: Faults,
         metrics: DevnetMetrics,
+        trongrid: TronGridApi,
     ) -> None:
         self._wallet = wallet
         self._control = control
         self._faults = faults
         self._metrics = metrics
+        self._trongrid = trongrid
 
-    def handle(self, method: str, path: str, body: bytes) -> Response:
-        label, response = self._route(method, path.rstrip("/") or "/", body)
+    def handle(self, method: str, path: str, body: bytes, query: str = "", base_url: str = "") -> Response:
+        label, response = self._route(method, path.rstrip("/") or "/", body, query, base_url)
         self._metrics.observe_request(label, "lost" if response.status == LOST else str(response.status))
         return response
 
-    def _route(self, method: str, path: str, body: bytes) -> tuple[str, Response]:
+    def _route(self, method: str, path: str, body: bytes, query: str, base_url: str) -> tuple[str, Response]:
         if path.startswith(("/wallet/", "/walletsolidity/")):
             label = path if path in self._wallet.routes else UNKNOWN_ROUTE
             return label, self._wallet_request(path, body)
         if path.startswith("/control/"):
             return self._control.route_label(path), self._control_request(method, path, body)
+        trongrid = self._trongrid.route_label(path)
+        if trongrid is not None:
+            return trongrid, self._trongrid_request(method, path, query, base_url)
         if path == "/metrics":
             return path, Response(200, self._metrics.render(), CONTENT_TYPE_LATEST)
         return UNKNOWN_ROUTE, json_response({"Error": f"no such endpoint {path}"}, 404)
@@ -76,11 +83,27 @@ class DevnetApp:
         if self._faults.hits("internal_error") is not None:
             return json_response(INTERNAL_ERROR)
         try:
-            return json_response(self._wallet.handle(path, payload))
+            answer = self._wallet.handle(path, payload)
+            if path == "/wallet/broadcasttransaction":
+                code = "SUCCESS" if answer.get("result") else str(answer.get("code"))
+                self._metrics.observe_broadcast(code)
+            return json_response(answer)
         except AnswerLost as lost:
+            self._metrics.observe_broadcast("SUCCESS")  # taken; only the answer is withheld
             if lost.mode == "hang":  # the client sees nothing until it gives up (or the fault ends)
                 self._faults.wait_until_off("lose_answer")
             return Response(LOST, b"")
+
+    def _trongrid_request(self, method: str, path: str, query: str, base_url: str) -> Response:
+        # TronGrid fronts the same nodes: when they are down or slow, so is it.
+        if self._faults.down:
+            return json_response({"success": False, "error": "devnet is down (injected fault)"}, 503)
+        if self._faults.latency_ms:
+            time.sleep(self._faults.latency_ms / 1000)
+        if method != "GET":
+            return json_response({"success": False, "error": f"{method} not allowed; use GET"}, 405)
+        status, answer = self._trongrid.handle(path, parse_qs(query), base_url)
+        return json_response(answer, status)
 
     def _control_request(self, method: str, path: str, body: bytes) -> Response:
         try:

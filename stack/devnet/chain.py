@@ -369,6 +369,15 @@ class Chain:
         with self._lock:
             return [self._txs[txid] for txid in block.txids]
 
+    def history(self, min_ms: int, max_ms: int, top: int) -> list[TxRecord]:
+        """Every transaction in a block stamped within [min_ms, max_ms] and at most `top`, oldest
+        first: what an indexer (TronGrid) built from the blocks holds for that window."""
+        with self._lock:
+            blocks = self._blocks[: min(top, len(self._blocks) - 1) + 1]
+            first = bisect.bisect_left(blocks, min_ms, key=lambda b: b.timestamp)
+            last = bisect.bisect_right(blocks, max_ms, key=lambda b: b.timestamp)
+            return [self._txs[txid] for block in blocks[first:last] for txid in block.txids]
+
     def transaction(self, txid: str, top: int) -> TxRecord | None:
         """A transaction once it is in a block at most `top` (a pooled one is not shown)."""
         with self._lock:

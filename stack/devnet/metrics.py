@@ -28,6 +28,16 @@ class DevnetMetrics:
             registry=self.registry,
         )
 
+        self._broadcasts = Counter(
+            "tron_devnet_broadcasts",
+            "broadcasttransaction answers by java-tron response code (SUCCESS when taken)",
+            ["code"],
+            registry=self.registry,
+        )
+
+    def observe_broadcast(self, code: str) -> None:
+        self._broadcasts.labels(code=code).inc()
+
     def observe_request(self, path: str, code: str) -> None:
         """`code` is the HTTP status, or "lost" for an answer the lose_answer fault withheld."""
         self._requests.labels(path=path, code=code).inc()

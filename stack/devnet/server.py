@@ -17,6 +17,7 @@ from stack.devnet.faucet import Faucet
 from stack.devnet.faults import Faults
 from stack.devnet.metrics import DevnetMetrics
 from stack.devnet.producer import BlockProducer
+from stack.devnet.trongrid import TronGridApi
 from stack.devnet.wallet_api import WalletApi
 
 
@@ -53,7 +54,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length > 0 else b""
         try:
-            response = self.server.app.handle(method, urlsplit(self.path).path, body)
+            url = urlsplit(self.path)
+            host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+            response = self.server.app.handle(method, url.path, body, url.query, f"http://{host}")
         except Exception as exc:  # a bug must answer 500, not drop the connection
             traceback.print_exc(file=sys.stderr)
             response = json_response({"Error": f"devnet internal error: {exc!r}"}, 500)
@@ -111,6 +114,10 @@ def start_devnet(config: DevnetConfig) -> DevnetHandle:
         ControlApi(chain, faults, Faucet(chain, genesis.treasury_key), config),
         faults,
         DevnetMetrics(chain, faults),
+        # An indexer over the network's blocks: it follows the real head, not a lagging node's.
+        TronGridApi(
+            chain, solid_height=lambda: chain.solid_below(chain.height), head_height=lambda: chain.height
+        ),
     )
     server = _Server((config.host, config.port), app)
     port = server.server_address[1]

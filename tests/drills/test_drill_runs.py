@@ -51,6 +51,8 @@ def test_restore_recovers_keys_and_funds_within_the_rto(stack_dir: Path, tmp_pat
     assert found["RPO wallet"]["outcome"] == "pass" and found["RPO funded wallet"]["outcome"] == "pass"
     assert result.figures["lost"] == 0
     assert found["a backup completed after recovery"]["outcome"] == "pass"
+    assert found["audit findings"]["outcome"] == "pass", result.timeline.steps[-1].notes
+    assert result.figures["audit"] == "clean"
     # not built yet, and said so: the drill is inconclusive rather than passed
     assert found["operations recovered from the chain"]["outcome"] == "inconclusive"
     summary, junit = write_outputs([result], "local", tmp_path)

@@ -1,7 +1,7 @@
 """The operation state machine and the worker, in process, against the real store and devnet.
 
-Each test gets a database of its own (so only its operations exist there) and, afterwards, the money
-audit over every such database: the ledger and the chain must agree.
+Each test gets a database of its own (so only its operations exist there) and, afterwards, the
+harness's money audit (harness/audit) of that database's ledger against the chain's account history.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from harness.chain import ChainScanner
+from harness.audit.chain import ChainTx, TronGrid
+from harness.audit.ledger import LedgerSide, Operation
+from harness.audit.run import audit_sides
 from harness.clients.devnet import Devnet
 from harness.waiting import wait_for
 from service.config import parse_encryption_key
@@ -26,9 +28,10 @@ from service.ports.cache import Cache
 from service.ports.chain import Chain
 from service.ports.store import Doc, Store
 from service.ports.vault import KeyVault
+from service.routes.admin import ledger_entry
 from stack.local import LOCAL_SECRETS, Backends
 from tests.e2e.test_payouts import new_address
-from tests.support.ledger import audit
+from tests.support.ledger import assert_clean, expected_kinds, window_start
 
 DATABASE_PREFIX = "unit_operations_"
 # Short-lived transactions and a small margin, so "after the expiration" comes within a test.
@@ -41,6 +44,7 @@ LEASE = timedelta(seconds=30)
 class World:
     ports: Ports
     devnet: Devnet
+    usdt_contract: str
 
     def processor(self, name: str | None = None, safety: Safety = SAFETY) -> Processor:
         return Processor(self.ports, name or f"worker-{uuid.uuid4().hex[:6]}", LEASE, safety)
@@ -99,7 +103,7 @@ class World:
         return successor, taken
 
     def assert_only_on_chain(self, wallet: Doc, txid: str) -> None:
-        sent = [tx["txID"] for tx in self.sent_from(wallet["address"])]
+        sent = [tx.tx_id for tx in self.sent_from(wallet["address"])]
         assert sent == [txid], f"the wallet sent {sent}, expected exactly {txid}"
 
     async def run(self, processor: Processor, op: Doc, until: tuple[str, ...], timeout: float = 30) -> Doc:
@@ -129,29 +133,26 @@ class World:
     def wait_head_past(self, moment_ms: int) -> None:
         wait_for(lambda: self.head_time() > moment_ms, 30, f"the node's head to pass {moment_ms}")
 
-    def sent_from(self, address: str) -> list[dict[str, Any]]:
-        return [
-            tx
-            for tx in _all_transactions(self.devnet)
-            if tx["raw_data"]["contract"][0]["parameter"]["value"]["owner_address"] == address
-        ]
+    def sent_from(self, address: str) -> list[ChainTx]:
+        """What the address sent, from the chain's account history (as the audit reads it)."""
+        with TronGrid(self.devnet.url, self.usdt_contract) as grid:
+            return grid.sent(address, 0, int(time.time() * 1000) + 60_000)
 
 
-def _all_transactions(devnet: Devnet) -> list[dict[str, Any]]:
-    head = int(devnet.node("wallet/getnowblock", {})["block_header"]["raw_data"]["number"])
-    found: list[dict[str, Any]] = []
-    for number in range(head + 1):
-        found.extend(devnet.node("wallet/getblockbynum", {"num": number}).get("transactions", []))
-    return found
-
-
-@pytest.fixture(scope="session")
-def scanner(devnet: Devnet) -> ChainScanner:
-    return ChainScanner(devnet)
+async def ledger_side(store: Store) -> LedgerSide:
+    """The test database's ledger as GET /admin/ledger and /admin/wallets would serve it (these tests
+    run the worker in process, with no HTTP service in front of their database)."""
+    operations, _ = await store.ledger({}, 0, 1_000_000)
+    wallets, _ = await store.all_wallets(0, 1_000_000)
+    return LedgerSide(
+        tuple(Operation.from_entry(ledger_entry(op)) for op in operations),
+        tuple(str(w["address"]) for w in wallets),
+    )
 
 
 @pytest.fixture
-async def world(backends: Backends, devnet: Devnet, scanner: ChainScanner) -> AsyncIterator[World]:
+async def world(request: pytest.FixtureRequest, backends: Backends, devnet: Devnet) -> AsyncIterator[World]:
+    since = window_start()
     store = Store(backends.store.url, f"{DATABASE_PREFIX}{uuid.uuid4().hex[:8]}")
     await store.prepare()
     ports = Ports(
@@ -161,10 +162,13 @@ async def world(backends: Backends, devnet: Devnet, scanner: ChainScanner) -> As
         vault=KeyVault(parse_encryption_key(LOCAL_SECRETS["ENCRYPTION_KEY"])),
     )
     try:
-        yield World(ports, devnet)
+        yield World(ports, devnet, backends.usdt_contract)
+        devnet.reset()
+        with TronGrid(devnet.url, backends.usdt_contract) as grid:
+            report = audit_sides(await ledger_side(store), grid, since_ms=since, stuck_after_ms=0)
+        assert_clean(report, expected_kinds(request.node))
     finally:
         devnet.reset()
         await store.close()
         await ports.cache.close()
         await ports.chain.close()
-    audit(backends.store.url, DATABASE_PREFIX, devnet, scanner)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from service.clock import now_ms
 from service.operations import MAX_SIGN_ATTEMPTS, Safety
 from tests.e2e.test_payouts import new_address, trx_balance
@@ -148,6 +150,7 @@ async def test_an_answer_lost_after_the_node_took_it_is_followed_by_the_same_tx(
     world.assert_only_on_chain(wallet, lost["tx_id"])
 
 
+@pytest.mark.audit_expects("fee_burned_on_revert")  # the fault burns the fee on purpose
 async def test_a_trc20_transfer_that_reverts_on_chain_fails_with_the_reason_and_moves_nothing(
     world: World,
 ) -> None:
