@@ -20,11 +20,13 @@ from pymongo import MongoClient
 from drills import backup
 from drills.agent import read_status
 from drills.canaries import Canaries, Probe
+from drills.chain_recovery import recover_operations
 from drills.context import LOCAL_RTO_SECONDS, RTO_WINDOW, DrillContext
 from drills.database import default_database, service_name
 from drills.keys import recover_wallets
 from drills.locations import DirectoryLocation
 from drills.timeline import DrillCannotRun, Timeline
+from harness.audit.chain import TronGrid
 from harness.clients.api import Api
 from harness.clients.devnet import Devnet
 from harness.target import StackState
@@ -92,6 +94,16 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             funded = api.wallet("TRX", "post-backup canary")
             devnet.fund(funded["address"], FUNDING)
             canaries.record("funded wallet", f"/api/v1/wallets/{funded['wallet_id']}")
+            paid = {"amount": SPEND, "currency": "TRX", "source_wallet_id": funded["wallet_id"],
+                    "recipient_address": _new_address()}  # fmt: skip
+            paid_key = str(uuid.uuid4())
+            first = api.post("/api/v1/payouts/initiate", paid, key=paid_key)
+            first_tx = _broadcast(api, first.json()["payout_id"]) if first.status_code == 202 else None
+            if not first_tx:
+                raise DrillCannotRun(
+                    f"a canary payout was not broadcast: {first.status_code} {first.text[:160]}"
+                )
+            canaries.record("broadcast payout", f"/api/v1/payouts/{first.json()['payout_id']}")
             lead = max(0.5, interval * 0.1)
             time.sleep(max(0.0, due - lead - time.time()))
             newest = read_status(status_file)["last_success"]
@@ -120,9 +132,42 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             back = recover_wallets(client, database, key_escrow_dir(stack_dir))
             step.measured["wallets_recovered"] = len(back)
             step.check("post-backup wallet recovered", float(funded["wallet_id"] in back), "==", 1.0)
-        with timeline.step("recover operations from the chain") as step:
-            step.notes.append("not built yet: payouts broadcast after the backup are not brought back")
-            step.check("operations recovered from the chain", None, ">=", 1.0)
+        admin = Api(state.service_url, ctx.secret(), "drill-admin")
+        with timeline.step("freeze payouts until the chain is reconciled"):
+            _freeze(admin, True)
+        try:
+            with timeline.step("recover operations from the chain") as step:
+                grid = TronGrid(state.url("devnet"), state.usdt_contract)
+                since = int(newest["started_at"] * 1000)
+                chain = recover_operations(client, database, grid, since)
+                grid.close()
+                step.measured["operations_recovered"] = len(chain.recovered)
+                step.measured["held_for_operator"] = len(chain.held)
+                step.notes.append(f"{len(chain.recovered)} recovered, {len(chain.held)} held for an operator")
+                step.check("operations recovered from the chain", len(chain.recovered), ">=", 1)
+            with timeline.step("a client retries its idempotency key") as step:
+                retry = api.post("/api/v1/payouts/initiate", paid, key=paid_key)
+                retried = (
+                    api.get(f"/api/v1/payouts/{retry.json()['payout_id']}").json()
+                    if retry.status_code == 202
+                    else {}
+                )
+                # the same id is no proof (ids derive from the key): a payout not settled by the first
+                # transaction is a second payment waiting for the freeze to lift
+                again = retry.status_code == 202 and retried.get("tx_id") != first_tx
+                if again:  # frozen, so not sent: cancelled before payouts resume
+                    cancel = {"payout_id": retry.json()["payout_id"], "reason": "DR drill: would pay twice"}
+                    api.post("/api/v1/payouts/cancel", cancel)
+                    step.notes.append(
+                        "the retry made a new payout (cancelled by the drill while frozen): the service "
+                        "cannot tell it from the chain-recovered one"
+                    )
+                else:
+                    step.notes.append(f"retry answered {retry.status_code}")
+                step.check("retried idempotency keys paid twice", float(again), "==", 0.0)
+        finally:
+            with timeline.step("payouts resume"):
+                _freeze(admin, False)
         with timeline.step("serving again") as step:
             latency = ctx.latency_slo_seconds()
             recovered = wait_for(
@@ -146,7 +191,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
                  "recipient_address": _new_address()},
                 key=str(uuid.uuid4()),
             )  # fmt: skip
-            broadcast = payout.status_code == 202 and _broadcast(api, payout.json()["payout_id"])
+            broadcast = payout.status_code == 202 and _broadcast(api, payout.json()["payout_id"]) is not None
             if broadcast:
                 step.measured["first_payout_broadcast_seconds"] = round(time.time() - fault_at, 2)
             step.notes.append(
@@ -194,14 +239,23 @@ def _audit(ctx: DrillContext, state: StackState, since_ms: int) -> Any:
     )  # fmt: skip
 
 
-def _broadcast(api: Api, payout_id: str) -> bool:
-    """Signed with the recovered key and on the chain (a tx_id), or failed."""
+def _freeze(admin: Api, frozen: bool) -> None:
+    answer = admin.http.put(
+        "/api/v1/admin/payouts/freeze", json={"frozen": frozen, "reason": "DR drill: restore"}
+    )
+    if answer.status_code != 200:
+        raise DrillCannotRun(f"payout freeze refused: {answer.status_code} {answer.text[:160]}")
+
+
+def _broadcast(api: Api, payout_id: str) -> str | None:
+    """The payout's transaction once broadcast (signed, on the chain); None if it failed."""
 
     def settled() -> dict[str, Any] | None:
         body = dict(api.get(f"/api/v1/payouts/{payout_id}").json())
         return body if body.get("tx_id") or body.get("status") in ("failed", "cancelled") else None
 
-    return bool(wait_for(settled, 60, f"payout {payout_id} to be broadcast").get("tx_id"))
+    tx_id = wait_for(settled, 60, f"payout {payout_id} to be broadcast").get("tx_id")
+    return str(tx_id) if tx_id else None
 
 
 def timeline_measure(timeline: Timeline, name: str) -> float | None:

@@ -53,8 +53,11 @@ def test_restore_recovers_keys_and_funds_within_the_rto(stack_dir: Path, tmp_pat
     assert found["a backup completed after recovery"]["outcome"] == "pass"
     assert found["audit findings"]["outcome"] == "pass", result.timeline.steps[-1].notes
     assert result.figures["audit"] == "clean"
-    # not built yet, and said so: the drill is inconclusive rather than passed
-    assert found["operations recovered from the chain"]["outcome"] == "inconclusive"
+    assert found["operations recovered from the chain"]["outcome"] == "pass"
+    # the service cannot tell a retried key from the payout the chain gave back (its idempotency record
+    # was lost with the database): the drill shows it red, with the reason, and cancels the second payout
+    assert found["retried idempotency keys paid twice"]["outcome"] == "fail"
+    assert result.outcome == "FAIL"
     summary, junit = write_outputs([result], "local", tmp_path)
     validate(__import__("json").loads(summary.read_text()))
     assert 'name="restore"' in junit.read_text()
