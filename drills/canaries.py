@@ -28,11 +28,13 @@ class Ack:
     seq: int
     at: float
     lookup: str  # the API path that shows the write
+    tx_id: str | None = None  # a money move: also present when the admin ledger holds its transaction
 
 
 @dataclass
 class Canaries:
     api: Api
+    admin: Api | None = None  # reads the ledger (GET /admin/ledger) for money moves the chain gave back
     pace_s: float = 0.25
     acks: list[Ack] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -48,8 +50,8 @@ class Canaries:
         if self._thread:
             self._thread.join(timeout=40)
 
-    def record(self, kind: str, lookup: str) -> None:
-        self.acks.append(Ack(kind, len(self.acks), time.time(), lookup))
+    def record(self, kind: str, lookup: str, tx_id: str | None = None) -> None:
+        self.acks.append(Ack(kind, len(self.acks), time.time(), lookup, tx_id))
 
     def _write(self) -> None:
         for _ in range(MAX_WRITES):
@@ -65,7 +67,22 @@ class Canaries:
                 self.record("wallet", f"/api/v1/wallets/{answer.json()['wallet_id']}")
 
     def present(self, ack: Ack) -> bool:
-        return self.api.get(ack.lookup).status_code == 200
+        if self.api.get(ack.lookup).status_code == 200:
+            return True
+        return ack.tx_id is not None and self.admin is not None and ack.tx_id in self._ledger_tx_ids(ack.at)
+
+    def _ledger_tx_ids(self, since: float) -> set[str]:
+        assert self.admin is not None
+        found: set[str] = set()
+        start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since - 3600))
+        for page in range(1, 101):  # bounded: 10,000 operations
+            body = self.admin.get(
+                "/api/v1/admin/ledger", params={"since": start, "page": page, "limit": 100}
+            ).json()
+            found.update(op["tx_id"] for op in body.get("operations", []) if op.get("tx_id"))
+            if len(body.get("operations", [])) < 100:
+                break
+        return found
 
     def rpo(self, fault_at: float) -> dict[str, tuple[float | None, int, int]]:
         """kind -> (RPO seconds or None when every write of it is lost, writes lost, writes acknowledged)."""

@@ -83,11 +83,19 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
     audit_text = "not run"
     api = Api(state.service_url, ctx.secret(), f"drill-{uuid.uuid4().hex[:8]}")
     devnet = Devnet(state.url("devnet"))
-    canaries = Canaries(api).start()
+    admin = Api(state.service_url, ctx.secret(), "drill-admin")
+    canaries = Canaries(api, admin).start()
     probe = Probe(api)
     try:
         with timeline.step("wait for the worst point: just before the next scheduled backup") as step:
-            wait_for(lambda: read_status(status_file)["last_success"] or None, interval * 3, "a first backup")
+            held = api.wallet("TRX", "in the backup")  # what the RTO probe reads: 404 until restored
+            probe.path = f"/api/v1/wallets/{held['wallet_id']}"
+            made = time.time()
+            wait_for(
+                lambda: (read_status(status_file)["last_success"] or {}).get("started_at", 0) > made or None,
+                interval * 3,
+                "a backup holding the probe's wallet",
+            )
             due = float(read_status(status_file)["next_run_at"])
             if due - time.time() < interval * 0.5:  # a post-backup wallet needs time to be made and funded
                 due += interval
@@ -103,7 +111,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
                 raise DrillCannotRun(
                     f"a canary payout was not broadcast: {first.status_code} {first.text[:160]}"
                 )
-            canaries.record("broadcast payout", f"/api/v1/payouts/{first.json()['payout_id']}")
+            canaries.record("broadcast payout", f"/api/v1/payouts/{first.json()['payout_id']}", first_tx)
             lead = max(0.5, interval * 0.1)
             time.sleep(max(0.0, due - lead - time.time()))
             newest = read_status(status_file)["last_success"]
@@ -132,7 +140,6 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             back = recover_wallets(client, database, key_escrow_dir(stack_dir))
             step.measured["wallets_recovered"] = len(back)
             step.check("post-backup wallet recovered", float(funded["wallet_id"] in back), "==", 1.0)
-        admin = Api(state.service_url, ctx.secret(), "drill-admin")
         with timeline.step("freeze payouts until the chain is reconciled"):
             _freeze(admin, True)
         try:
@@ -145,6 +152,14 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
                 step.measured["held_for_operator"] = len(chain.held)
                 step.notes.append(f"{len(chain.recovered)} recovered, {len(chain.held)} held for an operator")
                 step.check("operations recovered from the chain", len(chain.recovered), ">=", 1)
+            with timeline.step("canaries: RPO and writes lost") as step:
+                rpo = canaries.rpo(fault_at)
+                for kind, (seconds, lost, acked) in rpo.items():
+                    key = kind.replace(" ", "_")
+                    step.measured[f"rpo_{key}_seconds"] = round(seconds, 2) if seconds is not None else -1
+                    step.measured[f"lost_{key}"] = lost
+                    step.check(f"RPO {kind}", seconds, "<=", rpo_target, "s")
+                    step.notes.append(f"{kind}: {acked - lost}/{acked} kept")
             with timeline.step("a client retries its idempotency key") as step:
                 retry = api.post("/api/v1/payouts/initiate", paid, key=paid_key)
                 retried = (
@@ -176,14 +191,6 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             rto = recovered - fault_at
             step.measured["rto_seconds"] = round(rto, 2)
             step.check("RTO", rto, "<=", LOCAL_RTO_SECONDS, "s")
-        with timeline.step("canaries: RPO and writes lost") as step:
-            rpo = canaries.rpo(fault_at)
-            for kind, (seconds, lost, acked) in rpo.items():
-                key = kind.replace(" ", "_")
-                step.measured[f"rpo_{key}_seconds"] = round(seconds, 2) if seconds is not None else -1
-                step.measured[f"lost_{key}"] = lost
-                step.check(f"RPO {kind}", seconds, "<=", rpo_target, "s")
-                step.notes.append(f"{kind}: {acked - lost}/{acked} kept")
         with timeline.step("funds sent to the post-backup wallet are spendable") as step:
             payout = api.post(
                 "/api/v1/payouts/initiate",
