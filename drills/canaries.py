@@ -133,10 +133,11 @@ class Probe:
             self._stop.wait(self.pace_s)
 
     def recovered_at(self, window: int, latency_s: float) -> float | None:
-        """When the first `window` consecutive requests within `latency_s` began; None if not yet."""
+        """When the first of `window` consecutive requests within `latency_s` was answered (a request
+        held through the outage counts from its answer, not from when it was sent); None if not yet."""
         run: list[float] = []
         for sent, ok, took in list(self.samples):
-            run = [*run, sent] if ok and took <= latency_s else []
+            run = [*run, sent + took] if ok and took <= latency_s else []
             if len(run) >= window:
                 return run[0]
         return None

@@ -58,6 +58,7 @@ NEEDS = {
     "observability": "live",
     "drills": "component",
     "drills/test_archive.py": "unit",
+    "drills/test_probe.py": "unit",
     "drills/test_escrow_service.py": "e2e",
     "drills/test_drill_runs.py": "stack",
 }
