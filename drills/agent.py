@@ -5,6 +5,7 @@ when the next one is due. A run that outlasts the CronJob's activeDeadlineSecond
 as Kubernetes would kill that Job; a store that does not answer fails the run, the next one retries.
 
     python -m drills.agent --mongodb-uri URI [--db NAME] --to DIR --status FILE [--time-scale 0.05]
+        [--listen 127.0.0.1:PORT]   # GET /status: the status file's content; GET /healthz
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import signal
 import threading
 import time
 from dataclasses import asdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,27 @@ def _write_status(path: Path, status: dict[str, Any]) -> None:
     partial.replace(path)
 
 
+def _serve(listen: str, status_file: Path) -> None:
+    """The status over HTTP, so the stack's status and a scraper reach the agent like any other part."""
+    host, _, port = listen.rpartition(":")
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = status_file.read_bytes() if self.path == "/status" else b"ok\n"
+            known = self.path in ("/status", "/healthz")
+            self.send_response(200 if known else 404)
+            self.send_header("Content-Length", str(len(body) if known else 0))
+            self.end_headers()
+            if known:
+                self.wfile.write(body)
+
+    server = ThreadingHTTPServer((host, int(port)), Handler)
+    threading.Thread(target=server.serve_forever, name="status", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m drills.agent", description=__doc__)
     parser.add_argument("--mongodb-uri", required=True)
@@ -44,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--to", required=True, help="a directory or s3://BUCKET/PREFIX/")
     parser.add_argument("--status", type=Path, required=True)
     parser.add_argument("--time-scale", type=float, default=1.0, help="local seconds per scheduled second")
+    parser.add_argument("--listen", help="host:port for GET /status and /healthz")
     args = parser.parse_args(argv)
 
     plan = schedule.read().scaled(args.time_scale)
@@ -61,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
         "runs": 0,
     }
     _write_status(args.status, status)
+    if args.listen:
+        _serve(args.listen, args.status)
     print(f"backup agent: {plan.cron} every {plan.interval_seconds:g} s to {location.url}", flush=True)
     while not stop.wait(max(0.0, status["next_run_at"] - time.time())):
         started = time.time()

@@ -92,6 +92,12 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}s"
 
 
+def _why(result: Result) -> str:
+    missed = [v["name"] for v in result.timeline.verdicts() if v["outcome"] != "pass"]
+    broken = [f"{s.name} ({s.error})" for s in result.timeline.steps if s.error]
+    return f": {'; '.join(broken + missed)}" if broken or missed else ""
+
+
 def table(results: list[Result]) -> str:
     rows = [("drill", "RTO (target)", "RPO per kind (target)", "writes lost", "audit", "result")]
     for r in results:
@@ -105,7 +111,7 @@ def table(results: list[Result]) -> str:
                 or "-",
                 "-" if r.figures.get("lost") is None else str(r.figures["lost"]),
                 str(r.figures.get("audit", "-")),
-                r.outcome + (f": {r.cannot_run}" if r.cannot_run else ""),
+                r.outcome + (f": {r.cannot_run}" if r.cannot_run else _why(r)),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]

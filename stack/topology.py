@@ -171,10 +171,14 @@ def _backup_agent(launch: Launch) -> Part:
     status = launch.run / "backups" / "agent-status.json"
     status.parent.mkdir(parents=True, exist_ok=True)
     status.unlink(missing_ok=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     argv = backup_agent_command(
-        launch.url("store"), launch.run / "backups", status, launch.options.backup_time_scale
+        launch.url("store"), launch.run / "backups", status, launch.options.backup_time_scale, url[7:]
     )
-    return Part("backup", argv, launch.run / "logs" / "backup.log", status.exists)
+    return Part(
+        "backup", argv, launch.run / "logs" / "backup.log", lambda: http_ok(f"{url}/healthz"), url=url
+    )
 
 
 def _mesh(launch: Launch) -> Part:
