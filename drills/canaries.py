@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Self
 
 import httpx
 
@@ -31,29 +32,38 @@ class Ack:
     tx_id: str | None = None  # a money move: also present when the admin ledger holds its transaction
 
 
-@dataclass
-class Canaries:
-    api: Api
-    admin: Api | None = None  # reads the ledger (GET /admin/ledger) for money moves the chain gave back
-    pace_s: float = 0.25
-    acks: list[Ack] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+class _Background:
+    """One daemon thread running `_loop` until `stop` (which waits for it)."""
 
-    def start(self) -> Canaries:
-        self._thread = threading.Thread(target=self._write, name="canaries", daemon=True)
+    _stop: threading.Event
+    _thread: threading.Thread | None
+
+    def start(self) -> Self:
+        self._stop, self._thread = threading.Event(), threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
+        if getattr(self, "_thread", None) is not None:
+            self._stop.set()
+            assert self._thread is not None
             self._thread.join(timeout=40)
+
+    def _loop(self) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class Canaries(_Background):
+    api: Api
+    admin: Api | None = None  # reads the ledger (GET /admin/ledger) for money moves the chain gave back
+    pace_s: float = 0.25
+    acks: list[Ack] = field(default_factory=list)
 
     def record(self, kind: str, lookup: str, tx_id: str | None = None) -> None:
         self.acks.append(Ack(kind, len(self.acks), time.time(), lookup, tx_id))
 
-    def _write(self) -> None:
+    def _loop(self) -> None:
         for _ in range(MAX_WRITES):
             if self._stop.wait(self.pace_s):
                 return
@@ -100,7 +110,7 @@ class Canaries:
 
 
 @dataclass
-class Probe:
+class Probe(_Background):
     """Reads from the fault on, each timed, until stopped (bounded by `limit_s`)."""
 
     api: Api
@@ -108,20 +118,8 @@ class Probe:
     pace_s: float = 0.1
     limit_s: float = 300.0
     samples: list[tuple[float, bool, float]] = field(default_factory=list)  # (sent at, ok, seconds)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
 
-    def start(self) -> Probe:
-        self._thread = threading.Thread(target=self._run, name="rto-probe", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=40)
-
-    def _run(self) -> None:
+    def _loop(self) -> None:
         deadline = time.monotonic() + self.limit_s
         while not self._stop.is_set() and time.monotonic() < deadline:
             sent = time.time()

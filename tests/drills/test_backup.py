@@ -28,6 +28,16 @@ def fill(mongo: MongoClient[Any], database: str) -> None:
     db.idempotency.create_index("key", unique=True, name="key_unique")
 
 
+def backed_up(
+    mongo: MongoClient[Any], database: str, backups: Path, service: str = SERVICE
+) -> DirectoryLocation:
+    """A filled database, backed up to the `backups` directory."""
+    fill(mongo, database)
+    location = DirectoryLocation(backups)
+    backup.take(mongo, database, service, location)
+    return location
+
+
 def test_backup_restores_to_the_same_content(mongo: MongoClient[Any], database: str, backups: Path) -> None:
     fill(mongo, database)
     location = DirectoryLocation(backups)
@@ -57,9 +67,7 @@ def test_backup_restores_to_the_same_content(mongo: MongoClient[Any], database: 
 def test_restore_over_live_data_is_refused_without_force(
     mongo: MongoClient[Any], database: str, backups: Path
 ) -> None:
-    fill(mongo, database)
-    location = DirectoryLocation(backups)
-    backup.take(mongo, database, SERVICE, location)
+    location = backed_up(mongo, database, backups)
     mongo[database].wallets.insert_one({"_id": "Tnew", "user": "u2"})
     loaded = backup.load(location, None, SERVICE)
     with pytest.raises(backup.RestoreRefused, match="holds data"):
@@ -70,9 +78,7 @@ def test_restore_over_live_data_is_refused_without_force(
 
 
 def test_verify_finds_a_restore_that_differs(mongo: MongoClient[Any], database: str, backups: Path) -> None:
-    fill(mongo, database)
-    location = DirectoryLocation(backups)
-    backup.take(mongo, database, SERVICE, location)
+    location = backed_up(mongo, database, backups)
     loaded = backup.load(location, None, SERVICE)
     ns = loaded.archive.namespaces[[n.collection for n in loaded.archive.namespaces].index("wallets")]
     ns.documents.pop()  # what a restore that lost a document would leave
@@ -80,9 +86,7 @@ def test_verify_finds_a_restore_that_differs(mongo: MongoClient[Any], database: 
 
 
 def test_a_corrupt_backup_is_one_line(mongo: MongoClient[Any], database: str, backups: Path) -> None:
-    fill(mongo, database)
-    location = DirectoryLocation(backups)
-    backup.take(mongo, database, SERVICE, location)
+    location = backed_up(mongo, database, backups)
     name = newest(location)
     data = bytearray((backups / name).read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -93,9 +97,7 @@ def test_a_corrupt_backup_is_one_line(mongo: MongoClient[Any], database: str, ba
 
 
 def test_another_services_backup_is_named(mongo: MongoClient[Any], database: str, backups: Path) -> None:
-    fill(mongo, database)
-    location = DirectoryLocation(backups)
-    backup.take(mongo, database, "billing-service", location)
+    location = backed_up(mongo, database, backups, "billing-service")
     with pytest.raises(ManifestError, match="a backup of 'billing-service', not of 'tron-payment-service'"):
         backup.load(location, None, SERVICE)
 
@@ -103,9 +105,7 @@ def test_another_services_backup_is_named(mongo: MongoClient[Any], database: str
 def test_a_cronjob_archive_without_manifest_checks_on_its_own(
     mongo: MongoClient[Any], database: str, backups: Path
 ) -> None:
-    fill(mongo, database)
-    location = DirectoryLocation(backups)
-    backup.take(mongo, database, SERVICE, location)
+    location = backed_up(mongo, database, backups)
     (backups / manifest_name(newest(location))).unlink()  # as mongodump --archive --gzip leaves it
     loaded = backup.load(location, None, SERVICE)
     assert loaded.manifest is None
