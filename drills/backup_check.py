@@ -31,7 +31,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
     except (OSError, ValueError) as error:
         raise DrillCannotRun(f"no backup agent status in {stack_dir}/backups ({error})") from error
     age = None
-    with timeline.step("the newest backup restores and verifies") as step:
+    with timeline.step("the newest backup restores and verifies", keep_going=True) as step:
         client: MongoClient[Any] = MongoClient(store_uri(stack_dir), serverSelectionTimeoutMS=5000)
         loaded = backup.load(DirectoryLocation(stack_dir / "backups"), None, service_name())
         problems = backup.verify(client, loaded)
@@ -44,7 +44,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             )
             step.measured["backup_age_seconds"] = round(age, 2)
             step.check("newest backup's age", age, "<=", rpo * scale, "s")
-    with timeline.step("the backup schedule can meet the RPO") as step:
+    with timeline.step("the backup schedule can meet the RPO", keep_going=True) as step:
         plan = schedule.read(ctx.cronjob)
         step.measured["worst_backup_age_seconds"] = plan.worst_backup_age_seconds
         step.check(
@@ -53,7 +53,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
         step.notes.append(f"{plan.cron}: {plan.interval_seconds:g} + {plan.starting_deadline_seconds:g} + "
                           f"{plan.active_deadline_seconds:g} s vs RPO {rpo:g} s")  # fmt: skip
     with (
-        timeline.step("backup/restore scripts and DR plan checked together") as step,
+        timeline.step("backup/restore scripts and DR plan checked together", keep_going=True) as step,
         tempfile.TemporaryDirectory() as tmp,
     ):
         files = ctx.ops_files or extract(SEED_DIR, Path(tmp))

@@ -54,8 +54,9 @@ class Timeline:
     steps: list[Step] = field(default_factory=list)
 
     @contextmanager
-    def step(self, name: str) -> Iterator[Step]:
-        """A timed step; an exception is recorded on it (and re-raised) so the timeline shows where."""
+    def step(self, name: str, keep_going: bool = False) -> Iterator[Step]:
+        """A timed step; an exception is recorded on it so the timeline shows where, and re-raised
+        unless the next steps do not depend on this one (`keep_going`)."""
         current = Step(name, time.time())
         self.steps.append(current)
         self.say(f"[{self.drill}] {name} ...")
@@ -63,7 +64,8 @@ class Timeline:
             yield current
         except Exception as error:
             current.error = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise
+            if not keep_going:
+                raise
         finally:
             current.ended = time.time()
             failed = [v["name"] for v in current.verdicts if v["outcome"] == "fail"]

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from drills.agent import read_status
 from drills.context import DrillContext
 from drills.runner import Result, exit_code, run, write_outputs
 from harness.summary import validate
 from harness.target import LocalTarget
+from harness.waiting import wait_for
 from stack import topology
 from stack.processes import free_port
 
@@ -26,6 +28,9 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     run_dir: Path = tmp_path_factory.mktemp("drill-stack")
     options = topology.StackOptions(run_dir=run_dir, port=free_port(), block_interval=0.5, confirmations=2)
     topology.up(options, progress=lambda _line: None)
+    wait_for(
+        lambda: read_status(run_dir / "backups" / "agent-status.json")["last_success"], 30, "a first backup"
+    )
     yield run_dir
     topology.down(run_dir)
 
