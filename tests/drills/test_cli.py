@@ -54,3 +54,28 @@ def test_no_backup_at_the_location_is_named(tmp_path: Path) -> None:
     result = tronops("restore", str(tmp_path), "--verify", "--mongodb-uri", "mongodb://127.0.0.1:1")
     assert result.returncode == 2
     assert "no backup there" in result.stderr
+
+
+def test_drill_list_names_each_drill_first() -> None:
+    listed = tronops("drill", "list")
+    assert listed.returncode == 0
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["restore", "backup-check"]
+
+
+def test_an_unknown_drill_exits_2_saying_what_to_run() -> None:
+    result = tronops("drill", "run", "meteor")
+    assert result.returncode == 2
+    assert "no such drill: meteor (`tronops drill list`)" in result.stderr
+
+
+def test_a_drill_on_a_kubernetes_target_cannot_run_yet(tmp_path: Path) -> None:
+    target = tmp_path / "staging.yaml"
+    target.write_text(
+        "kind: kubernetes\ncontext: staging\nnamespace: lucid-payment\nselector: app=tron-payment-service\n"
+        "base_url: https://staging.example.com\nprometheus_url: https://prometheus.example.com\n"
+        "virtual_service: tron-payment-service\n"
+    )
+    result = tronops("drill", "run", "backup-check", "--target", str(target), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "ERROR: this drill acts on the local stack only" in result.stdout
+    assert (tmp_path / "out" / "drills-junit.xml").read_text().count("<error") == 1
