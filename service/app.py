@@ -8,6 +8,7 @@ import re
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from quart import Quart, Response, g, request
 from werkzeug.routing import BaseConverter
@@ -58,7 +59,7 @@ def build_ports(config: Config) -> Ports:
             network_name=config.network_name,
             tx_lifetime_ms=int(config.tx_lifetime_seconds * 1000),
         ),
-        vault=KeyVault(config.encryption_key),
+        vault=KeyVault(config.encryption_key, Path(config.key_escrow_dir) if config.key_escrow_dir else None),
     )
 
 

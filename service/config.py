@@ -52,6 +52,7 @@ class Config:
     test_only_exit_after_broadcast: bool
     balance_cache_seconds: float
     network_name: str
+    key_escrow_dir: str = ""  # where each new wallet's encrypted key is escrowed; "" = no escrow
 
     @property
     def production(self) -> bool:
@@ -110,6 +111,7 @@ class Config:
             test_only_exit_after_broadcast=_test_switch(env, "TEST_ONLY_EXIT_AFTER_BROADCAST", production),
             balance_cache_seconds=_float(env, "BALANCE_CACHE_SECONDS", 2.0),
             network_name=env.get("TRON_NETWORK_NAME", "devnet"),
+            key_escrow_dir=env.get("KEY_ESCROW_DIR", ""),
         )
 
 

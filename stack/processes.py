@@ -265,6 +265,15 @@ def devnet_command(host: str, port: int, *extra: str) -> list[str]:
     return [PYTHON, "-m", "stack.devnet", "--host", host, "--port", str(port), *extra]
 
 
+def backup_agent_command(
+    store_url: str, to: Path, status: Path, time_scale: float, listen: str | None = None
+) -> list[str]:
+    """The backup CronJob's local stand-in (drills/agent.py), for the service's database."""
+    where = ["--mongodb-uri", store_url, "--to", str(to), "--status", str(status)]
+    served = ["--listen", listen] if listen else []
+    return [PYTHON, "-m", "drills.agent", *where, "--time-scale", str(time_scale), *served]
+
+
 def alertsink_command(port: int, journal: Path) -> list[str]:
     return [PYTHON, "-m", "stack.alertsink", "--port", str(port), "--journal", str(journal)]
 

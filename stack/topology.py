@@ -27,6 +27,7 @@ from stack.processes import (
     VIRTUAL_SERVICE,
     Part,
     alertsink_command,
+    backup_agent_command,
     devnet_info,
     devnet_part,
     free_port,
@@ -55,6 +56,7 @@ class StackOptions:
     block_interval: float = 3.0
     confirmations: int = 19
     probe_time_scale: float = 0.2
+    backup_time_scale: float = 0.05  # the backup CronJob's */4 min runs every 12 s here
     intervals: monitoring.Intervals = monitoring.LOCAL
     rule_files: tuple[str, ...] = (ALERT_RULES,)
     # Variants of the production truth, for experiments that must fail against a broken one.
@@ -144,6 +146,7 @@ def _pods(launch: Launch) -> Part:
         json.dumps(
             service_env(launch.url("store"), launch.url("redis"), launch.url("devnet"), launch.usdt_contract)
             | dict(launch.options.service_env)
+            | {"KEY_ESCROW_DIR": str(key_escrow_dir(launch.run))}
         )
     )
     port, replicas = free_port(), launch.options.replicas
@@ -164,6 +167,26 @@ def _pods(launch: Launch) -> Part:
         deployment=launch.options.deployment,
     )
     return Part("pods", argv, launch.run / "logs" / "pods.log", ready, url=url)
+
+
+def key_escrow_dir(run_dir: Path) -> Path:
+    """Beside the backups, outside the store: where the pods escrow each new wallet's encrypted key."""
+    return run_dir / "backups" / "keys"
+
+
+def _backup_agent(launch: Launch) -> Part:
+    """The backup CronJob as a process (drills/agent.py), on its schedule scaled by backup_time_scale."""
+    status = launch.run / "backups" / "agent-status.json"
+    status.parent.mkdir(parents=True, exist_ok=True)
+    status.unlink(missing_ok=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = backup_agent_command(
+        launch.url("store"), launch.run / "backups", status, launch.options.backup_time_scale, url[7:]
+    )
+    return Part(
+        "backup", argv, launch.run / "logs" / "backup.log", lambda: http_ok(f"{url}/healthz"), url=url
+    )
 
 
 def _mesh(launch: Launch) -> Part:
@@ -243,6 +266,7 @@ class PartSpec:
 PARTS: tuple[PartSpec, ...] = (
     PartSpec("store", lambda launch: store_part(launch.run)),
     PartSpec("redis", lambda launch: redis_part(launch.run)),
+    PartSpec("backup", _backup_agent),
     PartSpec("devnet", _devnet),
     PartSpec("alertsink", _alertsink),
     PartSpec("pods", _pods, timeout=120.0),
@@ -296,6 +320,15 @@ def up(options: StackOptions, progress: Callable[[str], object] = print) -> dict
     }
     _state_file(options.run_dir).write_text(json.dumps(state, indent=2))
     return state
+
+
+def record_restart(run_dir: Path, part: Part) -> None:
+    """A part restarted by hand (a DR drill's new store): recorded, so `down` stops it, `status` shows it."""
+    state = json.loads(_state_file(run_dir).read_text())
+    for entry in state["parts"]:
+        if entry["name"] == part.name:
+            entry.update(pid=part.pid, start_time=_start_time(part.pid), url=part.url)
+    _state_file(run_dir).write_text(json.dumps(state, indent=2))
 
 
 def status(run_dir: Path) -> list[dict[str, Any]]:

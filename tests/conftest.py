@@ -63,6 +63,11 @@ NEEDS = {
     "chaos": "live",
     "chaos/test_kubernetes_path.py": "unit",
     "chaos/test_cli.py": "unit",
+    "drills": "component",
+    "drills/test_archive.py": "unit",
+    "drills/test_probe.py": "unit",
+    "drills/test_escrow_service.py": "e2e",
+    "drills/test_drill_runs.py": "stack",
 }
 NEEDS_MARKERS = frozenset(NEEDS.values())
 

@@ -10,9 +10,11 @@ from tronops.commands import (
     Parser,
     alerts,
     audit,
+    backup,
     bench,
     chaos,
     dashboards,
+    drill,
     generate,
     lint,
     load,
@@ -23,7 +25,9 @@ from tronops.commands import (
 )
 
 # The order `tronops --help` lists them in.
-GROUPS = (stack, service, token, smoke, load, chaos, audit, bench, lint, alerts, dashboards, generate)
+GROUPS = (
+    stack, service, token, smoke, load, chaos, drill, backup, audit, bench, lint, alerts, dashboards, generate
+)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -115,6 +115,15 @@ async def create_wallet() -> tuple[dict[str, Any], int]:
         "created_at": moment,
         "updated_at": moment,
     }
+    try:  # before the wallet exists anywhere: a key the escrow does not hold is never handed out
+        await ports().vault.escrow(wallet)
+    except OSError as error:
+        raise ApiError(
+            503,
+            errors.UNAVAILABLE,
+            "wallet keys cannot be escrowed; retry shortly",
+            headers={"Retry-After": "5"},
+        ) from error
     await ports().store.insert_wallet(wallet)
     return wallet_view(wallet, 0), 201
 

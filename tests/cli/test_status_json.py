@@ -45,6 +45,7 @@ def test_every_part_with_its_pid_url_and_state(stack_dir: Path) -> None:
     assert set(parts) == {
         "store",
         "redis",
+        "backup",
         "devnet",
         "alertsink",
         "pods",

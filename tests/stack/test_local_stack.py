@@ -48,7 +48,17 @@ def test_status_lists_every_part_running(stack: dict[str, Any]) -> None:
     rows = topology.status(stack["options"].run_dir)
     assert {r["name"]: r["state"] for r in rows} == {
         name: "running"
-        for name in ("store", "redis", "devnet", "alertsink", "pods", "mesh", "alertmanager", "prometheus")
+        for name in (
+            "store",
+            "redis",
+            "backup",
+            "devnet",
+            "alertsink",
+            "pods",
+            "mesh",
+            "alertmanager",
+            "prometheus",
+        )
     }
 
 
@@ -148,7 +158,7 @@ def test_down_stops_everything_it_started_and_nothing_else(stack: dict[str, Any]
     pids = [p["pid"] for p in stack["parts"]] + [p["pid"] for p in pods]
     bystander = subprocess.Popen(["sleep", "60"])  # a process of ours that `down` must leave alone
     try:
-        assert len(topology.down(run_dir)) == 8
+        assert len(topology.down(run_dir)) == len(topology.PARTS)
         wait_for(
             lambda: not [pid for pid in pids if _alive(pid)],
             30,

@@ -1,0 +1,81 @@
+"""`tronops backup` and `tronops restore` as an operator runs them, against a real store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from pymongo import MongoClient
+
+TRONOPS = [sys.executable, "-m", "tronops.cli"]
+
+
+def tronops(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TRONOPS, *argv], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_backup_then_restore_into_an_empty_database(
+    mongo: MongoClient[Any], database: str, backups: Path
+) -> None:
+    uri = f"mongodb://{mongo.address[0]}:{mongo.address[1]}"
+    mongo[database].wallets.insert_many([{"_id": "T1"}, {"_id": "T2"}])
+    took = tronops("backup", "--to", str(backups), "--db", database, "--mongodb-uri", uri)
+    assert took.returncode == 0, took.stderr
+    assert f"backed up {database} to {backups}/tron-payment-" in took.stdout
+    assert "(wallets 2)" in took.stdout
+
+    verified = tronops("restore", str(backups), "--verify", "--mongodb-uri", uri)
+    assert verified.returncode == 0, verified.stderr
+    assert "a scratch restore matches its manifest" in verified.stdout
+
+    refused = tronops("restore", str(backups), "--into", database, "--mongodb-uri", uri)
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1 and "holds data (wallets)" in refused.stderr
+
+    mongo[database].wallets.delete_many({})
+    restored = tronops("restore", str(backups), "--into", database, "--mongodb-uri", uri)
+    assert restored.returncode == 0, restored.stderr
+    assert mongo[database].wallets.count_documents({}) == 2
+
+
+def test_a_corrupt_backup_exits_2_with_one_line(mongo: MongoClient[Any], backups: Path) -> None:
+    uri = f"mongodb://{mongo.address[0]}:{mongo.address[1]}"
+    backups.mkdir()
+    (backups / "tron-payment-20260101T000000.000Z.archive.gz").write_bytes(b"\x1f\x8b garbage")
+    result = tronops("restore", str(backups), "--verify", "--mongodb-uri", uri)
+    assert result.returncode == 2
+    assert result.stderr.startswith("tronops restore: not a gzip'd mongodump archive")
+    assert result.stderr.count("\n") == 1
+
+
+def test_no_backup_at_the_location_is_named(tmp_path: Path) -> None:
+    result = tronops("restore", str(tmp_path), "--verify", "--mongodb-uri", "mongodb://127.0.0.1:1")
+    assert result.returncode == 2
+    assert "no backup there" in result.stderr
+
+
+def test_drill_list_names_each_drill_first() -> None:
+    listed = tronops("drill", "list")
+    assert listed.returncode == 0
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["restore", "backup-check"]
+
+
+def test_an_unknown_drill_exits_2_saying_what_to_run() -> None:
+    result = tronops("drill", "run", "meteor")
+    assert result.returncode == 2
+    assert "no such drill: meteor (`tronops drill list`)" in result.stderr
+
+
+def test_a_drill_on_a_kubernetes_target_cannot_run_yet(tmp_path: Path) -> None:
+    target = tmp_path / "staging.yaml"
+    target.write_text(
+        "kind: kubernetes\ncontext: staging\nnamespace: lucid-payment\nselector: app=tron-payment-service\n"
+        "base_url: https://staging.example.com\nprometheus_url: https://prometheus.example.com\n"
+        "virtual_service: tron-payment-service\n"
+    )
+    result = tronops("drill", "run", "backup-check", "--target", str(target), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "ERROR: this drill acts on the local stack only" in result.stdout
+    assert (tmp_path / "out" / "drills-junit.xml").read_text().count("<error") == 1
