@@ -26,7 +26,20 @@ from tronops.commands import (
 
 # The order `tronops --help` lists them in.
 GROUPS = (
-    stack, service, token, smoke, load, chaos, drill, backup, audit, bench, lint, alerts, dashboards, generate
+    stack,
+    service,
+    token,
+    smoke,
+    load,
+    chaos,
+    drill,
+    backup,
+    audit,
+    bench,
+    lint,
+    alerts,
+    dashboards,
+    generate,
 )
 
 
