@@ -20,11 +20,6 @@ def env_file(backends: Backends, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return path
 
 
-@pytest.fixture(scope="session")
-def redis_url(backends: Backends) -> str:
-    return backends.redis.url
-
-
 @pytest.fixture(scope="module")
 def shared_pods(env_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pods]:
     pods = launch(tmp_path_factory.mktemp("pods"), env_file)

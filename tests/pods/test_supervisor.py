@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
 
 from harness.waiting import wait_for
+from stack.local import Backends
 from stack.pods.manifest import load_deployment
 from tests.pods.harness import DEPLOYMENT, TIME_SCALE, Pods, gone
 
@@ -114,19 +114,22 @@ def test_a_hung_pod_fails_liveness_and_is_killed_and_restarted(pods: Pods) -> No
 
 
 def test_failing_readiness_takes_pods_out_of_the_endpoints_without_restarts(
-    pods: Pods, redis_url: str
+    pods: Pods, backends: Backends
 ) -> None:
-    """Redis paused: every pod's readiness fails (it pings Redis) but liveness does not (it never
-    depends on another system), so all leave the endpoints and none is restarted."""
+    """The store stopped (SIGSTOP): every pod's readiness fails (it depends on the database) but
+    liveness does not (it never depends on another system), so all leave the endpoints and none is
+    restarted; the store continued, they all come back."""
     before = {pod["name"]: (pod["pid"], pod["restarts"]) for pod in pods.pods()}
     readiness = load_deployment(DEPLOYMENT).readiness
     assert readiness is not None
-    # Long enough for failureThreshold failed probes, with room to spare; the pause then just ends.
-    pause = (readiness.failure_threshold * readiness.period + readiness.timeout) * TIME_SCALE + 1.5
-    client = redis.Redis.from_url(redis_url)
-    client.execute_command("CLIENT", "PAUSE", int(pause * 1000), "ALL")
-    wait_for(lambda: pods.ready_names() == set(), timeout=pause, what="every pod out of the endpoints")
-    wait_for(pods.all_ready, timeout=30, what="every pod ready again once Redis answers")
+    # Long enough for failureThreshold failed probes (each may wait out its timeout), with room to spare.
+    bound = (readiness.failure_threshold * (readiness.period + readiness.timeout)) * TIME_SCALE + 10
+    os.kill(backends.store.pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: pods.ready_names() == set(), timeout=bound, what="every pod out of the endpoints")
+    finally:
+        os.kill(backends.store.pid, signal.SIGCONT)
+    wait_for(pods.all_ready, timeout=30, what="every pod ready again once the store answers")
     assert {pod["name"]: (pod["pid"], pod["restarts"]) for pod in pods.pods()} == before
 
 
