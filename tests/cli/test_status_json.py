@@ -14,6 +14,7 @@ import pytest
 
 from stack.processes import free_port, port_open
 from tests.cli.tronops_process import run_tronops
+from tests.support.stack_parts import STACK_PARTS
 from tronops.commands.stack import STATUS_FIELDS
 
 pytestmark = pytest.mark.stack
@@ -42,17 +43,7 @@ def test_every_part_with_its_pid_url_and_state(stack_dir: Path) -> None:
     document: dict[str, Any] = json.loads(out)
     assert code == 0
     parts = {part["name"]: part for part in document["parts"]}
-    assert set(parts) == {
-        "store",
-        "redis",
-        "backup",
-        "devnet",
-        "alertsink",
-        "pods",
-        "mesh",
-        "alertmanager",
-        "prometheus",
-    }
+    assert set(parts) == set(STACK_PARTS)
     for part in parts.values():
         assert tuple(part) == STATUS_FIELDS
         assert part["state"] == "running" and Path(f"/proc/{part['pid']}").exists(), part

@@ -21,6 +21,7 @@ from harness.waiting import wait_for
 from stack import topology
 from stack.local import LOCAL_SECRETS
 from stack.processes import free_port
+from tests.support.stack_parts import STACK_PARTS
 
 
 @pytest.fixture(scope="module")
@@ -46,20 +47,7 @@ def _part(state: dict[str, Any], name: str) -> dict[str, Any]:
 
 def test_status_lists_every_part_running(stack: dict[str, Any]) -> None:
     rows = topology.status(stack["options"].run_dir)
-    assert {r["name"]: r["state"] for r in rows} == {
-        name: "running"
-        for name in (
-            "store",
-            "redis",
-            "backup",
-            "devnet",
-            "alertsink",
-            "pods",
-            "mesh",
-            "alertmanager",
-            "prometheus",
-        )
-    }
+    assert {r["name"]: r["state"] for r in rows} == dict.fromkeys(STACK_PARTS, "running")
 
 
 def test_prometheus_scrapes_every_part_and_loads_the_rules(stack: dict[str, Any]) -> None:
