@@ -2,7 +2,10 @@
 return, field for field as the routes' `*_view` functions build them.
 
 Response objects are closed (`additionalProperties: false`, every field required), so the fuzz test
-catches any drift; request bodies stay open because the service ignores unknown fields.
+catches any drift. Request bodies are closed too: the service refuses a field it does not know
+(service/validation.py reads the allowed names from this document), so a typo in an optional field
+cannot be silently dropped, and key material under any name is refused. The one open body is the
+payment provider's webhook event: a provider that adds a field must not have confirmations refused.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ PERIODS = ["daily", "weekly", "monthly", "yearly", "all"]
 # A real base58check address (all-zero payload), so examples get past the checksum into the handlers.
 EXAMPLE_ADDRESS = "T9yD14Nj9j7xAB4dbGeiX9h8unkKHxuWwb"
 KEY_MATERIAL_NOTE = (
-    "Unknown fields are ignored, except a field (at any depth) whose name contains `private_key`, "
-    "`secret_key`, `mnemonic` or `seed`: wallets are custodial, so key material is rejected with 400."
+    "Fields not listed here are refused with 400 naming the field; so is a field whose name contains "
+    "`private_key`, `secret_key`, `mnemonic` or `seed`: wallets are custodial, key material is never taken."
 )
+OPEN_BODY_NOTE = "Fields not listed here are kept as received: the signature covers the raw body."
 
 
 # -- building blocks -------------------------------------------------------------------------------
@@ -107,10 +111,13 @@ def closed(properties: dict[str, Schema], optional: tuple[str, ...] = ()) -> Sch
     return {"type": "object", "additionalProperties": False, "properties": properties, "required": required}
 
 
-def request(properties: dict[str, Schema], required: list[str], **extra: Any) -> Schema:
-    body = {"type": "object", "properties": properties, "additionalProperties": True}
+def request(
+    properties: dict[str, Schema], required: list[str], *, open_: bool = False, **extra: Any
+) -> Schema:
+    body = {"type": "object", "properties": properties, "additionalProperties": open_}
     # OpenAPI 3.0 forbids an empty `required` list.
-    return {**body, **({"required": required} if required else {}), "description": KEY_MATERIAL_NOTE, **extra}
+    note = OPEN_BODY_NOTE if open_ else KEY_MATERIAL_NOTE
+    return {**body, **({"required": required} if required else {}), "description": note, **extra}
 
 
 def page_of(field: str, item: str, **extra: Schema) -> Schema:
@@ -522,7 +529,7 @@ def _payments() -> dict[str, Schema]:
         "Refund": closed(refund),
         "RefundRequest": request(refund_request, ["payment_id", "reason"]),
         "Reconciliation": _reconciliation(),
-        "WebhookEvent": request(webhook, ["event_type", "payment_id", "status"]),
+        "WebhookEvent": request(webhook, ["event_type", "payment_id", "status"], open_=True),
         "WebhookReceipt": closed({"received": boolean(True), "duplicate": boolean()}),
     }
 

@@ -465,7 +465,8 @@ def _admin_paths() -> dict[str, Schema]:
             "put": operation(
                 "admin_freeze_set",
                 "Turn the payout kill switch on (no replica signs or sends an outbound move; requests "
-                "still queue) or off.",
+                "still queue) or off. Turning it on answers once every send already on its way has "
+                "settled (at most 15 s), so nothing leaves after the answer.",
                 {200: "PayoutFreeze"},
                 (400, 503),
                 roles=admin,

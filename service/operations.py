@@ -52,6 +52,10 @@ BACKOFF_MAX_MS = 30_000
 CONFIRM_POLL_MS = 500
 # While the payout kill switch is on, a held operation looks again this often.
 FROZEN_RECHECK_MS = 1000
+# How long a send can be on its way: longer than the chain port's broadcast timeout (10 s). A mark
+# older than this is a sender that died; its lease runs out and the next worker reads the switch anew.
+SEND_WINDOW_MS = 15_000
+SEND_SETTLED: Doc = {"sending_since": None}  # every step after a send ends its in-flight mark
 
 
 @dataclass(frozen=True)
@@ -210,13 +214,16 @@ class Processor:
         )
 
     async def _broadcast(self, op: Doc) -> Doc:
-        if await self._ports.store.payouts_frozen():
-            return await self._wait_frozen(op)
         attempt = op.get("broadcast_attempts", 0) + 1
-        # Counted before it leaves: a later reader knows it may have been sent.
-        counted = await self._set(op, {"broadcast_attempts": attempt})
+        # Counted before it leaves (a later reader knows it may have been sent) and marked in flight
+        # before the kill switch is read: a freeze written before that read is seen here, and one
+        # written after it finds the mark and waits for it (PUT /admin/payouts/freeze), so once the
+        # freeze is answered nothing leaves. Write, then read, on both sides: neither can miss both.
+        counted = await self._set(op, {"broadcast_attempts": attempt, "sending_since": now_ms()})
         if counted.get("broadcast_attempts") != attempt or counted.get("lease_owner") != self.worker_name:
             return counted  # no longer this worker's to send
+        if await self._ports.store.payouts_frozen():
+            return await self._wait_frozen(counted, broadcast_attempts=attempt - 1)  # nothing left
         result = await self._ports.chain.broadcast(op["signed_tx"])
         if self.safety.exit_after_broadcast:
             log.warning("TEST ONLY: exiting right after broadcast", extra={"operation_id": op["_id"]})
@@ -279,6 +286,7 @@ class Processor:
                 "retries": 0,
                 "next_check_at": now_ms(),
                 "last_error": why,
+                **SEND_SETTLED,
             },
             push={"replaced_tx_ids": op["tx_id"]},
         )
@@ -290,14 +298,14 @@ class Processor:
 
     async def _set(self, op: Doc, changes: Doc) -> Doc:
         """Apply changes while this worker still holds the operation; the current one either way."""
-        updated = await self._ports.store.transition(op["_id"], self._mine(), changes)
+        updated = await self._ports.store.transition(op["_id"], self._mine(), {**SEND_SETTLED, **changes})
         return updated or await self._reload(op)
 
-    async def _wait_frozen(self, op: Doc) -> Doc:
+    async def _wait_frozen(self, op: Doc, **changes: Any) -> Doc:
         """The payout kill switch is on: sign and send nothing; look again soon, without backing off,
         so the queue moves as soon as it is lifted."""
         return await self._set(
-            op, {"last_error": "payouts frozen", "next_check_at": now_ms() + FROZEN_RECHECK_MS}
+            op, {"last_error": "payouts frozen", "next_check_at": now_ms() + FROZEN_RECHECK_MS, **changes}
         )
 
     async def _later(self, op: Doc, why: str, **changes: Any) -> Doc:
@@ -315,6 +323,7 @@ class Processor:
             "completed_at": now_ms(),
             "lease_owner": None,
             "lease_until": None,
+            **SEND_SETTLED,
             **fields,
         }
         if op.get("callback_url"):

@@ -69,6 +69,22 @@ def _check_fields(data: dict[str, Any]) -> None:
                 pending.append(value)
 
 
+def _refuse_unknown_fields(data: dict[str, Any]) -> None:
+    from service import body_fields  # the document imports the routes' shapes: read it on first use
+
+    rule = request.url_rule.rule if request.url_rule is not None else ""
+    schema = body_fields.body_schema(request.method, rule)
+    if schema is None:
+        return
+    field = body_fields.unknown_field(data, schema)
+    if field is not None:
+        raise invalid(
+            field,
+            "is not a field of this request; leave it out (the fields are "
+            f"{', '.join(body_fields.allowed_fields(schema))}, see /openapi.json)",
+        )
+
+
 def _require_text(value: str) -> None:
     try:
         value.encode()
@@ -93,6 +109,7 @@ class Body:
                 400, "LUCID_ERR_9005", "the body must be a JSON object (Content-Type: application/json)"
             )
         _check_fields(data)
+        _refuse_unknown_fields(data)
         return cls(data)
 
     def _get(self, name: str, required: bool) -> Any:

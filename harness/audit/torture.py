@@ -32,14 +32,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from harness.audit.findings import ACCEPTED_BUT_LOST, PAID_TWICE, Finding
 from harness.audit.ledger import AdminApi
 from harness.audit.run import Report, audit
 from harness.clients.api import Api
 from harness.clients.devnet import Devnet
-from harness.clients.http import ControlError
+from harness.clients.http import ControlError, metric_sum
 from harness.clients.pods import Pods
 from harness.waiting import wait_for
 
@@ -124,15 +123,6 @@ class Outcome:
         return [*out, verdict]
 
 
-def _metric_sum(text: str, name: str, **labels: str) -> float:
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    )
-
-
 class Torture:
     def __init__(
         self, base_url: str, secret: str, pods: Pods, devnet: Devnet, usdt_contract: str, settings: Settings
@@ -153,10 +143,10 @@ class Torture:
     # -- evidence -------------------------------------------------------------------------------
     def _devnet_counts(self) -> tuple[float, float]:
         text = self.devnet.http.get("/metrics").text
-        lost = _metric_sum(
+        lost = metric_sum(
             text, "tron_devnet_requests_total", path="/wallet/broadcasttransaction", code="lost"
         )
-        expired = _metric_sum(text, "tron_devnet_broadcasts_total", code="TRANSACTION_EXPIRATION_ERROR")
+        expired = metric_sum(text, "tron_devnet_broadcasts_total", code="TRANSACTION_EXPIRATION_ERROR")
         return lost, expired
 
     def _takeovers(self) -> dict[int, float]:
@@ -166,7 +156,7 @@ class Torture:
                 text = httpx.get(f"{pod['url']}/metrics", timeout=5).text
             except httpx.HTTPError:
                 continue  # a pod restarting right now: its count is lost either way
-            counts[int(pod["pid"])] = _metric_sum(text, "tron_operation_lease_takeovers_total")
+            counts[int(pod["pid"])] = metric_sum(text, "tron_operation_lease_takeovers_total")
         return counts
 
     def _in_flight(self, since_ms: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.clients.http import JsonClient
+from harness.clients.http import JsonClient, metric_sum
 
 
 class Devnet(JsonClient):
@@ -31,6 +31,12 @@ class Devnet(JsonClient):
 
     def clear_fault(self, name: str) -> dict[str, Any]:
         return dict(self.call("DELETE", f"/control/faults/{name}"))
+
+    def broadcasts_taken(self) -> int:
+        """How many broadcasts the node has taken (answered SUCCESS, or took and lost the answer)."""
+        page = self.http.get("/metrics")
+        page.raise_for_status()
+        return int(metric_sum(page.text, "tron_devnet_broadcasts_total", code="SUCCESS"))
 
     def node(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         """A full-node HTTP API call ("wallet/getnowblock", ...), addresses in base58."""

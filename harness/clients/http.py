@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Self
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 
 class ControlError(RuntimeError):
@@ -53,3 +54,13 @@ class JsonClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def metric_sum(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples named `name` with these labels in a /metrics page."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )

@@ -325,6 +325,10 @@ class Store:
     async def payouts_frozen(self) -> bool:
         return bool((await self.payout_freeze())["frozen"])
 
+    async def sends_in_flight(self, since_ms: int) -> int:
+        """Outbound moves marked as on their way to the chain since `since_ms` (see operations)."""
+        return int(await self.operations.count_documents({"sending_since": {"$gte": since_ms}}))
+
     # -- idempotency records -----------------------------------------------------------------
     async def claim_idempotency_key(self, record: Doc) -> Doc | None:
         """Store a new in-progress record; if the key exists, return the stored one instead."""

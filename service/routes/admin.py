@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from quart import Blueprint
 
 from service import metrics
 from service.auth import principal, requires
-from service.clock import iso
+from service.clock import iso, now_ms
 from service.errors import invalid
 from service.money import format_amount
-from service.ports.store import Doc
+from service.operations import SEND_WINDOW_MS
+from service.ports.store import Doc, Store
 from service.runtime import ports
 from service.validation import Body, Page, query_time_window
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
+SETTLE_POLL_S = 0.05
 
 
 def ledger_entry(op: Doc) -> dict[str, Any]:
@@ -91,6 +95,17 @@ async def set_freeze() -> dict[str, Any]:
     if frozen is None:
         raise invalid("frozen", "is required: true stops every outbound money move, false resumes them")
     reason = body.require_string("reason", max_len=512)
-    state = await ports().store.set_payout_freeze(frozen, reason, principal().user_id)
+    store = ports().store
+    state = await store.set_payout_freeze(frozen, reason, principal().user_id)
     metrics.PAYOUTS_FROZEN.set(1 if frozen else 0)
+    if frozen:
+        await _until_sends_settle(store)
     return freeze_view(state)
+
+
+async def _until_sends_settle(store: Store) -> None:
+    """A send that read "not frozen" just before the switch flipped is still on its way: answer only
+    once it has settled, so whoever froze payouts knows that after this answer nothing leaves."""
+    deadline = time.monotonic() + SEND_WINDOW_MS / 1000
+    while await store.sends_in_flight(now_ms() - SEND_WINDOW_MS) and time.monotonic() < deadline:
+        await asyncio.sleep(SETTLE_POLL_S)

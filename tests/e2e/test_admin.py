@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -181,3 +182,48 @@ def test_the_freeze_needs_an_admin_and_a_clear_request(api_as: Callable[..., Api
         answer = admin.http.put(FREEZE, json=body)
         assert answer.status_code == 400 and field in answer.json()["error"]["message"], answer.text
     assert admin.get(FREEZE).json()["frozen"] is False, "a refused request changes nothing"
+
+
+# Long enough that a send which read "not frozen" is still on its way when the freeze is asked for.
+NODE_LATENCY_MS = 1500
+
+
+def test_once_the_freeze_answers_nothing_more_reaches_the_chain(
+    api_as: Callable[..., Api], devnet: Devnet, freeze: Callable[[bool], dict[str, object]]
+) -> None:
+    """The kill switch races a send that read "not frozen" just before it flipped: the freeze answers
+    only after such a send has reached the node, so after the answer no broadcast arrives at all."""
+    manager = api_as("payout_manager", "admin")
+    wallet = manager.wallet("TRX")
+    devnet.fund(wallet["address"], 5_000_000)
+    recipient = new_address()
+    devnet.set_fault("latency", ttl_s=60, ms=NODE_LATENCY_MS)  # every node call, the broadcast too
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            initiated = pool.submit(
+                manager.post,
+                "/api/v1/payouts/initiate",
+                {
+                    "recipient_address": recipient,
+                    "amount": "1",
+                    "currency": "TRX",
+                    "source_wallet_id": wallet["wallet_id"],
+                },
+                key=str(uuid.uuid4()),
+            )
+            # Signed and stored: the very next step is the send, now held up by the node's latency.
+            wait_for(lambda: _signed_payout_to(manager, recipient), 60, "the payout signed")
+            freeze(True)
+            taken_at_answer = devnet.broadcasts_taken()
+            deadline = time.monotonic() + 2 * NODE_LATENCY_MS / 1000
+            while time.monotonic() < deadline:
+                assert devnet.broadcasts_taken() == taken_at_answer, "a broadcast arrived after the freeze"
+                time.sleep(0.1)
+            assert initiated.result().status_code == 202
+    finally:
+        devnet.clear_fault("latency")
+
+
+def _signed_payout_to(api: Api, recipient: str) -> bool:
+    payouts = api.get("/api/v1/payouts/history").json()["payouts"]
+    return any(p["recipient_address"] == recipient and p["tx_id"] for p in payouts)

@@ -27,6 +27,24 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("POST", "/api/v1/wallets", {"name": "a", "currency": "BTC"}, "currency"),
     ("POST", "/api/v1/wallets", {"name": "a", "currency": "TRX", "private_key": "00" * 32}, "key material"),
     ("POST", "/api/v1/wallets", ["not", "an", "object"], "JSON object"),
+    # A typo in an optional field is refused, not dropped: the move would differ from what was meant.
+    ("POST", "/api/v1/wallets", {"name": "a", "currency": "TRX", "colour": "red"}, "colour"),
+    (
+        "POST",
+        "/api/v1/payouts/batch",
+        {
+            "payouts": [
+                {
+                    "recipient_address": ADDRESS,
+                    "amount": "1",
+                    "currency": "TRX",
+                    "source_wallet_id": str(uuid.uuid4()),
+                    "memmo": "typo",
+                }
+            ]
+        },
+        "payouts[0].memmo",
+    ),
     (
         "POST",
         "/api/v1/payouts/initiate",

@@ -31,9 +31,9 @@ FREEZE = "/api/v1/admin/payouts/freeze"
 
 FUZZ_CONFIG = {
     # Seeded, so CI sees the same requests every run: a failure is the service's or the document's,
-    # never the draw's. OpenAPI 3.0 cannot say "no field named like key material at any depth" (API.md:
-    # such a field is a 400), which an unseeded draw can stumble on (it once generated a nested
-    # "mnemonic" inside an unknown field); the description of every request body says it in words.
+    # never the draw's. Request bodies are closed (additionalProperties: false) and the service refuses
+    # unknown fields, so key material (API.md: a 400 at any depth) can only arrive under a field the
+    # document lists, none of which is named like it.
     "seed": 20261130,
     # max-examples bounds the random phase; the examples, coverage and stateful phases add their own.
     # No example database: a failure found once (and saved) would otherwise replay on every run after.
