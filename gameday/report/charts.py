@@ -147,4 +147,4 @@ def _nice_ceiling(value: float) -> float:
 
 
 def _short(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
+    return f"{value:.0f}" if value >= 10 else f"{value:.3g}"

@@ -22,7 +22,7 @@ from gameday.report.rundir import RunDir, Step
 
 # (class, weight, what a verdict's name says when it belongs to the class); the first match wins.
 CLASSES: tuple[tuple[str, int, re.Pattern[str]], ...] = (
-    ("money", 10, re.compile(r"money|audit|paid twice|exactly once|findings|writes lost", re.I)),
+    ("money", 10, re.compile(r"money|audit findings|paid twice|exactly once|writes lost", re.I)),
     ("rto/rpo", 10, re.compile(r"^(rto|rpo)\b", re.I)),
     (
         "availability",
@@ -95,9 +95,8 @@ def checks_of(step: Step) -> list[Check]:
     for v in step.verdicts():
         kind, weight = classify(v["name"], step.phase)
         measured = "not measured" if v["measured"] is None else f"{v['measured']:g}"
-        detail = f"{measured} {v.get('unit', '')}, threshold {v['comparison']} {v['threshold']:g}".replace(
-            "  ", " "
-        )
+        figure = f"{measured} {v.get('unit', '')}".strip()
+        detail = f"{figure}, threshold {v['comparison']} {v['threshold']:g}"
         found.append(Check(step, v["name"], kind, weight, v["outcome"], detail))
     errors = step.errors()
     if errors or not found:
