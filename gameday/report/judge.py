@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from gameday.report.rundir import RunDir, Step
+from harness.audit.findings import Finding
 
 # (class, weight, what a verdict's name says when it belongs to the class); the first match wins.
 CLASSES: tuple[tuple[str, int, re.Pattern[str]], ...] = (
@@ -92,12 +94,13 @@ def classify(name: str, phase: str) -> tuple[str, int]:
 
 def checks_of(step: Step) -> list[Check]:
     found = []
-    for v in step.verdicts():
+    for where, v in step.judged():
         kind, weight = classify(v["name"], step.phase)
         measured = "not measured" if v["measured"] is None else f"{v['measured']:g}"
         figure = f"{measured} {v.get('unit', '')}".strip()
         detail = f"{figure}, threshold {v['comparison']} {v['threshold']:g}"
-        found.append(Check(step, v["name"], kind, weight, v["outcome"], detail))
+        name = f"{where}: {v['name']}" if where else v["name"]
+        found.append(Check(step, name, kind, weight, v["outcome"], detail))
     errors = step.errors()
     if errors or not found:
         kind, weight = PHASE_CLASS.get(step.phase, OTHER)
@@ -108,11 +111,22 @@ def checks_of(step: Step) -> list[Check]:
 
 def money_findings(step: Step) -> list[str]:
     """What the money audit (or a money check anywhere) found wrong."""
-    return [
+    failed = [
         f"{step.phase}/{step.name}: {c.name} ({c.detail})"
         for c in checks_of(step)
         if c.kind == "money" and c.outcome == "fail"
     ]
+    return failed + [finding_line(f) for f in step.findings]
+
+
+def finding_line(finding: dict[str, Any]) -> str:
+    """One audit finding (as `tronops audit --format json` writes it) as `tronops audit` prints it."""
+    return Finding(
+        finding["kind"],
+        finding.get("message", ""),
+        finding.get("operation_id"),
+        tuple(finding.get("tx_ids") or ()),
+    ).line()
 
 
 def judge(run: RunDir) -> Judgement:

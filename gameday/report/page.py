@@ -11,7 +11,7 @@ from typing import Any
 
 from gameday.report import charts
 from gameday.report.impact import FaultImpact, impacts, unexplained_alerts
-from gameday.report.judge import CLASSES, OTHER, Judgement, checks_of
+from gameday.report.judge import CLASSES, OTHER, Judgement, checks_of, money_findings
 from gameday.report.rundir import RunDir, Step, seconds
 
 STYLE = """
@@ -359,13 +359,7 @@ def _table(headers: tuple[str, ...], rows: list[str]) -> str:
 
 def _money(run: RunDir) -> str:
     audit = run.phase("audit")
-    findings = [
-        f"<li>{escape(s.phase)}/{escape(s.name)}: {escape(c.name)} ({escape(c.detail)})</li>"
-        for s in run.steps
-        if not s.not_run
-        for c in checks_of(s)
-        if c.kind == "money" and c.outcome == "fail"
-    ]
+    findings = [f"<li>{escape(line)}</li>" for s in run.steps if not s.not_run for line in money_findings(s)]
     ran = [s for s in audit if not s.not_run]
     if not audit:
         head = "<p>No money audit step in this day: the money was not reconciled.</p>"

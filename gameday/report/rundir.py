@@ -37,6 +37,7 @@ class Step:
     phase: str
     raw: dict[str, Any]
     linked: dict[str, Any] | None = None  # the step's own run summary (load, chaos, drill, audit)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # the money audit's, one each
 
     @property
     def name(self) -> str:
@@ -55,9 +56,13 @@ class Step:
         return dict(self.raw.get("artefacts", {}))
 
     def verdicts(self) -> list[dict[str, Any]]:
-        """The step's own verdicts; when it has none, those of every step of the summary it links."""
-        own = list(self.raw.get("verdicts", []))
-        return own or [v for s in self.linked_steps() for v in s.get("verdicts", [])]
+        return [v for _, v in self.judged()]
+
+    def judged(self) -> list[tuple[str, dict[str, Any]]]:
+        """(where, verdict): the step's own verdicts (where ""); when it has none, those of every step
+        of the summary it links (where: that step's name, e.g. the load run's route group)."""
+        own = [("", v) for v in self.raw.get("verdicts", [])]
+        return own or [(s["name"], v) for s in self.linked_steps() for v in s.get("verdicts", [])]
 
     def errors(self) -> list[str]:
         """What broke: the step's own error and those of the linked summary's steps."""
@@ -108,8 +113,21 @@ def read(path: Path) -> RunDir:
             if linked_name and not raw.get("not_run"):
                 what = f"the summary of step {phase['name']}/{raw['name']} (day.json links it)"
                 linked = _summary(_inside(path, linked_name, what), what)
-            steps.append(Step(phase["name"], raw, linked))
+            steps.append(Step(phase["name"], raw, linked, _findings(path, raw)))
     return RunDir(path, day, timeline, steps)
+
+
+def _findings(root: Path, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """The findings file a money-audit step links (`tronops audit --format json`): each finding."""
+    relative = raw.get("artefacts", {}).get("findings")
+    if not relative or raw.get("not_run"):
+        return []
+    what = f"the findings of step {raw['name']} (day.json links them)"
+    path = _inside(root, relative, what)
+    found = _json(path, what).get("findings")
+    if not isinstance(found, list) or not all(isinstance(f, dict) and "kind" in f for f in found):
+        raise RunDirError(f"{path}: 'findings' must be a list of findings with a 'kind' ({what})")
+    return found
 
 
 def _inside(root: Path, relative: str, what: str) -> Path:

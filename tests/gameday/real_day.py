@@ -52,7 +52,7 @@ def build(out: Path, state: StackState, target_file: Path) -> Path:
         steps[phase].append(step)
 
     target = ["--target", str(target_file)]
-    load = ["load", "run", "smoke", "--duration", "20"]
+    load = ["load", "run", "smoke", "--duration", "20", "--scale", "2"]  # every group past min_requests
     timed("load", "baseline", [*load, *target, "--out", f"{out}/load/baseline"],
           {"summary": "load/baseline/summary.json", "html": "load/baseline/locust.html"})  # fmt: skip
     timed("chaos", EXPERIMENT, ["chaos", "run", EXPERIMENT, *target, "--out", str(out / "chaos")],

@@ -60,7 +60,9 @@ def test_a_missed_rto_fails_the_day_despite_a_high_score(tmp_path: Path) -> None
     report = build_report(write_day(tmp_path, phases))
     assert report.score >= 80, report.judgement.formula()
     assert report.verdict == "fail"
-    assert report.judgement.reasons == ["recovery target missed: restore: RTO (90 s, threshold <= 60)"]
+    assert report.judgement.reasons == [
+        "recovery target missed: restore: serving again: RTO (90 s, threshold <= 60)"
+    ]
     assert "RTO/RPO targets missed" in report.summary.read_text()
 
 
@@ -103,3 +105,18 @@ def test_the_score_is_weight_earned_over_weight_at_stake(tmp_path: Path) -> None
     assert "money 10/10" in report.judgement.formula()
     assert report.verdict == "fail"
     assert report.judgement.formula() in report.html.read_text()
+
+
+def test_each_money_audit_finding_is_listed(tmp_path: Path) -> None:
+    phases = passing_steps(tmp_path)
+    audit = phase_of(phases, "audit")["steps"][0]
+    audit["verdicts"] = [verdict("money audit findings", 1, "==", 0, "findings")]
+    audit["artefacts"] = {"findings": "audit/findings.json"}
+    (tmp_path / "audit").mkdir()
+    found = {"kind": "paid_twice", "message": "two transactions for one payout", "operation_id": "op-7",
+             "tx_ids": ["aa11", "bb22"], "details": {}}  # fmt: skip
+    (tmp_path / "audit" / "findings.json").write_text(json.dumps({"clean": False, "findings": [found]}))
+    report = build_report(write_day(tmp_path, phases))
+    line = "FINDING paid_twice operation=op-7 tx=aa11,bb22: two transactions for one payout"
+    assert f"money: {line}" in report.judgement.reasons
+    assert f"<li>{line}</li>" in report.html.read_text()
