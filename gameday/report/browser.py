@@ -10,10 +10,12 @@ Page.captureScreenshot (https://chromedevtools.github.io/devtools-protocol/).
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -64,12 +66,28 @@ def check_in_browser(html: Path, screenshot: Path) -> BrowserCheck:
         try:
             return _Session(_page_socket(Path(profile), process)).check(html.resolve(), screenshot)
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """End Chromium and every helper process it started (its own process group), so none still writes
+    to the profile directory when it is removed."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+    def group_gone() -> bool:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_for(group_gone, 10, "chromium's helper processes to end", interval=0.05)
 
 
 def _start(profile: Path) -> subprocess.Popen[bytes]:
@@ -88,7 +106,10 @@ def _start(profile: Path) -> subprocess.Popen[bytes]:
     ]
     if os.geteuid() == 0:  # Chromium refuses to run as root with its sandbox (containers, CI)
         argv.insert(1, "--no-sandbox")
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # its own process group: the helpers it forks (zygote, GPU, crashpad) end with it
+    return subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
 
 
 def _page_socket(profile: Path, process: subprocess.Popen[bytes]) -> websocket.WebSocket:
