@@ -76,6 +76,12 @@ def junit(run: RunDir, judgement: Judgement, path: Path) -> Path:
     suite.set("failures", str(counts["fail"]))
     suite.set("errors", str(counts["error"]))
     suite.set("skipped", str(counts["not-run"]))
-    suite.set("score", f"{judgement.score:.1f}")
+    properties = ElementTree.Element("properties")
+    for name, value in (
+        ("verdict", judgement.verdict),
+        ("resilience_score_percent", f"{judgement.score:.1f}"),
+    ):
+        ElementTree.SubElement(properties, "property", name=name, value=value)
+    suite.insert(0, properties)
     ElementTree.ElementTree(suite).write(path, encoding="unicode", xml_declaration=True)
     return path

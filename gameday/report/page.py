@@ -113,8 +113,8 @@ def _verdict(judgement: Judgement) -> str:
         f'<div class="formula">{escape(judgement.formula())}</div>'
         f'<div class="note">Each check weighs by what it guards ({escape(weights)}); it earns its weight '
         "when it passed. Any money finding or missed RTO/RPO makes the day FAIL whatever the score. "
-        "In the spirit of Litmus's resilience score (fault weight x probe success, over the sum of "
-        "weights).</div>"
+        "In the spirit of <a href=\"https://litmuschaos.io/blog/how-the-resilience-score-algorithm-works-in-litmus-1d22\">"
+        "Litmus's resilience score</a> (fault weight x probe success, over the sum of weights).</div>"
         + (f'<ul class="reasons">{reasons}</ul>' if reasons else "")
         + (f'<div class="note">Not run (not counted, not passed):</div><ul class="reasons">{not_run}</ul>'
            if not_run else "")
@@ -228,9 +228,14 @@ def _relative(run: RunDir, path: str) -> str | None:
 
 def _steps(run: RunDir) -> str:
     rows = [
-        f"<tr><td>{escape(s.phase)}</td><td>{escape(s.name)}</td><td>{_badge(outcome(s))}</td>"
-        f'<td class="num">{"-" if s.not_run else _duration(s.duration_s)}</td>'
-        f"<td>{escape(s.not_run or '; '.join(s.errors())[:300])}</td><td>{_links(run, s)}</td></tr>"
+        _row(
+            escape(s.phase),
+            escape(s.name),
+            _badge(outcome(s)),
+            Num("-" if s.not_run else _duration(s.duration_s)),
+            escape(s.not_run or "; ".join(s.errors())[:300]),
+            _links(run, s),
+        )
         for s in run.steps
     ]
     headers = ("phase", "step", "result", "took", "why not run / what broke", "files")
@@ -268,6 +273,7 @@ def _load(run: RunDir) -> str:
 
 def _chaos(run: RunDir) -> str:
     rows, profiles = [], set()
+    seen = {f.experiment: f for f in impacts(run.timeline)}
     for step in run.phase("chaos"):
         if step.not_run:
             rows.append(f"<tr><td>{escape(step.name)}</td><td colspan=5>{escape(step.not_run)}</td>"
@@ -281,9 +287,12 @@ def _chaos(run: RunDir) -> str:
                 profiles.add(found.group(1))
             (detection if re.search(r"fired|received|resolved", v["name"]) else others).append(v)
         held = sum(v["outcome"] == "pass" for v in others)
+        users = (
+            f"F{seen[step.name].number}: users saw {_saw(seen[step.name])}<br>" if step.name in seen else ""
+        )
         rows.append(
             f"<tr><td>{escape(step.name)}</td><td>{_hypothesis(step, 'before')}</td>"
-            f"<td>{held} of {len(others)} expectations held<br>{_verdict_lines(others)}</td>"
+            f"<td>{users}{held} of {len(others)} expectations held<br>{_verdict_lines(others)}</td>"
             f"<td>{_hypothesis(step, 'after')}</td>"
             f"<td>{_verdict_lines(detection) or 'no alert expected'}</td>"
             f"<td>{escape('; '.join(step.errors())[:400])}</td><td>{_badge(outcome(step))}</td>"
@@ -352,6 +361,18 @@ def _section(title: str, note: str, headers: tuple[str, ...], rows: list[str], e
     return f'<h2>{escape(title)}</h2><p class="note">{escape(note)}</p>' + _table(headers, rows)
 
 
+class Num(str):
+    """A table cell to align right (figures)."""
+
+
+def _row(*cells: str) -> str:
+    return (
+        "<tr>"
+        + "".join(f'<td class="num">{c}</td>' if isinstance(c, Num) else f"<td>{c}</td>" for c in cells)
+        + "</tr>"
+    )
+
+
 def _table(headers: tuple[str, ...], rows: list[str]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
@@ -383,9 +404,15 @@ def _money(run: RunDir) -> str:
 
 def _checks(judgement: Judgement) -> str:
     rows = [
-        f"<tr><td>{escape(c.step.phase)}/{escape(c.step.name)}</td><td>{escape(c.name)}</td>"
-        f"<td>{escape(c.kind)}</td><td class='num'>{c.weight}</td><td>{_badge(c.outcome)}</td>"
-        f"<td class='num'>{c.earned}</td><td>{escape(c.detail)}</td></tr>"
+        _row(
+            f"{escape(c.step.phase)}/{escape(c.step.name)}",
+            escape(c.name),
+            escape(c.kind),
+            Num(c.weight),
+            _badge(c.outcome),
+            Num(c.earned),
+            escape(c.detail),
+        )
         for c in judgement.checks
     ]
     headers = ("step", "check", "kind", "weight", "result", "earned", "measured")

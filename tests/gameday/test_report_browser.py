@@ -23,13 +23,15 @@ def test_the_report_renders_its_plots_without_script_errors(tmp_path: Path) -> N
     assert check.screenshot.read_bytes().startswith(PNG)
 
 
-def test_the_check_sees_a_script_error_and_plots_without_data(tmp_path: Path) -> None:
+def test_the_check_sees_a_script_error_a_request_out_and_plots_without_data(tmp_path: Path) -> None:
     empty = timeline(faults=[], alerts=[])
     for series in empty["series"]:
         series["points"] = [[t, None] for t, _ in series["points"]]
     report = build_report(write_day(tmp_path, passing_steps(tmp_path), empty))
-    page = report.html.read_text().replace("</body>", "<script>noSuchThing();</script></body>")
+    broken = '<img src="http://127.0.0.1:9/logo.png" alt=""><script>noSuchThing();</script></body>'
+    page = report.html.read_text().replace("</body>", broken)
     report.html.write_text(page)
     check = check_in_browser(report.html, tmp_path / "broken.png")
     assert check.plots_with_data == 0
-    assert len(check.script_errors) == 1 and "noSuchThing" in check.script_errors[0], check.script_errors
+    assert any("noSuchThing is not defined" in e for e in check.script_errors), check.script_errors
+    assert check.external_requests == ["http://127.0.0.1:9/logo.png"]
