@@ -57,13 +57,18 @@ def timeline_svgs(timeline: dict[str, Any]) -> list[str]:
 
 
 def _plot(plot: Plot, timeline: dict[str, Any], start: float, end: float, colour: dict[str, str]) -> str:
-    series = [s for s in timeline["series"] if s["name"] == plot.metric]
-    values = [v * plot.scale for s in series for _, v in s["points"] if v is not None]
+    series = [  # (name on the page, its points within the day)
+        (series_key(s["labels"]), [p for p in s["points"] if start <= p[0] <= end])
+        for s in timeline["series"]
+        if s["name"] == plot.metric
+    ]
+    values = [v * plot.scale for _, points in series for _, v in points if v is not None]
     top = _nice_ceiling(max(values, default=0.0))
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(unix: float) -> float:
-        return LEFT + (unix - start) / (end - start) * inner_w
+        """Where a moment falls; one outside the day is held at the plot's edge."""
+        return LEFT + (min(max(unix, start), end) - start) / (end - start) * inner_w
 
     def y(value: float) -> float:
         return TOP + inner_h - value / top * inner_h
@@ -95,9 +100,8 @@ def _plot(plot: Plot, timeline: dict[str, Any], start: float, end: float, colour
             f'<text x="{x(unix):.1f}" y="{HEIGHT - 6}" class="tick" text-anchor="{anchor}">'
             f"{clock(unix)}</text>"
         )
-    for s in series:
-        key = series_key(s["labels"])
-        d, count = _path(s["points"], plot.scale, x, y)
+    for key, points in series:
+        d, count = _path(points, plot.scale, x, y)
         parts.append(
             f'<path class="series" data-series="{escape(key)}" data-points="{count}" d="{d}" fill="none" '
             f'stroke="{colour[key]}" stroke-width="1.8"><title>{escape(key)}</title></path>'

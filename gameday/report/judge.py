@@ -86,6 +86,24 @@ class Judgement:
         )
 
 
+def headline(judgement: Judgement) -> str:
+    """The verdict in one plain sentence, the worst news first."""
+    failed = [c for c in judgement.checks if c.outcome == "fail"]
+    unmeasured = sum(c.outcome == "inconclusive" for c in judgement.checks)
+    if any(r.startswith("money: ") for r in judgement.reasons):
+        said = "Money moved wrongly: the day fails whatever the score."
+    elif any(c.kind == "rto/rpo" for c in failed):
+        said = "A recovery target (RTO or RPO) was missed: the day fails whatever the score."
+    elif failed:
+        said = f"{len(failed)} of {len(judgement.checks)} checks failed."
+    elif unmeasured:
+        said = f"Nothing failed, but {unmeasured} of {len(judgement.checks)} checks could not be measured."
+    else:
+        said = f"All {len(judgement.checks)} checks held." if judgement.checks else "Nothing was judged."
+    skipped = len(judgement.not_run)
+    return said + (f" {skipped} step{'s' * (skipped != 1)} did not run." if skipped else "")
+
+
 def classify(name: str, phase: str) -> tuple[str, int]:
     if phase == "audit":  # everything the money audit judges is about money
         return PHASE_CLASS["audit"]

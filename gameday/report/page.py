@@ -11,7 +11,7 @@ from typing import Any
 
 from gameday.report import charts
 from gameday.report.impact import FaultImpact, impacts, unexplained_alerts
-from gameday.report.judge import CLASSES, OTHER, Judgement, checks_of, money_findings
+from gameday.report.judge import CLASSES, OTHER, Judgement, checks_of, headline, money_findings
 from gameday.report.rundir import RunDir, Step, seconds
 
 STYLE = """
@@ -50,6 +50,7 @@ th{background:#f6f8fa}
 padding:2px 8px;cursor:pointer}
 .legend button.off{opacity:.35}
 .swatch{display:inline-block;width:12px;height:3px;margin-right:5px;vertical-align:middle}
+div.headline{font-size:18px;font-weight:600;margin-bottom:4px}
 ul.reasons{margin:6px 0 0 0;padding-left:20px}
 """
 
@@ -79,7 +80,7 @@ def render(run: RunDir, judgement: Judgement) -> str:
         f"UTC ({_duration(end - start)}); {len(run.steps) - len(judgement.not_run)} steps ran, "
         f"{len(judgement.not_run)} not run</div>",
         _verdict(judgement),
-        _story(run, judgement),
+        _story(run),
         _timeline(run),
         _steps(run),
         _load(run),
@@ -109,6 +110,7 @@ def _verdict(judgement: Judgement) -> str:
     return (
         f'<section class="verdict {judgement.verdict}"><div><div class="badge-big">'
         f"{judgement.verdict.upper()}</div></div><div>"
+        f'<div class="headline">{escape(headline(judgement))}</div>'
         f'<div class="score">Resilience score {judgement.score:.1f}%</div>'
         f'<div class="formula">{escape(judgement.formula())}</div>'
         f'<div class="note">Each check weighs by what it guards ({escape(weights)}); it earns its weight '
@@ -122,7 +124,7 @@ def _verdict(judgement: Judgement) -> str:
     )  # fmt: skip
 
 
-def _story(run: RunDir, judgement: Judgement) -> str:
+def _story(run: RunDir) -> str:
     """What broke, when, what users saw: one line per fault, then alerts no fault explains."""
     rows = []
     for f in impacts(run.timeline):

@@ -48,6 +48,7 @@ def test_a_money_finding_fails_the_day_despite_a_high_score(tmp_path: Path) -> N
     assert report.judgement.reasons[0].startswith("money: audit/money audit: money audit findings")
     page = report.html.read_text()
     assert '<div class="badge-big">FAIL</div>' in page
+    assert "Money moved wrongly: the day fails whatever the score." in page
     assert "Zero findings" not in page
     verdicts = phase_of(json.loads(report.summary.read_text())["phases"], "report")["steps"][0]["verdicts"]
     assert {v["name"]: v["outcome"] for v in verdicts}["money findings"] == "fail"
@@ -75,6 +76,7 @@ def test_a_step_not_run_is_listed_as_not_run_and_not_counted(tmp_path: Path) -> 
     assert report.verdict == "pass"
     assert [s.name for s in report.judgement.not_run] == ["04-all-pods-down"]
     assert all(c.step.name != "04-all-pods-down" for c in report.judgement.checks)
+    assert "All 6 checks held. 1 step did not run." in report.html.read_text()
     row = row_of(report.html.read_text(), "04-all-pods-down")
     assert "NOT RUN" in row and "PASS" not in row and "--quick runs one experiment" in row
     case = ET.parse(report.junit).getroot().find("testcase[@name='04-all-pods-down']")

@@ -12,6 +12,7 @@ from tronops.commands import Commands
 
 def cmd_report(args: argparse.Namespace) -> int:
     from gameday.report import RunDirError, build_report
+    from gameday.report.judge import headline
 
     try:
         report = build_report(args.dir)
@@ -20,6 +21,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     judgement = report.judgement
     print(f"verdict: {report.verdict.upper()}, resilience score {report.score:.1f}% ({judgement.formula()})")
+    print(headline(judgement))
     for reason in judgement.reasons:
         print(f"  {reason}")
     for step in judgement.not_run:
