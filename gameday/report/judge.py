@@ -24,7 +24,7 @@ from harness.audit.findings import Finding
 
 # (class, weight, what a verdict's name says when it belongs to the class); the first match wins.
 CLASSES: tuple[tuple[str, int, re.Pattern[str]], ...] = (
-    ("money", 10, re.compile(r"money|audit findings|paid twice|exactly once|writes lost", re.I)),
+    ("money", 10, re.compile(r"money|ledger|audit findings|paid twice|exactly once|writes lost", re.I)),
     ("rto/rpo", 10, re.compile(r"^(rto|rpo)\b", re.I)),
     (
         "availability",

@@ -8,7 +8,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gameday.report import build_report
+from gameday.report.judge import classify
 from harness.summary import validate, verdict
 from tests.gameday.report_dirs import passing_steps, restore_drill, step, write_day
 
@@ -122,3 +125,27 @@ def test_each_money_audit_finding_is_listed(tmp_path: Path) -> None:
     line = "FINDING paid_twice operation=op-7 tx=aa11,bb22: two transactions for one payout"
     assert f"money: {line}" in report.judgement.reasons
     assert f"<li>{line}</li>" in report.html.read_text()
+
+
+@pytest.mark.parametrize(
+    ("phase", "name", "kind"),
+    [  # verdict names as the load, chaos and drill runners write them
+        ("load", "payouts final exactly once", "money"),
+        ("load", "ledger equals chain (tronops audit)", "money"),
+        ("chaos", "money audit findings", "money"),
+        ("drills", "retried idempotency keys paid twice", "money"),
+        ("drills", "audit findings", "money"),
+        ("audit", "anything the money audit judges", "money"),
+        ("drills", "RTO", "rto/rpo"),
+        ("drills", "RPO funded wallet", "rto/rpo"),
+        ("load", "error ratio", "availability"),
+        ("chaos", "pods ready again", "availability"),
+        ("chaos", "failed retryable requests", "availability"),
+        ("chaos", "TronPaymentMeshErrorRate fired (local rules)", "detection"),
+        ("load", "p95 vs baseline", "latency"),
+        ("drills", "findings in the operations files", "other"),  # scripts, not money
+        ("chaos", "replays counted", "other"),
+    ],
+)
+def test_each_check_weighs_by_what_it_guards(phase: str, name: str, kind: str) -> None:
+    assert classify(name, phase)[0] == kind
