@@ -68,6 +68,10 @@ NEEDS = {
     "drills/test_probe.py": "unit",
     "drills/test_escrow_service.py": "e2e",
     "drills/test_drill_runs.py": "stack",
+    "gameday/test_report_verdict.py": "unit",
+    "gameday/test_report_cli.py": "unit",
+    "gameday/test_report_browser.py": "component",
+    "gameday/test_report_real_run.py": "stack",
 }
 NEEDS_MARKERS = frozenset(NEEDS.values())
 
