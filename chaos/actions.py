@@ -42,6 +42,19 @@ def _fault_contexts(run: Settings, fault_by_route: dict[str, dict[str, Any]]) ->
     )
 
 
+def _in_force(state: session.Session, name: str, fault: Any) -> faults.Proof:
+    """Put `fault` (a harness fault context) in force for the rest of the run, under `name`; the
+    rollbacks' `remove_faults` undoes it. ActivityFailed when it did not act."""
+    try:
+        proof: faults.Proof = state.faults.enter_context(fault)
+    except (faults.FaultError, ControlError) as error:
+        raise ActivityFailed(f"{name}: {error}") from None
+    state.active_faults.append(name)
+    state.proofs.append({"fault": name, **proof.evidence})
+    state.progress("method", name)
+    return proof
+
+
 def _alert_watch(run: Settings, alerts: list[str]) -> Callable[[float], AlertWatch] | None:
     """What watches `alerts` once the fault starts; their rules and bounds are read first, so an
     unknown alert stops the action before any fault is applied."""
@@ -78,14 +91,8 @@ def abort_routes(
         watch = _alert_watch(run, list(expect_alerts or []))
     except (ValueError, ControlError) as error:
         raise ActivityFailed(f"{name}: cannot watch the expected alerts: {error}") from None
-    try:
-        proof = state.faults.enter_context(_fault_contexts(run, {route: fault for route in routes}))
-    except (faults.FaultError, ControlError) as error:
-        raise ActivityFailed(f"{name}: {error}") from None
-    state.active_faults.append(name)
-    state.proofs.append({"fault": name, **proof.evidence})
+    proof = _in_force(state, name, _fault_contexts(run, {route: fault for route in routes}))
     state.alert_watch = watch(proof.started_at) if watch else None
-    state.progress("method", name)
     return {"fault": name, "started_at": proof.started_at, "evidence": proof.evidence}
 
 
@@ -205,13 +212,37 @@ def stop_one_pod(configuration: Configuration = None, secrets: Secrets = None) -
     if len(ready) < 2:
         raise ActivityFailed(f"stop one pod: {len(ready)} ready; at least 2 are needed to leave one healthy")
     name = f"pod {ready[0]} hung (SIGSTOP)"
+    proof = _in_force(state, name, faults.pod_stopped(pods, ready[0], run.fault_ttl_s))
+    return {"fault": name, "started_at": proof.started_at, "evidence": proof.evidence}
+
+
+DEPENDENCIES = {"redis": "Redis", "store": "the store (nx-27017)"}  # the stack's parts, by name
+
+
+def stall_dependency(
+    part: str, expect_alerts: list[str] | None = None, configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A dependency of the service hung: `redis` or `store` (DEPENDENCIES), its process stopped
+    (SIGSTOP), as a server that takes connections and answers nothing, the harder case for the
+    service's timeouts than a refused connection. Continued by `remove_faults`, or by the detached
+    expiry after the fault's time to live should the runner die first. Watches `expect_alerts` from
+    then on, and notes the payouts accepted so far (`payouts_kept_flowing` counts from there). The
+    local stack only: a cluster's Redis and database are not the harness's to stop."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    if part not in DEPENDENCIES:
+        raise ActivityFailed(f"stall dependency: unknown part {part!r}; known: {sorted(DEPENDENCIES)}")
+    stack = local(run).state()
+    name = f"{DEPENDENCIES[part]} hung (SIGSTOP)"
     try:
-        proof = state.faults.enter_context(faults.pod_stopped(pods, ready[0], run.fault_ttl_s))
-    except (faults.FaultError, ControlError) as error:
-        raise ActivityFailed(f"{name}: {error}") from None
-    state.active_faults.append(name)
-    state.proofs.append({"fault": name, **proof.evidence})
-    state.progress("method", name)
+        watch = _alert_watch(run, list(expect_alerts or []))
+    except (ValueError, ControlError) as error:
+        raise ActivityFailed(f"{name}: cannot watch the expected alerts: {error}") from None
+    if state.payers is not None:
+        state.measured["payouts_accepted_at_fault"] = len(state.payers.kept)
+    proof = _in_force(state, name, faults.stack_part_stopped(stack, part, run.fault_ttl_s))
+    state.alert_watch = watch(proof.started_at) if watch else state.alert_watch
     return {"fault": name, "started_at": proof.started_at, "evidence": proof.evidence}
 
 

@@ -1,7 +1,7 @@
-"""Experiments 2, 3, 5 and 6, and the safeguard, on one healthy local stack (experiment 1 has its
+"""Experiments 2, 3, 5, 6, 7 and 8, and the safeguard, on one healthy local stack (experiment 1 has its
 own module, with the interruption tests; 4 too, see there): each holds and says what it measured.
 Time scales: faults held 20 s, pods probed at 0.2 x the manifest's periods, a block every 0.5 s.
-About 40 s each, 80 s for experiment 6."""
+About 40 s each, 80 s for experiment 6, 60 s each for 7 and 8."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.clients.devnet import Devnet
+from harness.faults import process_state
 from tests.chaos.live import LiveStack, live_stack, run_to_end
 
 # A SIGTERM through the local pods API is not a pod deletion: nothing takes the pod out of the
@@ -59,6 +60,33 @@ def test_the_tron_node_failing_every_way_restarts_no_pod_and_pays_once(
     assert "held: TronNetworkUnavailable fired" in done.stdout
     for fault in ("outage", "latency", "lag", "refusals", "lost_answers"):
         assert f"fault: TRON node {fault}" in done.stderr
+
+
+def test_with_redis_hung_payments_keep_flowing_and_its_alert_fires(stack: LiveStack, tmp_path: Path) -> None:
+    done = run_to_end(stack, "07-redis-down", tmp_path)
+    assert done.code == 0, done
+    assert "07-redis-down: held" in done.stdout and "held: 0 of" in done.stdout
+    assert "payouts accepted while the fault was in force" in done.stdout
+    assert "held: TronPaymentRedisUnreachable fired" in done.stdout
+    assert "fault: Redis hung (SIGSTOP)" in done.stderr
+    assert _running(stack, "redis"), "the rollback continued Redis"
+
+
+def test_with_the_store_stalled_users_get_503s_and_no_accepted_payout_is_lost(
+    stack: LiveStack, tmp_path: Path
+) -> None:
+    done = run_to_end(stack, "08-store-stalled", tmp_path)
+    assert done.code == 0, done
+    assert "08-store-stalled: held" in done.stdout and "held: 0 pod restarts" in done.stdout
+    assert "0 of the traffic's answers were 500" in done.stdout and "'503'" in done.stdout
+    assert "held: TronPaymentDatabaseUnreachable fired" in done.stdout
+    assert "fault: the store (nx-27017) hung (SIGSTOP)" in done.stderr
+    assert _running(stack, "store"), "the rollback continued the store"
+
+
+def _running(stack: LiveStack, part: str) -> bool:
+    state = process_state(stack.state.part(part).pid)
+    return state is not None and state[0] != "T"
 
 
 def test_the_safeguard_stops_and_rolls_back_a_run_burning_the_budget_too_fast(
