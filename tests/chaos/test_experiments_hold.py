@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from harness.clients.devnet import Devnet
+from harness.expiry import continue_process
 from harness.faults import process_state
-from tests.chaos.live import LiveStack, live_stack, run_to_end
+from harness.waiting import wait_for
+from tests.chaos.live import LiveStack, chaos_run, live_stack, run_to_end
 
 # A SIGTERM through the local pods API is not a pod deletion: nothing takes the pod out of the
 # endpoints until its readiness probe has failed 3 times (3 x 1 s, time-scaled), so its drain must
@@ -82,6 +84,24 @@ def test_with_the_store_stalled_users_get_503s_and_no_accepted_payout_is_lost(
     assert "held: TronPaymentDatabaseUnreachable fired" in done.stdout
     assert "fault: the store (nx-27017) hung (SIGSTOP)" in done.stderr
     assert _running(stack, "store"), "the rollback continued the store"
+
+
+def test_a_hung_redis_outlives_a_sigkilled_runner_only_until_its_time_to_live(
+    stack: LiveStack, tmp_path: Path
+) -> None:
+    redis = stack.state.part("redis")
+    runner = chaos_run(stack, "07-redis-down", out=tmp_path, TRONOPS_CHAOS_FAULT_TTL_S="6")
+    try:
+        wait_for(lambda: not _running(stack, "redis"), 60, "the runner to stop Redis", interval=0.2)
+        runner.kill()  # SIGKILL: no rollback can run
+        runner.wait(10)
+        assert not _running(stack, "redis"), "nothing continued Redis: only its time to live can"
+        wait_for(
+            lambda: _running(stack, "redis"), 20, "the fault's time to live to continue Redis", interval=0.5
+        )
+    finally:
+        runner.kill()
+        continue_process(redis.pid, str(redis.start_time))
 
 
 def _running(stack: LiveStack, part: str) -> bool:

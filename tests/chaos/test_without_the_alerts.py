@@ -1,7 +1,7 @@
 """Experiments 1, 4 and 8 can fail: on a stack alerting without the mesh's error rate, the
 service-down and the database rules (the seed alerted on the service's own 5xx rate only), an abort
-in the mesh never reaches the service, all pods down page no one, nor does a stalled store; each experiment deviates naming the alert that
-never fired. About 3.5 minutes."""
+in the mesh never reaches the service, all pods down page no one, nor does a stalled store; each
+experiment deviates naming the alert that never fired. About 3.5 minutes."""
 
 from __future__ import annotations
 
