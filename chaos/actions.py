@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
+import httpx
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
@@ -124,6 +126,52 @@ def remove_faults(configuration: Configuration = None, secrets: Secrets = None) 
     return removed
 
 
+def payer_wallets(run: Settings, count: int) -> list[dict[str, Any]]:
+    """`count` TRX wallets to pay out from, each holding WALLET_FUNDS_SUN: on the local stack new ones,
+    created through the contract and funded by the devnet's faucet; on a cluster the target's
+    `payer_wallets` (its node has no faucet the harness may use), each checked through the contract.
+    ActivityFailed says what to set when neither is possible."""
+    target = run.target
+    if isinstance(target, KubernetesTarget):
+        if len(target.payer_wallets) < count:
+            raise ActivityFailed(
+                f"payers need {count} pre-funded TRX wallets on this cluster and the target lists "
+                f"{len(target.payer_wallets)}: add payer_wallets: [{{user_id: ..., wallet_id: ...}}] to the "
+                f"target file, each wallet holding at least {WALLET_FUNDS_SUN // 1_000_000} TRX"
+            )
+        return [_funded(target.base_url, run.jwt_secret, dict(w)) for w in target.payer_wallets[:count]]
+    stack = local(run).state()
+    devnet, api = Devnet(stack.url("devnet")), Api(stack.service_url, run.jwt_secret)
+    wallets = [api.wallet("TRX", "chaos payer") for _ in range(count)]
+    for wallet in wallets:
+        devnet.fund(wallet["address"], WALLET_FUNDS_SUN)
+    return wallets
+
+
+def _funded(base_url: str, jwt_secret: str, wallet: dict[str, Any]) -> dict[str, Any]:
+    """`wallet` ({user_id, wallet_id}) as its owner sees it through the contract, if it holds enough."""
+    path = f"/api/v1/wallets/{wallet['wallet_id']}/balance"
+    api = Api(base_url, jwt_secret, wallet["user_id"])
+    try:
+        response = api.get(path)
+    except httpx.HTTPError as error:
+        raise ActivityFailed(f"payer wallet {wallet['wallet_id']}: GET {base_url}{path}: {error}") from None
+    finally:
+        api.close()
+    if response.status_code != 200:
+        raise ActivityFailed(
+            f"payer wallet {wallet['wallet_id']} of {wallet['user_id']}: GET {path} answered "
+            f"{response.status_code}; fix payer_wallets in the target file"
+        )
+    balance_sun = int(Decimal(response.json().get("balance") or 0) * 1_000_000)
+    if balance_sun < WALLET_FUNDS_SUN:
+        raise ActivityFailed(
+            f"payer wallet {wallet['wallet_id']} holds {balance_sun / 1e6:g} TRX; fund it to at least "
+            f"{WALLET_FUNDS_SUN // 1_000_000} TRX before the run"
+        )
+    return wallet
+
+
 def start_payers(
     payers: int = 2,
     lose_answer_share: float = 0.25,
@@ -132,21 +180,16 @@ def start_payers(
     secrets: Secrets = None,
 ) -> dict[str, Any]:
     """Users paying out 0.1 TRX each `pace_s`, retrying with the same Idempotency-Key after errors
-    and after answers lost on the way back (`lose_answer_share` of the accepted ones), from wallets
-    funded by the devnet's faucet (the local stack only: a cluster's wallets are not ours to fund)."""
+    and after answers lost on the way back (`lose_answer_share` of the accepted ones), from the
+    wallets `payer_wallets` provides."""
     run = settings(configuration, secrets)
     state = session.current(run)
-    stack = local(run).state()
-    devnet = Devnet(stack.url("devnet"))
-    wallets = []
-    for _ in range(int(payers)):
-        api = Api(stack.service_url, run.jwt_secret)
-        wallet = api.wallet("TRX", "chaos payer")
-        devnet.fund(wallet["address"], WALLET_FUNDS_SUN)
-        wallets.append(wallet)
-    state.payers = Payers(stack.service_url, run.jwt_secret, wallets, float(lose_answer_share), float(pace_s))
+    wallets = payer_wallets(run, int(payers))
+    state.payers = Payers(
+        run.target.base_url, run.jwt_secret, wallets, float(lose_answer_share), float(pace_s)
+    )
     state.traffic.append(state.payers.start())
-    return {"payers": len(wallets), "wallets": [w["address"] for w in wallets]}
+    return {"payers": len(wallets), "wallets": [w["wallet_id"] for w in wallets]}
 
 
 def stop_traffic(configuration: Configuration = None, secrets: Secrets = None) -> int:
