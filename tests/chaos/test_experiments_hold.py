@@ -1,7 +1,9 @@
-"""Experiments 2, 3, 5, 6, 7 and 8, and the safeguard, on one healthy local stack (experiment 1 has its
-own module, with the interruption tests; 4 too, see there): each holds and says what it measured.
+"""Experiments 2, 3, 5, 6, 7 and 8, the safeguard and the fault gauges, on one healthy local stack
+(experiment 1 has its own module, with the interruption tests; 4 too, see there): each holds and says
+what it measured.
 Time scales: faults held 20 s, pods probed at 0.2 x the manifest's periods, a block every 0.5 s.
-About 40 s each, 80 s for experiment 6, 60 s each for 7 and 8."""
+About 40 s each, 80 s for experiment 6, 35 s each for 7 and 8, 25 s for a SIGKILLed runner
+of 7, 10 s for the gauges."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from harness import faults
 from harness.clients.devnet import Devnet
+from harness.clients.prometheus import Prometheus
 from harness.expiry import continue_process
 from harness.faults import process_state
 from harness.waiting import wait_for
@@ -102,6 +106,29 @@ def test_a_hung_redis_outlives_a_sigkilled_runner_only_until_its_time_to_live(
     finally:
         runner.kill()
         continue_process(redis.pid, str(redis.start_time))
+
+
+def test_the_faults_in_force_read_1_through_prometheus_while_in_force_and_0_after(stack: LiveStack) -> None:
+    """What the on-call dashboard's "Injected faults" shows: the mesh's and the devnet's own gauges."""
+    prometheus = Prometheus(stack.state.url("prometheus"))
+    mesh_abort = 'tron_mesh_faults_active{route_name="payouts", kind="abort"}'
+    node_lag = 'tron_devnet_faults_active{fault="lag"}'
+
+    def reads(expr: str, value: float) -> bool:
+        result = prometheus.query(expr)
+        return bool(result) and float(result[0]["value"][1]) == value
+
+    abort = {"abort": {"httpStatus": 503, "percentage": {"value": 1.0}}}
+    devnet = Devnet(stack.state.url("devnet"))
+    with (
+        faults.mesh_route_faults(stack.mesh, {"payouts": abort}, 60),
+        faults.node_fault(devnet, "lag", 60, seconds=5),
+    ):
+        for expr in (mesh_abort, node_lag):
+            wait_for(lambda expr=expr: reads(expr, 1), 20, f"{expr} to read 1 in Prometheus", interval=0.5)
+        assert reads('tron_mesh_faults_active{route_name="payouts", kind="delay"}', 0)
+    for expr in (mesh_abort, node_lag):
+        wait_for(lambda expr=expr: reads(expr, 0), 20, f"{expr} to read 0 in Prometheus", interval=0.5)
 
 
 def _running(stack: LiveStack, part: str) -> bool:
