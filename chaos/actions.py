@@ -27,7 +27,7 @@ from harness.clients.mesh import MeshAdmin
 from harness.clients.pods import Pods
 from harness.clients.prometheus import Prometheus
 from harness.target import KubernetesTarget
-from harness.traffic import Creators, Payers
+from harness.traffic import NODE_READS, Creators, Payers, Readers
 from harness.waiting import WaitTimeout, wait_for
 
 WALLET_FUNDS_SUN = 100_000_000  # 100 TRX: a thousand 0.1 TRX payouts
@@ -332,6 +332,30 @@ def hang_pods(
     state.proofs.append(result)
     state.alert_watch = watch(started) if watch else state.alert_watch
     return result
+
+
+def start_slow_reads(
+    users: int = 9, node_latency_s: float = 2.0, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Reads that stay in flight on every pod, so that a pod killed now is killed with requests in it:
+    `users` reading a never-asked USDT balance (a node call each, harness NODE_READS) back to back,
+    spread round-robin over the pods, while the local devnet answers `node_latency_s` late (a fault
+    in force until `remove_faults`, with the devnet's own time to live). On a cluster the node is
+    TronGrid, not the harness's to slow: the reads run at its own latency."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    target = run.target
+    if not isinstance(target, KubernetesTarget):
+        devnet = Devnet(target.state().url("devnet"))
+        _in_force(
+            state, f"TRON node {node_latency_s:g} s late", faults.slow_node(devnet, float(node_latency_s))
+        )
+    state.slow_readers = Readers(target.base_url, run.jwt_secret, NODE_READS, int(users)).start()
+    state.traffic.append(state.slow_readers)
+    return {
+        "users": int(users),
+        "node_latency_s": 0.0 if isinstance(target, KubernetesTarget) else node_latency_s,
+    }
 
 
 def start_creators(pace_s: float = 0.5, configuration: Configuration = None, secrets: Secrets = None) -> int:

@@ -20,7 +20,7 @@ from harness.clients.api import Api
 from harness.clients.prometheus import Prometheus
 from harness.summary import verdict
 from harness.target import LocalTarget
-from harness.traffic import READS
+from harness.traffic import READS, Loops
 from harness.waiting import WaitTimeout, wait_for
 
 
@@ -160,7 +160,8 @@ def requests_all_answered(
     unkeyed POSTs, when started): none may have failed. Reads and keyed POSTs the mesh retries on
     another pod; an unkeyed POST only a draining pod's care protects."""
     state = session.current(settings(configuration, secrets))
-    loops = [state.readers, state.creators] + ([state.payers] if include_payers and state.payers else [])
+    loops: list[Loops | None] = [state.readers, state.slow_readers, state.creators]
+    loops += [state.payers] if include_payers else []
     sent = sum(loop.tally.count() for loop in loops if loop)
     failed = sum(loop.tally.count(*FAILED) for loop in loops if loop)
     state.measured |= {"retryable_requests": sent, "retryable_requests_failed": failed}
@@ -306,7 +307,8 @@ def errors_well_formed(
                 malformed.append(f"GET {path}: {response.status_code} {response.text[:120]!r}")
     finally:
         api.close()
-    internal = sum(loop.tally.count("500") for loop in (state.readers, state.payers, state.creators) if loop)
+    loops = (state.readers, state.slow_readers, state.payers, state.creators)
+    internal = sum(loop.tally.count("500") for loop in loops if loop)
     state.measured |= {
         "sampled_5xx": sum(n for s, n in seen.items() if s.startswith("5")),
         "answers_500": internal,
