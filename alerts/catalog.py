@@ -149,6 +149,14 @@ MESH = Source(
             value_range=FLAG,
         ),
         _metric("tron_mesh_upstream_retries_total", COUNTER, "route_name", "retries the mesh made"),
+        _metric(
+            "tron_mesh_faults_active",
+            GAUGE,
+            "route_name kind",
+            "1 while an Istio fault of the kind is in force on the route",
+            value_range=FLAG,
+            values={"kind": "abort delay"},
+        ),
     ),
 )
 
@@ -161,6 +169,14 @@ DEVNET = Source(
         _metric("tron_devnet_pending_transactions", GAUGE, "", "transactions waiting for a block"),
         _metric("tron_devnet_requests_total", COUNTER, "path code", "HTTP requests to the devnet"),
         _metric("tron_devnet_broadcasts_total", COUNTER, "code", "broadcast answers by java-tron code"),
+        _metric(
+            "tron_devnet_faults_active",
+            GAUGE,
+            "fault",
+            "1 while the injected fault is in force",
+            value_range=FLAG,
+            values={"fault": "refuse internal_error lose_answer lag revert_trc20 down latency stall"},
+        ),
     ),
 )
 

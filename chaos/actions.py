@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
+import httpx
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
@@ -25,7 +27,7 @@ from harness.clients.mesh import MeshAdmin
 from harness.clients.pods import Pods
 from harness.clients.prometheus import Prometheus
 from harness.target import KubernetesTarget
-from harness.traffic import Creators, Payers
+from harness.traffic import NODE_READS, Creators, Payers, Readers
 from harness.waiting import WaitTimeout, wait_for
 
 WALLET_FUNDS_SUN = 100_000_000  # 100 TRX: a thousand 0.1 TRX payouts
@@ -40,6 +42,19 @@ def _fault_contexts(run: Settings, fault_by_route: dict[str, dict[str, Any]]) ->
     return faults.mesh_route_faults(
         MeshAdmin(local(run).state().admin_url("mesh")), fault_by_route, run.fault_ttl_s
     )
+
+
+def _in_force(state: session.Session, name: str, fault: Any) -> faults.Proof:
+    """Put `fault` (a harness fault context) in force for the rest of the run, under `name`; the
+    rollbacks' `remove_faults` undoes it. ActivityFailed when it did not act."""
+    try:
+        proof: faults.Proof = state.faults.enter_context(fault)
+    except (faults.FaultError, ControlError) as error:
+        raise ActivityFailed(f"{name}: {error}") from None
+    state.active_faults.append(name)
+    state.proofs.append({"fault": name, **proof.evidence})
+    state.progress("method", name)
+    return proof
 
 
 def _alert_watch(run: Settings, alerts: list[str]) -> Callable[[float], AlertWatch] | None:
@@ -78,14 +93,8 @@ def abort_routes(
         watch = _alert_watch(run, list(expect_alerts or []))
     except (ValueError, ControlError) as error:
         raise ActivityFailed(f"{name}: cannot watch the expected alerts: {error}") from None
-    try:
-        proof = state.faults.enter_context(_fault_contexts(run, {route: fault for route in routes}))
-    except (faults.FaultError, ControlError) as error:
-        raise ActivityFailed(f"{name}: {error}") from None
-    state.active_faults.append(name)
-    state.proofs.append({"fault": name, **proof.evidence})
+    proof = _in_force(state, name, _fault_contexts(run, {route: fault for route in routes}))
     state.alert_watch = watch(proof.started_at) if watch else None
-    state.progress("method", name)
     return {"fault": name, "started_at": proof.started_at, "evidence": proof.evidence}
 
 
@@ -117,6 +126,52 @@ def remove_faults(configuration: Configuration = None, secrets: Secrets = None) 
     return removed
 
 
+def payer_wallets(run: Settings, count: int) -> list[dict[str, Any]]:
+    """`count` TRX wallets to pay out from, each holding WALLET_FUNDS_SUN: on the local stack new ones,
+    created through the contract and funded by the devnet's faucet; on a cluster the target's
+    `payer_wallets` (its node has no faucet the harness may use), each checked through the contract.
+    ActivityFailed says what to set when neither is possible."""
+    target = run.target
+    if isinstance(target, KubernetesTarget):
+        if len(target.payer_wallets) < count:
+            raise ActivityFailed(
+                f"payers need {count} pre-funded TRX wallets on this cluster and the target lists "
+                f"{len(target.payer_wallets)}: add payer_wallets: [{{user_id: ..., wallet_id: ...}}] to the "
+                f"target file, each wallet holding at least {WALLET_FUNDS_SUN // 1_000_000} TRX"
+            )
+        return [_funded(target.base_url, run.jwt_secret, dict(w)) for w in target.payer_wallets[:count]]
+    stack = local(run).state()
+    devnet, api = Devnet(stack.url("devnet")), Api(stack.service_url, run.jwt_secret)
+    wallets = [api.wallet("TRX", "chaos payer") for _ in range(count)]
+    for wallet in wallets:
+        devnet.fund(wallet["address"], WALLET_FUNDS_SUN)
+    return wallets
+
+
+def _funded(base_url: str, jwt_secret: str, wallet: dict[str, Any]) -> dict[str, Any]:
+    """`wallet` ({user_id, wallet_id}) as its owner sees it through the contract, if it holds enough."""
+    path = f"/api/v1/wallets/{wallet['wallet_id']}/balance"
+    api = Api(base_url, jwt_secret, wallet["user_id"])
+    try:
+        response = api.get(path)
+    except httpx.HTTPError as error:
+        raise ActivityFailed(f"payer wallet {wallet['wallet_id']}: GET {base_url}{path}: {error}") from None
+    finally:
+        api.close()
+    if response.status_code != 200:
+        raise ActivityFailed(
+            f"payer wallet {wallet['wallet_id']} of {wallet['user_id']}: GET {path} answered "
+            f"{response.status_code}; fix payer_wallets in the target file"
+        )
+    balance_sun = int(Decimal(response.json().get("balance") or 0) * 1_000_000)
+    if balance_sun < WALLET_FUNDS_SUN:
+        raise ActivityFailed(
+            f"payer wallet {wallet['wallet_id']} holds {balance_sun / 1e6:g} TRX; fund it to at least "
+            f"{WALLET_FUNDS_SUN // 1_000_000} TRX before the run"
+        )
+    return wallet
+
+
 def start_payers(
     payers: int = 2,
     lose_answer_share: float = 0.25,
@@ -125,21 +180,16 @@ def start_payers(
     secrets: Secrets = None,
 ) -> dict[str, Any]:
     """Users paying out 0.1 TRX each `pace_s`, retrying with the same Idempotency-Key after errors
-    and after answers lost on the way back (`lose_answer_share` of the accepted ones), from wallets
-    funded by the devnet's faucet (the local stack only: a cluster's wallets are not ours to fund)."""
+    and after answers lost on the way back (`lose_answer_share` of the accepted ones), from the
+    wallets `payer_wallets` provides."""
     run = settings(configuration, secrets)
     state = session.current(run)
-    stack = local(run).state()
-    devnet = Devnet(stack.url("devnet"))
-    wallets = []
-    for _ in range(int(payers)):
-        api = Api(stack.service_url, run.jwt_secret)
-        wallet = api.wallet("TRX", "chaos payer")
-        devnet.fund(wallet["address"], WALLET_FUNDS_SUN)
-        wallets.append(wallet)
-    state.payers = Payers(stack.service_url, run.jwt_secret, wallets, float(lose_answer_share), float(pace_s))
+    wallets = payer_wallets(run, int(payers))
+    state.payers = Payers(
+        run.target.base_url, run.jwt_secret, wallets, float(lose_answer_share), float(pace_s)
+    )
     state.traffic.append(state.payers.start())
-    return {"payers": len(wallets), "wallets": [w["address"] for w in wallets]}
+    return {"payers": len(wallets), "wallets": [w["wallet_id"] for w in wallets]}
 
 
 def stop_traffic(configuration: Configuration = None, secrets: Secrets = None) -> int:
@@ -205,13 +255,37 @@ def stop_one_pod(configuration: Configuration = None, secrets: Secrets = None) -
     if len(ready) < 2:
         raise ActivityFailed(f"stop one pod: {len(ready)} ready; at least 2 are needed to leave one healthy")
     name = f"pod {ready[0]} hung (SIGSTOP)"
+    proof = _in_force(state, name, faults.pod_stopped(pods, ready[0], run.fault_ttl_s))
+    return {"fault": name, "started_at": proof.started_at, "evidence": proof.evidence}
+
+
+DEPENDENCIES = {"redis": "Redis", "store": "the store (nx-27017)"}  # the stack's parts, by name
+
+
+def stall_dependency(
+    part: str, expect_alerts: list[str] | None = None, configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A dependency of the service hung: `redis` or `store` (DEPENDENCIES), its process stopped
+    (SIGSTOP), as a server that takes connections and answers nothing, the harder case for the
+    service's timeouts than a refused connection. Continued by `remove_faults`, or by the detached
+    expiry after the fault's time to live should the runner die first. Watches `expect_alerts` from
+    then on, and notes the payouts accepted so far (`payouts_kept_flowing` counts from there). The
+    local stack only: a cluster's Redis and database are not the harness's to stop."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    if part not in DEPENDENCIES:
+        raise ActivityFailed(f"stall dependency: unknown part {part!r}; known: {sorted(DEPENDENCIES)}")
+    stack = local(run).state()
+    name = f"{DEPENDENCIES[part]} hung (SIGSTOP)"
     try:
-        proof = state.faults.enter_context(faults.pod_stopped(pods, ready[0], run.fault_ttl_s))
-    except (faults.FaultError, ControlError) as error:
-        raise ActivityFailed(f"{name}: {error}") from None
-    state.active_faults.append(name)
-    state.proofs.append({"fault": name, **proof.evidence})
-    state.progress("method", name)
+        watch = _alert_watch(run, list(expect_alerts or []))
+    except (ValueError, ControlError) as error:
+        raise ActivityFailed(f"{name}: cannot watch the expected alerts: {error}") from None
+    if state.payers is not None:
+        state.measured["payouts_accepted_at_fault"] = len(state.payers.kept)
+    proof = _in_force(state, name, faults.stack_part_stopped(stack, part, run.fault_ttl_s))
+    state.alert_watch = watch(proof.started_at) if watch else state.alert_watch
     return {"fault": name, "started_at": proof.started_at, "evidence": proof.evidence}
 
 
@@ -258,6 +332,30 @@ def hang_pods(
     state.proofs.append(result)
     state.alert_watch = watch(started) if watch else state.alert_watch
     return result
+
+
+def start_slow_reads(
+    users: int = 9, node_latency_s: float = 2.0, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Reads that stay in flight on every pod, so that a pod killed now is killed with requests in it:
+    `users` reading a never-asked USDT balance (a node call each, harness NODE_READS) back to back,
+    spread round-robin over the pods, while the local devnet answers `node_latency_s` late (a fault
+    in force until `remove_faults`, with the devnet's own time to live). On a cluster the node is
+    TronGrid, not the harness's to slow: the reads run at its own latency."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    target = run.target
+    if not isinstance(target, KubernetesTarget):
+        devnet = Devnet(target.state().url("devnet"))
+        _in_force(
+            state, f"TRON node {node_latency_s:g} s late", faults.slow_node(devnet, float(node_latency_s))
+        )
+    state.slow_readers = Readers(target.base_url, run.jwt_secret, NODE_READS, int(users)).start()
+    state.traffic.append(state.slow_readers)
+    return {
+        "users": int(users),
+        "node_latency_s": 0.0 if isinstance(target, KubernetesTarget) else node_latency_s,
+    }
 
 
 def start_creators(pace_s: float = 0.5, configuration: Configuration = None, secrets: Secrets = None) -> int:

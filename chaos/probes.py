@@ -9,6 +9,7 @@ import contextlib
 import time
 from typing import Any
 
+import httpx
 from chaoslib.types import Configuration, Secrets
 
 from chaos import guard, money, session
@@ -19,6 +20,7 @@ from harness.clients.api import Api
 from harness.clients.prometheus import Prometheus
 from harness.summary import verdict
 from harness.target import LocalTarget
+from harness.traffic import READS, Loops
 from harness.waiting import WaitTimeout, wait_for
 
 
@@ -158,7 +160,8 @@ def requests_all_answered(
     unkeyed POSTs, when started): none may have failed. Reads and keyed POSTs the mesh retries on
     another pod; an unkeyed POST only a draining pod's care protects."""
     state = session.current(settings(configuration, secrets))
-    loops = [state.readers, state.creators] + ([state.payers] if include_payers and state.payers else [])
+    loops: list[Loops | None] = [state.readers, state.slow_readers, state.creators]
+    loops += [state.payers] if include_payers else []
     sent = sum(loop.tally.count() for loop in loops if loop)
     failed = sum(loop.tally.count(*FAILED) for loop in loops if loop)
     state.measured |= {"retryable_requests": sent, "retryable_requests_failed": failed}
@@ -251,3 +254,68 @@ def no_pod_restarts(configuration: Configuration = None, secrets: Secrets = None
     state.measured["pod_restarts"] = grew
     state.expect(verdict("pod restarts", grew, "==", 0), f"{grew} pod restarts during the run")
     return grew
+
+
+def payouts_kept_flowing(
+    min_accepted: int = 1, configuration: Configuration = None, secrets: Secrets = None
+) -> int:
+    """Judge that payments kept flowing under the fault: at least `min_accepted` payouts accepted
+    since the dependency fault began (`stall_dependency` noted the count then)."""
+    state = session.current(settings(configuration, secrets))
+    before = int(state.measured.get("payouts_accepted_at_fault", 0))
+    accepted = len(state.payers.kept) - before if state.payers else 0
+    state.measured["payouts_accepted_under_fault"] = accepted
+    state.expect(
+        verdict("payouts accepted under the fault", accepted, ">=", int(min_accepted)),
+        f"{accepted} payouts accepted while the fault was in force",
+    )
+    return accepted
+
+
+def _well_formed(response: httpx.Response) -> bool:
+    """A 5xx the service sent in its error format (API.md), or one the mesh answered itself (text/plain,
+    as Envoy's local replies, e.g. `no healthy upstream` once every pod left the endpoints)."""
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return response.headers.get("content-type", "").startswith("text/plain")
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        error = response.json()["error"]
+        return bool(error.get("code")) and bool(error.get("message"))
+    return False
+
+
+def errors_well_formed(
+    samples: int = 6, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, int]:
+    """Judge what users see now, under the fault: `samples` reads across the route groups, each
+    answered without a 500 and, if with a 5xx, in the error format (or the mesh's own reply); and no
+    500 among every answer the run's traffic got so far (an outage is a 503, never a bug)."""
+    run = settings(configuration, secrets)
+    state = session.current(run)
+    api = Api(run.target.base_url, run.jwt_secret)
+    seen: dict[str, int] = {}
+    malformed = []
+    try:
+        for number in range(int(samples)):
+            path = READS[number % len(READS)]()
+            try:
+                response = api.get(path)
+            except httpx.TransportError as error:
+                seen[type(error).__name__] = seen.get(type(error).__name__, 0) + 1
+                continue
+            seen[str(response.status_code)] = seen.get(str(response.status_code), 0) + 1
+            if response.status_code >= 500 and (response.status_code == 500 or not _well_formed(response)):
+                malformed.append(f"GET {path}: {response.status_code} {response.text[:120]!r}")
+    finally:
+        api.close()
+    loops = (state.readers, state.slow_readers, state.payers, state.creators)
+    internal = sum(loop.tally.count("500") for loop in loops if loop)
+    state.measured |= {
+        "sampled_5xx": sum(n for s, n in seen.items() if s.startswith("5")),
+        "answers_500": internal,
+    }
+    state.expect(
+        verdict("malformed or internal errors", len(malformed) + internal, "==", 0),
+        f"answers under the fault {seen}; {internal} of the traffic's answers were 500"
+        + (f"; not in the error format: {'; '.join(malformed[:3])}" if malformed else ""),
+    )
+    return seen

@@ -34,6 +34,7 @@ class Session:
     started_at: float = field(default_factory=time.time)
     traffic: list[Loops] = field(default_factory=list)
     readers: Readers | None = None  # the control's background reads: every one retryable
+    slow_readers: Readers | None = None  # reads held open by a slow node, when an experiment starts them
     payers: Payers | None = None
     creators: Creators | None = None  # non-retryable POSTs, when an experiment starts them
     faults: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)

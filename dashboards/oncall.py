@@ -8,7 +8,7 @@ from grafanalib import formatunits as UNITS
 from alerts.slos import SloFile
 from dashboards import slo_panels
 from dashboards.layout import Row, lay_out
-from dashboards.panels import Query, stat, timeseries
+from dashboards.panels import Query, stat, state_timeline, timeseries
 from dashboards.queries import aggregate, increase, p95, ratio, selector, sum_by, sum_rate
 from dashboards.variables import SERVICE_FILTER, templating
 from harness import objectives
@@ -168,6 +168,28 @@ def _mesh() -> Row:
     )
 
 
+def _faults_in_force() -> Row:
+    """What a game day (tronops chaos, tronops gameday) has broken on purpose, and when: the mesh's and
+    the devnet's own gauges of the faults in force, so a graph that moved has its reason beside it."""
+    return Row(
+        "Faults in force",
+        [
+            state_timeline(
+                "Injected faults",
+                "Faults injected on purpose, while in force: Istio faults on the mesh's routes (the number "
+                "of routes with an abort or a delay) and the TRON node's (devnet) faults. Red is a fault in "
+                "force: what else moved then is what the game day broke.",
+                UNITS.SHORT,
+                [
+                    Query(sum_by(("kind",), "tron_mesh_faults_active"), "mesh {{kind}}"),
+                    Query(aggregate("max", ("fault",), "tron_devnet_faults_active"), "TRON node {{fault}}"),
+                ],
+                ((0, 0, "none", "transparent"), (1, 1_000_000, "in force", "red")),
+            )
+        ],
+    )
+
+
 def _payout_pipeline() -> Row:
     return Row(
         "Payout pipeline",
@@ -301,6 +323,7 @@ def _tron_network() -> Row:
 def build(slo_file: SloFile) -> G.Dashboard:
     rows = [
         _overview(slo_file),
+        _faults_in_force(),
         slo_panels.slo_row(slo_file),
         _pods(),
         _mesh(),

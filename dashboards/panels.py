@@ -93,3 +93,29 @@ def stat(
         reduceCalc="lastNotNull",
         noValue="no data",
     )
+
+
+def state_timeline(
+    title: str,
+    description: str,
+    unit: str,
+    queries: Sequence[Query],
+    states: Sequence[tuple[float, float, str, str]],
+) -> G.StateTimeline:
+    """One lane per series, coloured by state over time: `states` maps value ranges (from, to, text,
+    colour) to what they mean, so a window of a fault shows as a labelled band."""
+    return G.StateTimeline(
+        title=title,
+        description=description,
+        dataSource=DATASOURCE,
+        targets=_targets(queries, instant=False),
+        thresholds=_steps(NO_THRESHOLDS),
+        mappings=[
+            {"type": "range", "options": {"from": low, "to": high, "result": {"text": text, "color": color}}}
+            for low, high, text, color in states
+        ],
+        mergeValues=True,
+        showValue="never",
+        tooltipMode="multi",
+        extraJson={"fieldConfig": {"defaults": {"unit": unit}}},  # grafanalib has no unit for this panel
+    )

@@ -23,6 +23,7 @@ from harness.clients.devnet import Devnet
 from harness.clients.mesh import MeshAdmin
 from harness.clients.pods import Pods
 from harness.expiry import continue_process, expiring
+from harness.target import StackState
 from harness.traffic import Hammer, Loops
 from harness.waiting import WaitTimeout, wait_for
 
@@ -263,32 +264,52 @@ def pods_stopped(
 
 
 @contextlib.contextmanager
-def pod_stopped(pods: Pods, name: str, ttl_s: float, timeout_s: float = 5.0) -> Iterator[Proof]:
-    """One pod's process stopped (SIGSTOP): it accepts connections and answers nothing, a hung or very
-    slow upstream that the mesh must route around. Continued (SIGCONT) after, or by the expiry after
-    `ttl_s`; a pod the supervisor replaced meanwhile (its liveness probe) is a new process, untouched."""
-    pod = next((p for p in pods.pods() if p["name"] == name), None)
-    if pod is None or not pod.get("pid") or (proc := process_state(pod["pid"])) is None:
-        raise FaultNotApplied(f"pod_stopped: no running pod {name!r}")
-    pid, started = pod["pid"], proc[1]
+def process_stopped(what: str, pid: int, ttl_s: float, timeout_s: float = 5.0) -> Iterator[Proof]:
+    """Process `pid` (`what`, for messages) stopped (SIGSTOP): its listener still accepts connections
+    (the kernel queues them) and nothing answers, a hung process. Continued (SIGCONT) after, or by a
+    detached expiry after `ttl_s` should this process die first; a process that replaced it meanwhile
+    (same pid, another start time) is never signalled."""
+    proc = process_state(pid)
+    if proc is None:
+        raise FaultNotApplied(f"{what}: no running process {pid}")
+    started = proc[1]
     with expiring(ttl_s, "harness.expiry:continue_process", {"pid": pid, "start_time": started}):
         try:
             os.kill(pid, signal.SIGSTOP)
             try:
-                wait_for(
-                    lambda: (process_state(pid) or ("gone",))[0] == "T", timeout_s, f"pod {name} stopped"
-                )
+                wait_for(lambda: (process_state(pid) or ("gone",))[0] == "T", timeout_s, f"{what} stopped")
             except WaitTimeout as error:
-                raise FaultNotApplied(f"pod_stopped: {error}") from None
-            yield Proof("pod_stopped", time.time(), {"pod": name, "pid": pid, "state": "T"})
+                raise FaultNotApplied(f"{what}: {error}") from None
+            yield Proof(what, time.time(), {"pid": pid, "state": "T", "ttl_s": ttl_s})
         finally:
             continue_process(pid, started)
             try:
-                wait_for(
-                    lambda: (process_state(pid) or ("gone",))[0] != "T", timeout_s, f"pod {name} running"
-                )
+                wait_for(lambda: (process_state(pid) or ("gone",))[0] != "T", timeout_s, f"{what} running")
             except WaitTimeout as error:
-                raise FaultNotUndone(f"pod_stopped: {error}") from None
+                raise FaultNotUndone(f"{what}: {error}") from None
+
+
+@contextlib.contextmanager
+def pod_stopped(pods: Pods, name: str, ttl_s: float, timeout_s: float = 5.0) -> Iterator[Proof]:
+    """One pod's process stopped: a hung or very slow upstream that the mesh must route around. A pod
+    the supervisor replaced meanwhile (its liveness probe) is a new process, untouched."""
+    pod = next((p for p in pods.pods() if p["name"] == name), None)
+    if pod is None or not pod.get("pid"):
+        raise FaultNotApplied(f"pod_stopped: no running pod {name!r}")
+    with process_stopped(f"pod {name}", pod["pid"], ttl_s, timeout_s) as proof:
+        yield Proof("pod_stopped", proof.started_at, {"pod": name, **proof.evidence})
+
+
+def stack_part_stopped(
+    state: StackState, part: str, ttl_s: float, timeout_s: float = 5.0
+) -> contextlib.AbstractContextManager[Proof]:
+    """A dependency of the local stack (`redis`, `store`) hung: its recorded process stopped, if it is
+    still the process `tronops up` recorded (same start time)."""
+    recorded = state.part(part)
+    proc = process_state(recorded.pid)
+    if proc is None or (recorded.start_time is not None and proc[1] != recorded.start_time):
+        raise FaultNotApplied(f"{part}: the recorded process {recorded.pid} is not running; `tronops status`")
+    return process_stopped(part, recorded.pid, ttl_s, timeout_s)
 
 
 # ---- the service's own limits -----------------------------------------------------------------------

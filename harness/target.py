@@ -13,6 +13,8 @@ A target is one small YAML file (`--target FILE`):
     prometheus_url: https://prometheus.staging.example.com
     virtual_service: tron-payment-service
     production: false               # optional; chaos refuses a production target unless told so
+    payer_wallets:                  # optional; pre-funded TRX wallets chaos pays out from (a cluster's
+      - {user_id: ops-chaos-1, wallet_id: 7f0c...}  # node has no faucet the harness may use)
 
 Bad files raise `TargetError` naming the file, the key and what to write instead.
 """
@@ -37,6 +39,7 @@ STATE_FILE = "stack.json"  # as stack/topology.py writes it
 # A Kubernetes label selector of equality terms (the form the harness's pod operations need).
 SELECTOR = re.compile(r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+)*$")
 KUBERNETES_KEYS = ("context", "namespace", "selector", "base_url", "prometheus_url", "virtual_service")
+WALLET_KEYS = ("user_id", "wallet_id")  # a payer wallet: its owner (the token's subject) and its id
 
 
 class PodControl(Protocol):
@@ -158,6 +161,7 @@ class KubernetesTarget:
     prometheus_url: str
     virtual_service: str
     production: bool = False
+    payer_wallets: tuple[dict[str, str], ...] = ()
 
     kind = "kubernetes"
 
@@ -191,6 +195,17 @@ def _kubernetes(path: Path, raw: dict[str, Any]) -> KubernetesTarget:
             f"{path}: selector {raw['selector']!r} is not a label selector; write key=value[,key=value], "
             "e.g. app=tron-payment-service"
         )
+    wallets = raw.get("payer_wallets", [])
+    if not isinstance(wallets, list) or not all(
+        isinstance(w, dict)
+        and sorted(w) == sorted(WALLET_KEYS)
+        and all(isinstance(v, str) and v for v in w.values())
+        for w in wallets
+    ):
+        raise TargetError(
+            f"{path}: payer_wallets must be a list of {{user_id: ..., wallet_id: ...}} (pre-funded TRX "
+            "wallets and their owners)"
+        )
     return KubernetesTarget(
         context=raw["context"],
         namespace=raw["namespace"],
@@ -199,6 +214,7 @@ def _kubernetes(path: Path, raw: dict[str, Any]) -> KubernetesTarget:
         prometheus_url=_url(path, raw, "prometheus_url"),
         virtual_service=raw["virtual_service"],
         production=production,
+        payer_wallets=tuple(dict(w) for w in wallets),
     )
 
 
@@ -213,7 +229,10 @@ def load(path: Path) -> Target:
     if not isinstance(raw, dict):
         raise TargetError(f"{path}: must be a mapping with `kind: local` or `kind: kubernetes`")
     kind = raw.get("kind")
-    allowed = {"local": ("kind", "stack_dir"), "kubernetes": ("kind", *KUBERNETES_KEYS, "production")}
+    allowed = {
+        "local": ("kind", "stack_dir"),
+        "kubernetes": ("kind", *KUBERNETES_KEYS, "production", "payer_wallets"),
+    }
     if kind not in allowed:
         raise TargetError(f"{path}: kind is {kind!r}; write `kind: local` or `kind: kubernetes`")
     unknown = sorted(set(raw) - set(allowed[kind]))

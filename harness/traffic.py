@@ -228,7 +228,9 @@ class Payers(Loops):
             body = {"amount": "0.1", "currency": "TRX", "source_wallet_id": wallet_id,
                     "recipient_address": new_address()}  # fmt: skip
             lose = bool(self._lose_every) and i % self._lose_every == 0
-            for _attempt in range(40):  # a payout is retried for a while, not forever
+            for attempt in range(40):  # a payout is retried for a while, not forever
+                if attempt and not self.running():
+                    break  # stopped: no new try (each may wait out the client's timeout), stop() is bounded
                 status, payout_id, replayed = self._send(client, body, key)
                 self.tally.add(status)
                 with self._lock:

@@ -53,7 +53,10 @@ class Api:
         """GET `path` until its `status` is one of `statuses`; that body (WaitTimeout otherwise)."""
 
         def probe() -> dict[str, Any] | None:
-            body = self.get(path).json()
+            response = self.get(path)
+            if response.status_code >= 500:  # unavailable for now (the service's 503, the mesh's own reply)
+                return None
+            body = response.json()
             return body if body.get("status") in statuses else None
 
         return wait_for(probe, timeout, f"{path} to reach {statuses}")

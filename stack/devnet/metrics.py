@@ -9,8 +9,15 @@ from stack.devnet.faults import Faults
 
 
 class DevnetMetrics:
-    def __init__(self, chain: Chain, faults: Faults) -> None:
+    def __init__(self, chain: Chain, faults: Faults, fault_names: tuple[str, ...]) -> None:
         self.registry = CollectorRegistry()
+        self._faults, self._fault_names = faults, fault_names
+        self._faults_active = Gauge(
+            "tron_devnet_faults_active",
+            "1 while the injected fault is in force, else 0",
+            ["fault"],
+            registry=self.registry,
+        )
         # Gauges read live state at scrape time, so nothing has to remember to update them.
         Gauge("tron_devnet_block_height", "Number of the latest block", registry=self.registry).set_function(
             lambda: chain.height
@@ -43,4 +50,8 @@ class DevnetMetrics:
         self._requests.labels(path=path, code=code).inc()
 
     def render(self) -> bytes:
+        # Read at every scrape, so a dashboard shows each fault's window; one past its time to live reads 0.
+        active = {fault["fault"] for fault in self._faults.listing()}
+        for name in self._fault_names:
+            self._faults_active.labels(name).set(1 if name in active else 0)
         return bytes(generate_latest(self.registry))

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from stack.devnet.app import LOST, DevnetApp, Response, json_response
 from stack.devnet.chain import Chain
 from stack.devnet.config import DevnetConfig, Genesis
-from stack.devnet.control_api import ControlApi
+from stack.devnet.control_api import FAULT_PARAMS, ControlApi
 from stack.devnet.faucet import Faucet
 from stack.devnet.faults import Faults
 from stack.devnet.metrics import DevnetMetrics
@@ -113,7 +113,7 @@ def start_devnet(config: DevnetConfig) -> DevnetHandle:
         WalletApi(chain, faults, unfreeze_delay=config.unfreeze_delay),
         ControlApi(chain, faults, Faucet(chain, genesis.treasury_key), config),
         faults,
-        DevnetMetrics(chain, faults),
+        DevnetMetrics(chain, faults, tuple(FAULT_PARAMS)),
         # An indexer over the network's blocks: it follows the real head, not a lagging node's.
         TronGridApi(
             chain, solid_height=lambda: chain.solid_below(chain.height), head_height=lambda: chain.height

@@ -63,6 +63,7 @@ async def serve(options: Options, announce: Callable[[dict[str, str]], None]) ->
     outlier = OutlierDetector(config.outlier, endpoints)
     routes = RouteTable(config.routes)
     faults = FaultTable({route.name: route.fault for route in config.routes if route.fault is not None})
+    metrics.watch_faults([route.name for route in config.routes], faults.active)
     proxy = Proxy(routes, faults, Router(endpoints, pool, outlier, config.pool, metrics.count_retry), metrics)
     admin = Admin(routes, faults, endpoints, metrics, options.endpoints_url or "--endpoint")
     client_connections = Connections()

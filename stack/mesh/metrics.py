@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from stack.mesh.endpoints import Endpoint
+from stack.mesh.faults import Fault
 from stack.mesh.istio_config import Service
 
 # Istio's default buckets for istio_request_duration_milliseconds.
@@ -25,6 +27,9 @@ LABELS = (
     "response_flags",
     "route_name",  # ours, not Istio's: one value per VirtualService route, so cardinality stays small
 )
+
+
+FAULT_KINDS = ("abort", "delay")  # Istio's HTTPFaultInjection: one series each per route
 
 
 class MeshMetrics:
@@ -56,6 +61,13 @@ class MeshMetrics:
             ["route_name"],
             registry=self.registry,
         )
+        self.faults_active = Gauge(
+            "tron_mesh_faults_active",
+            "1 while an Istio fault of this kind is in force on the route, else 0",
+            ["route_name", "kind"],
+            registry=self.registry,
+        )
+        self._faults: tuple[list[str], Callable[[], dict[str, Fault]]] = ([], dict)
         # One (counter, histogram) child per label set, so the hot path skips prometheus' label lookup.
         self._children: dict[tuple[str, int, str], tuple[Counter, Histogram]] = {}
 
@@ -70,6 +82,11 @@ class MeshMetrics:
         children[0].inc()
         children[1].observe(milliseconds)
 
+    def watch_faults(self, routes: list[str], active: Callable[[], dict[str, Fault]]) -> None:
+        """Export the faults in force on `routes` (`active` reads the fault table) at every scrape, so a
+        dashboard shows when a game day's fault began and ended; a removed fault reads 0."""
+        self._faults = (routes, active)
+
     def count_retry(self, route: str) -> None:
         self.retries.labels(route).inc()
 
@@ -83,4 +100,9 @@ class MeshMetrics:
             self.ejected.labels(endpoint.name).set(1 if endpoint.ejected else 0)
 
     def exposition(self) -> bytes:
+        routes, active = self._faults
+        in_force = {route: fault.spec() for route, fault in active().items()}
+        for route in routes:
+            for kind in FAULT_KINDS:
+                self.faults_active.labels(route, kind).set(1 if kind in in_force.get(route, {}) else 0)
         return generate_latest(self.registry)

@@ -39,7 +39,7 @@ def test_the_service_exports_exactly_the_catalogued_metrics() -> None:
 
 def test_the_devnet_exports_exactly_the_catalogued_metrics() -> None:
     chain, faults = SimpleNamespace(height=1, pending_count=0), SimpleNamespace(down=False)
-    devnet = DevnetMetrics(chain, faults)  # type: ignore[arg-type]
+    devnet = DevnetMetrics(chain, faults, ("down",))  # type: ignore[arg-type]
     collectors = list(devnet.registry._collector_to_names)
     assert _exported(collectors) == _catalogued(catalog.DEVNET)
 

@@ -1,8 +1,8 @@
-"""Experiments 5 and 6 can fail, on one stack whose pods are broken two ways: started without a drain
+"""Experiments 5, 6 and 7 can fail, on one stack whose pods are broken two ways: started without a drain
 period (DRAIN_SECONDS 0: they close their listener at SIGTERM while the mesh still routes to them, so
 unkeyed POSTs, which the mesh never retries, fail), and with the deep `/health` as liveness probe (a
-TRON node outage fails it, and the supervisor restarts every pod for a dependency's fault). Each
-experiment deviates saying why. About 2.5 minutes."""
+TRON node outage or a hung Redis fails it, and the supervisor restarts every pod for a dependency's
+fault). Each experiment deviates saying why. About 3.5 minutes."""
 
 from __future__ import annotations
 
@@ -45,3 +45,9 @@ def test_with_a_deep_liveness_probe_a_node_outage_restarts_pods_and_the_experime
     deviates(
         stack, "06-tron-node-faults", tmp_path, ("pod restarts during the run",), ("not met: 0 pod restarts",)
     )
+
+
+def test_with_a_deep_liveness_probe_a_hung_redis_restarts_pods_and_the_experiment_says_so(
+    stack: LiveStack, tmp_path: Path
+) -> None:
+    deviates(stack, "07-redis-down", tmp_path, ("pod restarts during the run",), ("not met: 0 pod restarts",))

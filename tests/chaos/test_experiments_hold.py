@@ -1,7 +1,9 @@
-"""Experiments 2, 3, 5 and 6, and the safeguard, on one healthy local stack (experiment 1 has its
-own module, with the interruption tests; 4 too, see there): each holds and says what it measured.
+"""Experiments 2, 3, 5, 6, 7 and 8, the safeguard and the fault gauges, on one healthy local stack
+(experiment 1 has its own module, with the interruption tests; 4 too, see there): each holds and says
+what it measured.
 Time scales: faults held 20 s, pods probed at 0.2 x the manifest's periods, a block every 0.5 s.
-About 40 s each, 80 s for experiment 6."""
+About 40 s each, 80 s for experiment 6, 35 s each for 7 and 8, 25 s for a SIGKILLed runner
+of 7, 10 s for the gauges."""
 
 from __future__ import annotations
 
@@ -10,8 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from harness import faults
 from harness.clients.devnet import Devnet
-from tests.chaos.live import LiveStack, live_stack, run_to_end
+from harness.clients.prometheus import Prometheus
+from harness.expiry import continue_process
+from harness.faults import process_state
+from harness.waiting import wait_for
+from tests.chaos.live import LiveStack, chaos_run, live_stack, run_to_end
 
 # A SIGTERM through the local pods API is not a pod deletion: nothing takes the pod out of the
 # endpoints until its readiness probe has failed 3 times (3 x 1 s, time-scaled), so its drain must
@@ -59,6 +66,85 @@ def test_the_tron_node_failing_every_way_restarts_no_pod_and_pays_once(
     assert "held: TronNetworkUnavailable fired" in done.stdout
     for fault in ("outage", "latency", "lag", "refusals", "lost_answers"):
         assert f"fault: TRON node {fault}" in done.stderr
+
+
+# A hung dependency: the part stopped, what the run must say it held, and the fault it names.
+HUNG_DEPENDENCIES = {
+    # Redis: payments keep flowing (rate limits per pod) and no request fails; its alert fires.
+    "07-redis-down": (
+        "redis",
+        ("held: 0 of", "payouts accepted while the fault was in force",
+         "held: TronPaymentRedisUnreachable fired"),
+        "Redis hung (SIGSTOP)",
+    ),
+    # The store: 503s in the error format, never a 500, no accepted payout lost; its alert fires.
+    "08-store-stalled": (
+        "store",
+        ("held: 0 pod restarts", "0 of the traffic's answers were 500", "'503'",
+         "held: TronPaymentDatabaseUnreachable fired"),
+        "the store (nx-27017) hung (SIGSTOP)",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("experiment", sorted(HUNG_DEPENDENCIES))
+def test_a_hung_dependency_costs_only_what_the_experiment_allows(
+    stack: LiveStack, tmp_path: Path, experiment: str
+) -> None:
+    part, says, fault = HUNG_DEPENDENCIES[experiment]
+    done = run_to_end(stack, experiment, tmp_path)
+    assert done.code == 0, done
+    assert f"{experiment}: held" in done.stdout
+    missing = [phrase for phrase in says if phrase not in done.stdout]
+    assert not missing, f"missing {missing}\n{done}"
+    assert f"fault: {fault}" in done.stderr
+    assert _running(stack, part), f"the rollback continued {part}"
+
+
+def test_a_hung_redis_outlives_a_sigkilled_runner_only_until_its_time_to_live(
+    stack: LiveStack, tmp_path: Path
+) -> None:
+    redis = stack.state.part("redis")
+    runner = chaos_run(stack, "07-redis-down", out=tmp_path, TRONOPS_CHAOS_FAULT_TTL_S="6")
+    try:
+        wait_for(lambda: not _running(stack, "redis"), 60, "the runner to stop Redis", interval=0.2)
+        runner.kill()  # SIGKILL: no rollback can run
+        runner.wait(10)
+        assert not _running(stack, "redis"), "nothing continued Redis: only its time to live can"
+        wait_for(
+            lambda: _running(stack, "redis"), 20, "the fault's time to live to continue Redis", interval=0.5
+        )
+    finally:
+        runner.kill()
+        continue_process(redis.pid, str(redis.start_time))
+
+
+def test_the_faults_in_force_read_1_through_prometheus_while_in_force_and_0_after(stack: LiveStack) -> None:
+    """What the on-call dashboard's "Injected faults" shows: the mesh's and the devnet's own gauges."""
+    prometheus = Prometheus(stack.state.url("prometheus"))
+    mesh_abort = 'tron_mesh_faults_active{route_name="payouts", kind="abort"}'
+    node_lag = 'tron_devnet_faults_active{fault="lag"}'
+
+    def reads(expr: str, value: float) -> bool:
+        result = prometheus.query(expr)
+        return bool(result) and float(result[0]["value"][1]) == value
+
+    abort = {"abort": {"httpStatus": 503, "percentage": {"value": 1.0}}}
+    devnet = Devnet(stack.state.url("devnet"))
+    with (
+        faults.mesh_route_faults(stack.mesh, {"payouts": abort}, 60),
+        faults.node_fault(devnet, "lag", 60, seconds=5),
+    ):
+        for expr in (mesh_abort, node_lag):
+            wait_for(lambda expr=expr: reads(expr, 1), 20, f"{expr} to read 1 in Prometheus", interval=0.5)
+        assert reads('tron_mesh_faults_active{route_name="payouts", kind="delay"}', 0)
+    for expr in (mesh_abort, node_lag):
+        wait_for(lambda expr=expr: reads(expr, 0), 20, f"{expr} to read 0 in Prometheus", interval=0.5)
+
+
+def _running(stack: LiveStack, part: str) -> bool:
+    state = process_state(stack.state.part(part).pid)
+    return state is not None and state[0] != "T"
 
 
 def test_the_safeguard_stops_and_rolls_back_a_run_burning_the_budget_too_fast(

@@ -17,6 +17,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaos import actions, guard, session
 from chaos.settings import settings
 from harness.objectives import REPO
+from stack.processes import free_port
 from tests.harness.kube_api_double import MERGE_PATCH, KubeApiDouble
 
 NS = "lucid-payment"
@@ -159,3 +160,37 @@ def test_the_guard_names_a_fault_left_on_the_virtual_service(api: KubeApiDouble,
     api.virtual_services[(NS, VS_NAME)]["spec"]["http"][0]["fault"] = {"abort": {"httpStatus": 500}}
     problems = guard.problems(settings(_target(tmp_path), _secrets(api)), pods_timeout_s=1)
     assert problems == ["VirtualService tron-payment-vs routes with a fault: ['tron-retryable']"]
+
+
+def test_payers_on_a_cluster_need_wallets_from_the_target_and_it_says_what_to_set(
+    api: KubeApiDouble, tmp_path: Path
+) -> None:
+    """A cluster's node has no faucet the harness may use: without `payer_wallets` in the target file
+    the action names that key, how many and how much, and starts nothing."""
+    config, secrets = _target(tmp_path), _secrets(api)
+    with pytest.raises(ActivityFailed) as error:
+        actions.start_payers(payers=2, configuration=config, secrets=secrets)
+    message = str(error.value)
+    assert "add payer_wallets: [{user_id: ..., wallet_id: ...}] to the target file" in message
+    assert "need 2 pre-funded TRX wallets" in message and "the target lists 0" in message
+    assert "at least 100 TRX" in message
+    assert session.current(settings(config, secrets)).payers is None
+
+
+def test_payers_on_a_cluster_take_the_targets_wallets_and_check_them_through_the_contract(
+    api: KubeApiDouble, tmp_path: Path
+) -> None:
+    """The target's wallets are checked as their owners see them (GET /wallets/{id}/balance) before any
+    payout: a service that does not answer stops the action, naming the wallet and the request."""
+    wallets = [{"user_id": "ops-chaos-1", "wallet_id": "w-1"}, {"user_id": "ops-chaos-2", "wallet_id": "w-2"}]
+    base_url = f"http://127.0.0.1:{free_port()}"  # nothing listens: the service is not reachable
+    config, secrets = _target(tmp_path, payer_wallets=wallets, base_url=base_url), _secrets(api)
+    with pytest.raises(ActivityFailed, match=rf"payer wallet w-1: GET {base_url}/api/v1/wallets/w-1/balance"):
+        actions.start_payers(payers=1, configuration=config, secrets=secrets)
+    assert api.writes() == [], "nothing on the cluster changed"
+
+
+def test_a_stalled_dependency_is_refused_on_a_cluster(api: KubeApiDouble, tmp_path: Path) -> None:
+    with pytest.raises(ActivityFailed, match="acts on the local stack only"):
+        actions.stall_dependency("redis", configuration=_target(tmp_path), secrets=_secrets(api))
+    assert api.writes() == [] and api.deleted == []

@@ -13,7 +13,7 @@ from dashboards.build import OUTPUT, render
 from dashboards.slo_panels import budget_remaining_title
 from tests.support.oncall import PANEL_TITLES
 
-ROWS = ["Overview", "SLOs", "Pods", "Mesh", "Payout pipeline", "TRON network"]
+ROWS = ["Overview", "Faults in force", "SLOs", "Pods", "Mesh", "Payout pipeline", "TRON network"]
 
 
 def _titles(dashboard: dict[str, Any], rows: bool = False) -> list[str]:

@@ -83,6 +83,11 @@ def test_a_local_target_without_a_stack_says_how_to_start_one(tmp_path: Path) ->
         (KUBERNETES.replace("app=tron-payment-service", "app in (a, b)"), "write key=value[,key=value]"),
         (KUBERNETES.replace("context: staging", "context: ''"), "context must be non-empty text"),
         ("kind: [local\n", "not YAML"),
+        (
+            KUBERNETES + "payer_wallets: [w-1]\n",
+            "payer_wallets must be a list of {user_id: ..., wallet_id: ...}",
+        ),
+        (KUBERNETES + "payer_wallets: [{wallet_id: w-1}]\n", "payer_wallets must be a list of"),
     ],
 )
 def test_a_bad_file_says_what_to_fix(tmp_path: Path, text: str, message: str) -> None:

@@ -23,4 +23,5 @@ PANEL_TITLES = (
     "Block height",
     "Node call latency p95",
     "Rate-limited requests",
+    "Injected faults",
 )
