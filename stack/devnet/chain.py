@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from tronpy import keys
@@ -273,7 +274,7 @@ class Chain:
                     if record.raw.expiration <= timestamp:
                         raise ContractValidateError("expired in the pool")
                     execution = self._execute_charged(
-                        self._head, record.raw, lambda raw=record.raw: self._execute_in_block(raw, timestamp)
+                        self._head, record.raw, partial(self._execute_in_block, record.raw, timestamp)
                     )
                 except (ContractValidateError, MemoFeeUnpaid):
                     # Like java-tron, a pooled tx that no longer applies is dropped, never mined.
