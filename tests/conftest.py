@@ -68,6 +68,8 @@ NEEDS = {
     "drills/test_probe.py": "unit",
     "drills/test_escrow_service.py": "e2e",
     "drills/test_drill_runs.py": "stack",
+    "drills/test_restore_without_memos.py": "stack",
+    "drills/test_maintenance_drill.py": "stack",
 }
 NEEDS_MARKERS = frozenset(NEEDS.values())
 
