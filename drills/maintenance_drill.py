@@ -152,7 +152,10 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             failed, sent = _failed(probes, seed_from, seed_to)
             step.measured |= {"seed_failed_requests": failed, "seed_requests": sent}
             step.measured["seed_outage_seconds"] = -1 if rto is None else round(rto, 2)
-            step.notes.append(f"{failed} of {sent} requests failed; serving again after {rto} s")
+            step.notes.append(
+                f"{failed} of {sent} requests failed; "
+                + ("not serving again" if rto is None else f"serving again after {rto:.1f} s")
+            )
             step.check("seed's procedure: failed requests (the outage it causes shows)", failed, ">=", 1)
             step.check("RTO", rto, "<=", LOCAL_RTO_SECONDS, "s")
         ours_from = time.time()
