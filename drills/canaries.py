@@ -111,12 +111,14 @@ class Canaries(_Background):
 
 @dataclass
 class Probe(_Background):
-    """Reads from the fault on, each timed, until stopped (bounded by `limit_s`)."""
+    """Reads from the fault on, each timed, until stopped (bounded by `limit_s`). With `writes`, each
+    request creates a wallet instead (a POST: the mesh never retries it, so no retry hides a failure)."""
 
     api: Api
     path: str = "/api/v1/wallets"
     pace_s: float = 0.1
     limit_s: float = 300.0
+    writes: bool = False
     samples: list[tuple[float, bool, float]] = field(default_factory=list)  # (sent at, ok, seconds)
 
     def _loop(self) -> None:
@@ -124,17 +126,30 @@ class Probe(_Background):
         while not self._stop.is_set() and time.monotonic() < deadline:
             sent = time.time()
             try:
-                ok = self.api.get(self.path, timeout=10).status_code == 200
+                if self.writes:
+                    body = {"name": "probe", "currency": "TRX"}
+                    ok = self.api.post("/api/v1/wallets", body, timeout=10).status_code == 201
+                else:
+                    ok = self.api.get(self.path, timeout=10).status_code == 200
             except httpx.HTTPError:
                 ok = False
             self.samples.append((sent, ok, time.time() - sent))
             self._stop.wait(self.pace_s)
 
-    def recovered_at(self, window: int, latency_s: float) -> float | None:
+    def recovered_at(self, window: int, latency_s: float, outage_from: float | None = None) -> float | None:
         """When the first of `window` consecutive requests within `latency_s` was answered (a request
-        held through the outage counts from its answer, not from when it was sent); None if not yet."""
+        held through the outage counts from its answer, not from when it was sent); None if not yet.
+        With `outage_from`: only requests sent from the first failure after that time (none failed:
+        serving never stopped, so `outage_from`)."""
+        samples = list(self.samples)
+        if outage_from is not None:
+            later = [s for s in samples if s[0] >= outage_from]
+            first_bad = next((i for i, (_, ok, _) in enumerate(later) if not ok), None)
+            if first_bad is None:
+                return outage_from
+            samples = later[first_bad:]
         run: list[float] = []
-        for sent, ok, took in list(self.samples):
+        for sent, ok, took in samples:
             run = [*run, sent + took] if ok and took <= latency_s else []
             if len(run) >= window:
                 return run[0]

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pymongo import MongoClient
 
 from drills import backup
@@ -34,10 +35,12 @@ from harness.waiting import wait_for
 from stack.processes import store_part
 from stack.topology import key_escrow_dir, record_restart
 
-FUNDING = 5_000_000  # 5 TRX to the post-backup wallet
+FUNDING = 10_000_000  # 10 TRX to the post-backup wallet: two 1 TRX payouts, 1 TRX memo fee each, and
+# the first counted twice while it settles (spent on chain, still reserved until solidified)
 SPEND = "1"  # TRX paid out of it after the restore
 AUDIT_SETTLE_S = 60.0  # the drill's payout reaches its confirmations first (19 blocks locally: ~60 s at 3 s)
 AUDIT_STUCK_AFTER_MS = 120_000
+FREEZE_WAIT_S = 30.0  # the pods' readiness returns within seconds of the store (probes x0.2 locally)
 
 
 def _kill_store(state: StackState) -> None:
@@ -136,21 +139,28 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             # scales them to 0 first; this drill keeps them up so RTO counts what clients see)
             restored = backup.restore(client, loaded, database, force=True)
             step.notes.append(", ".join(f"{k} {v}" for k, v in sorted(restored.items())))
-        with timeline.step("recover keys: escrowed wallets the backup lacks") as step:
-            back = recover_wallets(client, database, key_escrow_dir(stack_dir))
-            step.measured["wallets_recovered"] = len(back)
-            step.check("post-backup wallet recovered", float(funded["wallet_id"] in back), "==", 1.0)
+        # at once: the restored settings say unfrozen, and the backup's unsent payouts may have been
+        # sent after it (the seed's plan scales the pods to 0 instead; these stay up so RTO is what
+        # clients see)
         with timeline.step("freeze payouts until the chain is reconciled"):
             _freeze(admin, True)
         try:
+            with timeline.step("recover keys: escrowed wallets the backup lacks") as step:
+                back = recover_wallets(client, database, key_escrow_dir(stack_dir))
+                step.measured["wallets_recovered"] = len(back)
+                step.check("post-backup wallet recovered", float(funded["wallet_id"] in back), "==", 1.0)
             with timeline.step("recover operations from the chain") as step:
                 grid = TronGrid(state.url("devnet"), state.usdt_contract)
                 since = int(newest["started_at"] * 1000)
                 chain = recover_operations(client, database, grid, since)
                 grid.close()
                 step.measured["operations_recovered"] = len(chain.recovered)
+                step.measured["operations_named_by_memo"] = len(chain.by_memo)
                 step.measured["held_for_operator"] = len(chain.held)
-                step.notes.append(f"{len(chain.recovered)} recovered, {len(chain.held)} held for an operator")
+                step.notes.append(
+                    f"{len(chain.recovered)} recovered ({len(chain.by_memo)} by their memo), "
+                    f"{len(chain.held)} held for an operator"
+                )
                 step.check("operations recovered from the chain", len(chain.recovered), ">=", 1)
             with timeline.step("canaries: RPO and writes lost") as step:
                 rpo = canaries.rpo(fault_at)
@@ -178,8 +188,14 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
                         "cannot tell it from the chain-recovered one"
                     )
                 else:
-                    step.notes.append(f"retry answered {retry.status_code}")
+                    step.notes.append(
+                        f"retry answered {retry.status_code} with payout "
+                        f"{retried.get('payout_id') or retry.text[:160]} (tx {retried.get('tx_id')})"
+                    )
                 step.check("retried idempotency keys paid twice", float(again), "==", 0.0)
+                fee = int(devnet.node("wallet/gettransactioninfobyid", {"value": first_tx}).get("fee", 0))
+                step.measured["memo_fee_burned_sun"] = fee
+                step.notes.append(f"the first payout's transaction burned {fee} SUN for its memo")
         finally:
             with timeline.step("payouts resume"):
                 _freeze(admin, False)
@@ -230,6 +246,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
         "rto": (timeline_measure(timeline, "rto_seconds"), LOCAL_RTO_SECONDS),
         "rpo": {kind: (seconds, rpo_target) for kind, (seconds, _, _) in rpo.items()},
         "lost": sum(lost for _, lost, _ in rpo.values()),
+        "memo_fee_sun": timeline_measure(timeline, "memo_fee_burned_sun"),
         "audit": audit_text,
     }
 
@@ -247,9 +264,21 @@ def _audit(ctx: DrillContext, state: StackState, since_ms: int) -> Any:
 
 
 def _freeze(admin: Api, frozen: bool) -> None:
-    answer = admin.http.put(
-        "/api/v1/admin/payouts/freeze", json={"frozen": frozen, "reason": "DR drill: restore"}
-    )
+    """Set the payout freeze, waiting out a service that is not ready yet (the store just came back):
+    refused for FREEZE_WAIT_S is a drill that cannot run."""
+    body = {"frozen": frozen, "reason": "DR drill: restore"}
+
+    def answered() -> Any:
+        try:
+            answer = admin.http.put("/api/v1/admin/payouts/freeze", json=body)
+        except httpx.HTTPError:
+            return None
+        return answer if answer.status_code < 500 else None  # 503: no ready pod yet
+
+    try:
+        answer = wait_for(answered, FREEZE_WAIT_S, "the service to take the payout freeze")
+    except TimeoutError as error:
+        raise DrillCannotRun(f"payout freeze refused for {FREEZE_WAIT_S:g} s: {error}") from error
     if answer.status_code != 200:
         raise DrillCannotRun(f"payout freeze refused: {answer.status_code} {answer.text[:160]}")
 

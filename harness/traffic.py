@@ -147,9 +147,10 @@ class Mover(Loops):
 
     def start(self) -> Mover:
         trx, usdt = self._client.wallet("TRX"), self._client.wallet("USDT")
-        self._devnet.fund(trx["address"], 100_000_000)  # 100 TRX, at 0.1 a payout
+        # 1000 TRX: a payout costs 0.1 plus the memo fee (1 TRX on the local stack, as on mainnet)
+        self._devnet.fund(trx["address"], 1_000_000_000)
         self._devnet.fund(usdt["address"], 100_000_000, "USDT")
-        self._devnet.fund(usdt["address"], 100_000_000)  # TRX for the transfers' energy and bandwidth
+        self._devnet.fund(usdt["address"], 1_000_000_000)  # TRX for the transfers' fees and memo fees
         self.spawn(functools.partial(self._move, trx["wallet_id"], usdt["address"]), "mover")
         return self
 

@@ -58,6 +58,7 @@ def build_ports(config: Config) -> Ports:
             config.tron_api_key,
             network_name=config.network_name,
             tx_lifetime_ms=int(config.tx_lifetime_seconds * 1000),
+            operation_memo=config.operation_memo,
         ),
         vault=KeyVault(config.encryption_key, Path(config.key_escrow_dir) if config.key_escrow_dir else None),
     )

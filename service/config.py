@@ -53,6 +53,10 @@ class Config:
     balance_cache_seconds: float
     network_name: str
     key_escrow_dir: str = ""  # where each new wallet's encrypted key is escrowed; "" = no escrow
+    # Each transaction carries its operation id as a memo (getMemoFee each: 1 TRX on mainnet), so a
+    # restore can rebuild lost operations from the chain and retried keys are not paid twice. A
+    # deployment choice: off saves the fee and loses that (docs/dr-runbook.md).
+    operation_memo: bool = True
 
     @property
     def production(self) -> bool:
@@ -112,6 +116,7 @@ class Config:
             balance_cache_seconds=_float(env, "BALANCE_CACHE_SECONDS", 2.0),
             network_name=env.get("TRON_NETWORK_NAME", "devnet"),
             key_escrow_dir=env.get("KEY_ESCROW_DIR", ""),
+            operation_memo=env.get("OPERATION_ID_ON_CHAIN", "true").lower() not in {"0", "false", "no"},
         )
 
 

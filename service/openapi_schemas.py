@@ -267,7 +267,13 @@ def _tron() -> dict[str, Schema]:
         "NetworkFees": closed(
             {
                 name: amount()
-                for name in ("energy_price", "bandwidth_price", "transaction_fee", "smart_contract_fee")
+                for name in (
+                    "energy_price",
+                    "bandwidth_price",
+                    "transaction_fee",
+                    "smart_contract_fee",
+                    "memo_fee",
+                )
             }
         ),
     }

@@ -48,6 +48,8 @@ MAX_SIGN_ATTEMPTS = 5
 # Retries after transient trouble back off from BACKOFF_FIRST_MS, doubling, up to BACKOFF_MAX_MS.
 BACKOFF_FIRST_MS = 500
 BACKOFF_MAX_MS = 30_000
+# The memo's format is a contract with recovery: "op:<kind>:<operation id>".
+MEMO_PREFIX = "op:"
 # How often an operation waiting for its block (or its block's solidification) asks again.
 CONFIRM_POLL_MS = 500
 # While the payout kill switch is on, a held operation looks again this often.
@@ -65,6 +67,14 @@ class Safety:
     resign_margin_ms: int = 30_000  # the node's head must be this far past the expiration
     max_node_lag_ms: int = 30_000  # a node whose head is older than this is lagging: its word is not enough
     exit_after_broadcast: bool = False  # TEST ONLY: crash right after the first broadcast (see Config)
+
+
+def chain_memo(op: Doc) -> str:
+    """What a transaction carries in raw_data.data: its operation's kind and id. Ids derive from the
+    Idempotency-Key (service/idempotency.py), so after a restore that lost the operation, recovery
+    (drills/chain_recovery.py) puts it back under the same id from the chain, and a client retrying
+    its key is answered with it instead of being paid again. Public on chain: it names no user."""
+    return f"{MEMO_PREFIX}{op['kind']}:{op['_id']}"
 
 
 def new_operation(kind: str, op_id: str, user_id: str, **fields: Any) -> Doc:
@@ -169,16 +179,16 @@ class Processor:
         return stored or await self._reload(op)
 
     async def _build(self, op: Doc, key: Any) -> SignedTx:
-        chain, kind = self._ports.chain, op["kind"]
+        chain, kind, memo = self._ports.chain, op["kind"], chain_memo(op)
         if kind in ("payout", "payment", "refund", "usdt_transfer"):
-            return await chain.sign_transfer(key, op["to_address"], op["amount"], op["currency"])
+            return await chain.sign_transfer(key, op["to_address"], op["amount"], op["currency"], memo)
         if kind == "usdt_approve":
-            return await chain.sign_approve(key, op["to_address"], op["amount"])
+            return await chain.sign_approve(key, op["to_address"], op["amount"], memo)
         if kind == "stake":
-            return await chain.sign_stake(key, op["amount"], op["resource"])
+            return await chain.sign_stake(key, op["amount"], op["resource"], memo)
         if kind == "unstake":
-            return await chain.sign_unstake(key, op["amount"], op["resource"])
-        return await chain.sign_withdraw_unstaked(key)
+            return await chain.sign_unstake(key, op["amount"], op["resource"], memo)
+        return await chain.sign_withdraw_unstaked(key, memo)
 
     # -- after signing ------------------------------------------------------------------------
     async def _advance(self, op: Doc) -> Doc:

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from stack import monitoring
+from stack.devnet.config import MAINNET_MEMO_FEE
 from stack.local import service_env
 from stack.processes import (
     DEPLOYMENT,
@@ -55,6 +56,9 @@ class StackOptions:
     replicas: int = 3
     block_interval: float = 3.0
     confirmations: int = 19
+    memo_fee: int = (
+        MAINNET_MEMO_FEE  # the chain charges what mainnet does for the operation ids the service writes
+    )
     probe_time_scale: float = 0.2
     backup_time_scale: float = 0.05  # the backup CronJob's */4 min runs every 12 s here
     intervals: monitoring.Intervals = monitoring.LOCAL
@@ -124,7 +128,12 @@ class Launch:
 
 def _devnet(launch: Launch) -> Part:
     options = launch.options
-    return devnet_part(launch.run, block_interval=options.block_interval, confirmations=options.confirmations)
+    return devnet_part(
+        launch.run,
+        block_interval=options.block_interval,
+        confirmations=options.confirmations,
+        extra=["--memo-fee", str(options.memo_fee)],
+    )
 
 
 def _alertsink(launch: Launch) -> Part:

@@ -64,6 +64,8 @@ NEEDS = {
     "chaos/test_kubernetes_path.py": "unit",
     "chaos/test_cli.py": "unit",
     "drills": "component",
+    "drills/test_restore_without_memos.py": "stack",
+    "drills/test_maintenance_drill.py": "stack",
     "drills/test_archive.py": "unit",
     "drills/test_probe.py": "unit",
     "drills/test_escrow_service.py": "e2e",

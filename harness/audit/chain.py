@@ -37,6 +37,8 @@ class ChainTx:
     to_address: str | None  # a TRX transfer's recipient, or the recipient a TRC20 transfer call names
     trx_amount: int  # TRX a TransferContract carried; 0 for anything else
     currency: str | None  # TRX for a TRX transfer, USDT for a call of the token's transfer, else None
+    usdt_amount: int = 0  # base units a TRC20 transfer call names; 0 for anything else
+    memo: str = ""  # raw_data.data as text: the service writes its operation there (op:<kind>:<id>)
 
 
 def base58(address: str) -> str:
@@ -48,7 +50,7 @@ def _chain_tx(item: dict[str, Any], usdt_contract: str) -> ChainTx:
     value = contract["parameter"]["value"]
     ret = (item.get("ret") or [{}])[0]
     result = str(ret.get("contractRet", "SUCCESS"))
-    to_address, trx_amount, currency = None, 0, None
+    to_address, trx_amount, currency, usdt_amount = None, 0, None, 0
     if contract["type"] == "TransferContract":
         to_address, trx_amount, currency = base58(value["to_address"]), int(value.get("amount", 0)), "TRX"
     elif (
@@ -57,6 +59,7 @@ def _chain_tx(item: dict[str, Any], usdt_contract: str) -> ChainTx:
         and str(value.get("data", "")).startswith(TRC20_TRANSFER)
     ):
         to_address, currency = base58("41" + value["data"][8 + 24 : 8 + 64]), "USDT"
+        usdt_amount = int(value["data"][8 + 64 : 8 + 128] or "0", 16)
     return ChainTx(
         tx_id=str(item["txID"]),
         owner=base58(value["owner_address"]),
@@ -67,6 +70,8 @@ def _chain_tx(item: dict[str, Any], usdt_contract: str) -> ChainTx:
         to_address=to_address,
         trx_amount=trx_amount,
         currency=currency,
+        usdt_amount=usdt_amount,
+        memo=bytes.fromhex(item["raw_data"].get("data", "")).decode(errors="replace"),
     )
 
 

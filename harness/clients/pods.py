@@ -26,3 +26,12 @@ class Pods(JsonClient):
         body: dict[str, Any] = {"signal": signal}
         body |= {"names": names} if names is not None else {"count": count if count is not None else 1}
         return list(self.call("POST", "/pods/kill", body)["killed"])
+
+    def scale(self, replicas: int) -> list[dict[str, Any]]:
+        """`kubectl scale deployment --replicas=N` on the local pods; every pod after it."""
+        return list(self.call("POST", "/scale", {"replicas": replicas})["pods"])
+
+    def delete(self, name: str) -> dict[str, Any]:
+        """`kubectl delete pod NAME`: drained (out of the endpoints, preStop, TERM), not restarted; its proof.
+        A pod not gone by the end of its grace period is a ControlError (the supervisor answers 500)."""
+        return dict(self.call("POST", f"/pods/{name}/delete")["deleted"][0])

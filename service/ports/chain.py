@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from tronpy import AsyncTron, keys
 from tronpy.abi import tron_abi
 from tronpy.async_contract import AsyncContract
 from tronpy.keys import PrivateKey
+from tronpy.proto import transaction as transaction_proto
 from tronpy.providers.async_http import AsyncHTTPProvider
 
 from service import metrics
@@ -20,6 +22,7 @@ FEE_LIMIT_SUN = 50_000_000  # ceiling a TRC20 call may burn for energy
 BROADCAST = "wallet/broadcasttransaction"
 TRC20_TRANSFER_SELECTOR = "a9059cbb"  # transfer(address,uint256)
 DEFAULT_TX_LIFETIME_MS = 60_000  # tronpy's default expiration: signed now, valid for a minute
+CHAIN_PARAMETERS_TTL_S = 600.0  # chain parameters change by committee proposal, at most each maintenance
 
 
 class ChainUnavailable(Exception):
@@ -109,9 +112,14 @@ class Chain:
         timeout: float = 10.0,
         network_name: str = "devnet",
         tx_lifetime_ms: int = DEFAULT_TX_LIFETIME_MS,
+        operation_memo: bool = True,
     ):
         self.network_name = network_name
         self.tx_lifetime_ms = tx_lifetime_ms
+        # Each transaction carries its operation's identity in raw_data.data (the memo), so a restore
+        # can rebuild from the chain what the database lost; it costs getMemoFee per transaction.
+        self.operation_memo = operation_memo
+        self._memo_fee: tuple[float, int] | None = None  # (read at, SUN)
         self._genesis_id: str | None = None
         self._client = AsyncTron(provider=_MeteredProvider(fullnode_url, timeout=timeout, api_key=api_key))
         self._provider = self._client.provider
@@ -147,6 +155,15 @@ class Chain:
         params = await self._call("wallet/getchainparameters")
         return {p["key"]: int(p.get("value", 0)) for p in params.get("chainParameter", [])}
 
+    async def memo_fee(self) -> int:
+        """SUN each transaction this service signs burns for its memo: getMemoFee (0 without memos)."""
+        if not self.operation_memo:
+            return 0
+        if self._memo_fee is None or time.monotonic() - self._memo_fee[0] > CHAIN_PARAMETERS_TTL_S:
+            fee = (await self.chain_parameters()).get("getMemoFee", 0)
+            self._memo_fee = (time.monotonic(), fee)
+        return self._memo_fee[1]
+
     # -- balances -----------------------------------------------------------------------------
     async def account(self, address: str) -> dict[str, Any]:
         """The raw account, {} for an address the chain has not seen."""
@@ -181,46 +198,51 @@ class Chain:
         return int(values[0] or "0", 16)
 
     # -- signing ------------------------------------------------------------------------------
-    async def sign_transfer(self, key: PrivateKey, to: str, amount: int, currency: str) -> SignedTx:
+    async def sign_transfer(
+        self, key: PrivateKey, to: str, amount: int, currency: str, memo: str = ""
+    ) -> SignedTx:
         owner = key.public_key.to_base58check_address()
         if currency == "USDT":
             usdt = await self._usdt_contract()
             builder = (await usdt.functions.transfer(to, amount)).with_owner(owner).fee_limit(FEE_LIMIT_SUN)
         else:
             builder = self._client.trx.transfer(owner, to, amount)
-        return await self._sign(builder, key)
+        return await self._sign(builder, key, memo)
 
-    async def sign_approve(self, key: PrivateKey, spender: str, amount: int) -> SignedTx:
+    async def sign_approve(self, key: PrivateKey, spender: str, amount: int, memo: str = "") -> SignedTx:
         owner = key.public_key.to_base58check_address()
         usdt = await self._usdt_contract()
         builder = (await usdt.functions.approve(spender, amount)).with_owner(owner).fee_limit(FEE_LIMIT_SUN)
-        return await self._sign(builder, key)
+        return await self._sign(builder, key, memo)
 
-    async def sign_stake(self, key: PrivateKey, amount: int, resource: str) -> SignedTx:
+    async def sign_stake(self, key: PrivateKey, amount: int, resource: str, memo: str = "") -> SignedTx:
         owner = key.public_key.to_base58check_address()
-        return await self._sign(self._client.trx.freeze_balance(owner, amount, resource), key, offline=False)
+        builder = self._client.trx.freeze_balance(owner, amount, resource)
+        return await self._sign(builder, key, memo, offline=False)
 
-    async def sign_unstake(self, key: PrivateKey, amount: int, resource: str) -> SignedTx:
+    async def sign_unstake(self, key: PrivateKey, amount: int, resource: str, memo: str = "") -> SignedTx:
         owner = key.public_key.to_base58check_address()
-        return await self._sign(
-            self._client.trx.unfreeze_balance(owner, resource, unfreeze_balance=amount), key, offline=False
-        )
+        builder = self._client.trx.unfreeze_balance(owner, resource, unfreeze_balance=amount)
+        return await self._sign(builder, key, memo, offline=False)
 
-    async def sign_withdraw_unstaked(self, key: PrivateKey) -> SignedTx:
+    async def sign_withdraw_unstaked(self, key: PrivateKey, memo: str = "") -> SignedTx:
         owner = key.public_key.to_base58check_address()
-        return await self._sign(self._client.trx.withdraw_stake_balance(owner), key, offline=False)
+        return await self._sign(self._client.trx.withdraw_stake_balance(owner), key, memo, offline=False)
 
     async def _usdt_contract(self) -> AsyncContract:
         if self._usdt is None:
             self._usdt = await self._client.get_contract(self.usdt_contract)
         return self._usdt
 
-    async def _sign(self, builder: Any, key: PrivateKey, *, offline: bool = True) -> SignedTx:
+    async def _sign(self, builder: Any, key: PrivateKey, memo: str, *, offline: bool = True) -> SignedTx:
         builder = builder.expiration(self.tx_lifetime_ms)
+        if memo and self.operation_memo:
+            builder = builder.memo(memo)
         if offline:
             # Built against the latest solid block with the txID computed here: no extra node round trip.
             ref_block_id = await self._client.get_latest_solid_block_id()
             txn = await builder.build(offline=True, ref_block_id=ref_block_id)
+            txn.txid = _txid(txn.to_json()["raw_data"])
         else:
             txn = await builder.build()  # tronpy cannot encode Stake 2.0 itself; the node computes the id
         return dict(txn.sign(key).to_json())
@@ -296,6 +318,16 @@ class Chain:
         if "to_address" in value:
             return str(keys.to_base58check_address(value["to_address"])), int(value.get("amount", 0))
         return None
+
+
+def _txid(raw_data: dict[str, Any]) -> str:
+    """sha256 of the protobuf raw_data, as java-tron computes it. tronpy's offline id leaves out
+    raw_data.data (Transaction.raw field 10, the memo): a memo'd transaction signed over that id is
+    refused with SIGERROR, so the memo is put into the encoding here."""
+    raw = transaction_proto._raw_data_to_protobuf(raw_data)
+    if raw_data.get("data"):
+        raw.data = bytes.fromhex(raw_data["data"])
+    return hashlib.sha256(raw.SerializeToString()).hexdigest()
 
 
 def _header(block: dict[str, Any]) -> tuple[int, int]:

@@ -239,8 +239,9 @@ class Store:
         )
         return {str(row["_id"]): int(row["oldest"]) async for row in await rows}
 
-    async def reserved(self, address: str, currency: str) -> int:
-        """Amount already promised out of an address by operations not yet final."""
+    async def reserved(self, address: str, currency: str, per_operation: int = 0) -> int:
+        """Amount already promised out of an address by operations not yet final, plus `per_operation`
+        for each of them (the memo fee a TRX move will burn on top of its amount)."""
         rows = self.operations.aggregate(
             [
                 {
@@ -251,7 +252,7 @@ class Store:
                         "status": {"$in": list(PROMISED)},
                     }
                 },
-                {"$group": {"_id": None, "total": {"$sum": "$amount"}}},
+                {"$group": {"_id": None, "total": {"$sum": {"$add": ["$amount", per_operation]}}}},
             ]
         )
         async for row in await rows:

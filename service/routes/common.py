@@ -66,12 +66,15 @@ def to_itself(field: str, wallet_field: str) -> ApiError:
 
 
 async def require_funds(address: str, currency: str, amount: int, code: str) -> None:
-    """Chain balance less what is already promised out of the address must cover the amount.
+    """Chain balance less what is already promised out of the address must cover the amount, and the
+    TRX for the memo fee each transaction burns (getMemoFee, service/ports/chain.py) on top of it.
     A TRC20 transfer also needs an activated account (one that has held TRX) to pay its fees."""
     chain = ports().chain
     try:
         balance = await chain.balance(address, currency)
         activated = currency == "TRX" or bool(await chain.account(address))
+        memo_fee = await chain.memo_fee()
+        trx = balance if currency == "TRX" else await chain.trx_balance(address)
     except ChainUnavailable as exc:
         raise chain_error(exc) from None
     if not activated:
@@ -81,14 +84,23 @@ async def require_funds(address: str, currency: str, amount: int, code: str) -> 
             "the wallet has never held TRX, so it cannot pay network fees: send it some TRX first",
             {"needs": "TRX for fees"},
         )
-    available = balance - await ports().store.reserved(address, currency)
-    if available < amount:
+    if currency != "TRX" and trx < memo_fee:
         raise ApiError(
             409,
             code,
-            f"insufficient {currency} balance: available {format_amount(available)}, "
-            f"needed {format_amount(amount)}",
-            {"available": format_amount(available), "required": format_amount(amount)},
+            f"insufficient TRX for the memo fee: available {format_amount(trx)}, needed "
+            f"{format_amount(memo_fee)} (each transaction carries its operation id): send it some TRX",
+            {"available": format_amount(trx), "required": format_amount(memo_fee), "needs": "TRX for fees"},
+        )
+    fee = memo_fee if currency == "TRX" else 0
+    available = balance - await ports().store.reserved(address, currency, per_operation=fee)
+    if available < amount + fee:
+        needed = f"{format_amount(amount)}" + (f" + {format_amount(fee)} memo fee" if fee else "")
+        raise ApiError(
+            409,
+            code,
+            f"insufficient {currency} balance: available {format_amount(available)}, needed {needed}",
+            {"available": format_amount(available), "required": format_amount(amount + fee)},
         )
 
 

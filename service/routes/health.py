@@ -119,15 +119,16 @@ async def _scrape_dependencies() -> None:
 
 
 async def blocked_on_fees(ports: Ports, currency: str) -> int:
-    """Operations not yet signed whose source wallet lacks the TRX they need: a TRX move its amount
-    (fees come on top on a real network), a USDT move some TRX for the energy and bandwidth it burns.
+    """Operations not yet signed whose source wallet lacks the TRX they need: a TRX move its amount,
+    each its memo fee (getMemoFee), a USDT move some TRX for the energy and bandwidth it burns.
     Bounded: at most FEE_WATCH_WALLETS wallets, one balance read each."""
     unsent = await ports.store.unsent_by_source(currency, FEE_WATCH_WALLETS)
+    memo_fee = await ports.chain.memo_fee()
     balances = await asyncio.gather(*(ports.chain.balance(address, "TRX") for address in unsent))
     return sum(
         count
         for (count, amount), trx in zip(unsent.values(), balances, strict=True)
-        if trx < (amount if currency == "TRX" else 1)
+        if trx < (amount if currency == "TRX" else 1) + count * memo_fee
     )
 
 

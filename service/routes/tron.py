@@ -85,4 +85,13 @@ async def fees() -> dict[str, Any]:
         "bandwidth_price": format_amount(prices["bandwidth"]),
         "transaction_fee": format_amount(270 * prices["bandwidth"]),
         "smart_contract_fee": format_amount(65_000 * prices["energy"]),
+        # burned on top by every transaction the service signs: it carries its operation id as a memo
+        "memo_fee": format_amount(await _memo_fee()),
     }
+
+
+async def _memo_fee() -> int:
+    try:
+        return await ports().chain.memo_fee()
+    except ChainUnavailable as exc:
+        raise chain_error(exc) from None

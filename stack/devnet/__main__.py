@@ -13,6 +13,7 @@ from stack.devnet.config import (
     BROADCAST_CACHE_TTL,
     DEFAULT_GENESIS_PATH,
     MAINNET_BLOCK_INTERVAL,
+    MAINNET_MEMO_FEE,
     MAINNET_SOLIDIFICATION,
     MAINNET_UNFREEZE_DELAY,
     DevnetConfig,
@@ -39,6 +40,13 @@ def parse_args(argv: list[str] | None = None) -> DevnetConfig:
         default=BROADCAST_CACHE_TTL,
         help="seconds the node remembers a broadcast transaction id (java-tron: 1 hour)",
     )
+    parser.add_argument(
+        "--memo-fee",
+        type=int,
+        default=0,
+        help=f"SUN burned for a transaction with a memo (getMemoFee; 0 as java-tron's genesis, "
+        f"mainnet: {MAINNET_MEMO_FEE})",
+    )
     args = parser.parse_args(argv)
     try:
         return DevnetConfig(
@@ -49,6 +57,7 @@ def parse_args(argv: list[str] | None = None) -> DevnetConfig:
             unfreeze_delay=args.unfreeze_delay,
             genesis_path=args.genesis,
             broadcast_cache_ttl=args.broadcast_cache_ttl,
+            memo_fee=args.memo_fee,
         )
     except ValueError as exc:
         parser.error(str(exc))

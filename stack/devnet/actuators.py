@@ -45,7 +45,8 @@ class Execution:
 
     reverted: bool = False
     result: str = "SUCCESS"  # the receipt's contractResult: SUCCESS, REVERT or OUT_OF_ENERGY
-    fee: int = 0  # SUN burned from the owner
+    fee: int = 0  # SUN burned from the owner for energy
+    memo_fee: int = 0  # SUN burned from the owner for the memo (Manager.consumeMemoFee)
     output: bytes = b""
     logs: tuple[usdt.Log, ...] = ()
     energy_used: int = 0

@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from tronpy import keys
@@ -63,6 +64,10 @@ class BroadcastError(Exception):
         self.code = code
         self.message = message
         self.txid = txid
+
+
+class MemoFeeUnpaid(Exception):
+    """Manager.consumeMemoFee: the owner cannot pay the memo fee (AccountResourceInsufficientException)."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,7 @@ class Chain:
         unfreeze_delay_ms: int,
         block_interval_ms: int = 3000,
         broadcast_cache_ttl_s: float = BROADCAST_CACHE_TTL_S,
+        memo_fee: int = 0,
         forced_trc20_failure: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._lock = threading.Lock()
@@ -169,6 +175,7 @@ class Chain:
         self.usdt_address = to_hex_address(genesis.usdt_contract_address)
         self.rules = ChainRules(self.usdt_address, unfreeze_delay_ms)
         self._block_interval_ms = block_interval_ms
+        self.memo_fee = memo_fee
         self._recent = RecentBroadcasts(broadcast_cache_ttl_s)
         # The revert_trc20 fault: asked once per TRC20 transfer as a block executes it.
         self._forced_trc20_failure = forced_trc20_failure
@@ -219,7 +226,12 @@ class Chain:
             if known is not None:
                 return txid  # in a block this lagging node has not reached (its old state is not kept)
             try:
-                execute(self._pending_ledger, raw, now, self.rules)
+                self._execute_charged(
+                    self._pending_ledger, raw, lambda: execute(self._pending_ledger, raw, now, self.rules)
+                )
+            except MemoFeeUnpaid as exc:
+                # Wallet.broadcastTransaction answers AccountResourceInsufficientException so.
+                raise BroadcastError("BANDWITH_ERROR", "Account resource insufficient error.", txid) from exc
             except ContractValidateError as exc:
                 raise BroadcastError(
                     "CONTRACT_VALIDATE_ERROR", f"contract validate error : {exc}", txid
@@ -261,8 +273,10 @@ class Chain:
                 try:
                     if record.raw.expiration <= timestamp:
                         raise ContractValidateError("expired in the pool")
-                    execution = self._execute_in_block(record.raw, timestamp)
-                except ContractValidateError:
+                    execution = self._execute_charged(
+                        self._head, record.raw, partial(self._execute_in_block, record.raw, timestamp)
+                    )
+                except (ContractValidateError, MemoFeeUnpaid):
                     # Like java-tron, a pooled tx that no longer applies is dropped, never mined.
                     del self._txs[txid]
                     continue
@@ -277,6 +291,31 @@ class Chain:
             block = self._append_block(timestamp, tuple(included))
             self._included.notify_all()
             return block
+
+    def _execute_charged(
+        self, ledger: Ledger, raw: RawTransaction, run: Callable[[], Execution]
+    ) -> Execution:
+        """Manager.processTransaction: consumeMemoFee burns the memo fee from the owner BEFORE the
+        contract runs (so a transfer must leave room for it), and the whole transaction is undone when
+        the contract does not validate (its revoking session). It shows in the info's `fee`
+        (TransactionInfoCapsule adds the receipt's memo fee to it), not in the receipt's energy_fee."""
+        fee = self.memo_fee if raw.data else 0
+        owner = ledger.accounts.get(raw.owner)
+        if owner is None or fee == 0:  # java-tron charges an existing owner only
+            return run()
+        if owner.balance < fee:
+            raise MemoFeeUnpaid(
+                f"account {keys.to_base58check_address(raw.owner)} insufficient balance[{fee}] to memo fee"
+            )
+        owner.balance -= fee
+        ledger.burned += fee
+        try:
+            execution = run()
+        except ContractValidateError:
+            owner.balance += fee
+            ledger.burned -= fee
+            raise
+        return replace(execution, memo_fee=fee)
 
     def _execute_in_block(self, raw: RawTransaction, timestamp: int) -> Execution:
         # The faucet (the treasury) is the control plane's, not a client: the fault spares it.

@@ -16,6 +16,9 @@ MAINNET_BLOCK_INTERVAL = 3.0
 MAINNET_SOLIDIFICATION = 19  # blocks until a block is irreversible on mainnet
 MAINNET_UNFREEZE_DELAY = 14 * 24 * 3600.0
 BROADCAST_CACHE_TTL = 3600.0  # Manager.transactionIdCache: expireAfterWrite(1, TimeUnit.HOURS)
+# DynamicPropertiesStore MEMO_FEE: 0 until the committee proposal sets it (java-tron's default), as here
+# by default; mainnet's proposal set it to 1 TRX, which the local stack runs with (stack/topology.py).
+MAINNET_MEMO_FEE = 1_000_000  # SUN
 
 
 class GenesisError(ValueError):
@@ -79,6 +82,7 @@ class DevnetConfig:
     unfreeze_delay: float = MAINNET_UNFREEZE_DELAY  # seconds
     genesis_path: Path = DEFAULT_GENESIS_PATH
     broadcast_cache_ttl: float = BROADCAST_CACHE_TTL  # seconds a node remembers a broadcast id
+    memo_fee: int = 0  # SUN burned per contract of a transaction whose raw_data.data is not empty
 
     def __post_init__(self) -> None:
         if self.block_interval <= 0:
@@ -89,6 +93,8 @@ class DevnetConfig:
             raise ValueError("unfreeze_delay must be >= 0")
         if self.broadcast_cache_ttl <= 0:
             raise ValueError("broadcast_cache_ttl must be positive")
+        if self.memo_fee < 0:
+            raise ValueError("memo_fee must be >= 0 (SUN)")
 
 
 def _field(data: dict[str, Any], name: str, kind: type) -> Any:

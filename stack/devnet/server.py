@@ -107,6 +107,7 @@ def start_devnet(config: DevnetConfig) -> DevnetHandle:
         unfreeze_delay_ms=int(config.unfreeze_delay * 1000),
         block_interval_ms=int(config.block_interval * 1000),
         broadcast_cache_ttl_s=config.broadcast_cache_ttl,
+        memo_fee=config.memo_fee,
         forced_trc20_failure=forced_trc20_failure,
     )
     app = DevnetApp(

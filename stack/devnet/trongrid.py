@@ -189,7 +189,7 @@ def _receivers(record: TxRecord) -> set[str]:
 
 def _transaction(record: TxRecord) -> dict[str, Any]:
     ex = record.execution
-    result, fee = (ex.result, ex.fee) if ex is not None else ("SUCCESS", 0)
+    result, fee = (ex.result, ex.fee + ex.memo_fee) if ex is not None else ("SUCCESS", 0)
     info = views.transaction_info(record, False)
     receipt = info.get("receipt", {})
     return {

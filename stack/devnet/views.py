@@ -92,7 +92,7 @@ def transaction_info(tx: TxRecord, visible: bool) -> dict[str, Any]:
     net_usage = len(tx.raw_hex) // 2 + SIGNATURE_BYTES * len(tx.signatures)
     out: dict[str, Any] = {
         "id": tx.txid,
-        "fee": ex.fee,  # zero but for the revert_trc20 fault, so ledger arithmetic stays exact
+        "fee": ex.fee + ex.memo_fee,  # the memo fee (--memo-fee), the revert_trc20 fault's burn; else 0
         "blockNumber": tx.block_number,
         "blockTimeStamp": tx.block_timestamp,
         "contractResult": [ex.output.hex()],

@@ -137,7 +137,7 @@ class WalletApi:
             "getCreateAccountFee": 0,
             "getTransactionFee": 0,
             "getEnergyFee": 0,
-            "getMemoFee": 0,
+            "getMemoFee": self._chain.memo_fee,
             "getCreateNewAccountFeeInSystemContract": 0,
             "getTotalEnergyLimit": views.TOTAL_ENERGY_LIMIT,
             "getAllowTvmTransferTrc10": 1,

@@ -7,6 +7,9 @@ GET  /endpoints          the ready pods only: [{"name", "url"}] (what a mesh rou
 GET  /sd                 Prometheus HTTP service discovery: every pod as a scrape target
 POST /pods/{name}/kill   body optional: {"signal": "KILL"|"TERM"} (default KILL)
 POST /pods/kill          {"count": N} | {"random": true} | {"names": [...]}, plus optional "signal"
+POST /pods/{name}/delete `kubectl delete pod`: drained (out of the endpoints, preStop, TERM, grace), not
+                         restarted; answers {"deleted": [proof]}
+POST /scale              {"replicas": N}: `kubectl scale deployment`; answers {"pods": [...]}
 Kills answer {"killed": [proof per pod]} once each process is gone (500 if one is not, by the deadline).
 
 A pod's phase: Running (its process runs), CrashLoopBackOff (waiting out the back-off before the
@@ -28,9 +31,13 @@ from stack.pods.pod import Pod
 from stack.pods.supervisor import SIGNALS, PodsError, Supervisor
 
 KILL_ONE = re.compile(r"/pods/([^/]+)/kill")
+DELETE_ONE = re.compile(r"/pods/([^/]+)/delete")
 ONE_POD = re.compile(r"/pods/([^/]+)")
 SELECTORS = ("count", "random", "names")
-ROUTES = "GET /healthz, /pods, /pods/{name}, /endpoints, /sd; POST /pods/{name}/kill, /pods/kill"
+ROUTES = (
+    "GET /healthz, /pods, /pods/{name}, /endpoints, /sd; "
+    "POST /pods/{name}/kill, /pods/kill, /pods/{name}/delete, /scale"
+)
 
 
 class PodsApi(ThreadingHTTPServer):
@@ -115,8 +122,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._handle(lambda: kill(lambda body: _chosen(supervisor, body), (*SELECTORS, "signal")))
         elif match := KILL_ONE.fullmatch(path):
             self._handle(lambda: kill(lambda _: supervisor.choose(names=[match[1]]), ("signal",)))
+        elif deleting := DELETE_ONE.fullmatch(path):
+            self._handle(lambda: self._delete(deleting[1]))
+        elif path == "/scale":
+            self._handle(self._scale)
         else:
             self._not_found(path)
+
+    def _delete(self, name: str) -> tuple[int, Any]:
+        supervisor = self.server.supervisor
+        proofs = supervisor.delete([supervisor.pod(name)])
+        return (200 if all(proof["gone"] for proof in proofs) else 500), {"deleted": proofs}
+
+    def _scale(self) -> tuple[int, Any]:
+        body = self._body()
+        _check_fields(body, ("replicas",))
+        return 200, {"pods": self.server.supervisor.scale(body.get("replicas"))}  # type: ignore[arg-type]
 
     def _handle(self, action: Callable[[], tuple[int, Any]]) -> None:
         try:

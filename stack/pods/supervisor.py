@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import signal
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -27,6 +28,7 @@ from stack.processes import free_port, service_part
 
 SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM}
 KILL_WAIT_SECONDS = 10.0  # SIGKILL takes effect at once; this is only a deadline for the proof
+MAX_REPLICAS = 20  # local processes on a small machine
 STARTUP_WARNING_SECONDS = 5.0  # the service starts in 1-3 s here, more on a loaded machine
 
 
@@ -55,6 +57,9 @@ class Supervisor:
         time_scale: float = 1.0,
     ) -> None:
         self.spec = deployment.scaled(time_scale)
+        self._deployment, self._env, self._run_dir = deployment, env, run_dir
+        self._time_scale = time_scale
+        self._changing = threading.Lock()  # one scale or delete at a time, as one controller acts
         if self.spec.startup_allowance() < STARTUP_WARNING_SECONDS:
             emit(
                 "warning",
@@ -65,12 +70,15 @@ class Supervisor:
         self._rng = random.Random()
         self.pods: list[Pod] = []
         for _ in range(deployment.replicas if replicas is None else replicas):
-            name = deployment.new_pod_name(self._rng)
-            while name in self._by_name():
-                name = deployment.new_pod_name(self._rng)
-            port = free_port()
-            part = dataclasses.replace(service_part(run_dir, name, env, port), die_with_parent=True)
-            self.pods.append(Pod(name, part, port, self.spec, CrashLoopBackOff(time_scale)))
+            self.pods = [*self.pods, self._new_pod()]
+
+    def _new_pod(self) -> Pod:
+        name = self._deployment.new_pod_name(self._rng)
+        while name in self._by_name():
+            name = self._deployment.new_pod_name(self._rng)
+        port = free_port()
+        part = dataclasses.replace(service_part(self._run_dir, name, self._env, port), die_with_parent=True)
+        return Pod(name, part, port, self.spec, CrashLoopBackOff(self._time_scale))
 
     def _by_name(self) -> dict[str, Pod]:
         return {pod.name: pod for pod in self.pods}
@@ -92,7 +100,7 @@ class Supervisor:
         return [pod.view() for pod in self.pods]
 
     def view(self, name: str) -> dict[str, Any]:
-        return self._pod(name).view()
+        return self.pod(name).view()
 
     def endpoints(self) -> list[dict[str, str]]:
         """The ready pods only, as a Service's Endpoints lists them: what a mesh may route to."""
@@ -105,7 +113,7 @@ class Supervisor:
     def choose(self, *, names: list[str] | None = None, count: int = 1) -> list[Pod]:
         """The pods to kill: those named, or else `count` picked at random among those running."""
         if names is not None:
-            pods = [self._pod(name) for name in names]
+            pods = [self.pod(name) for name in names]
             idle = [pod.name for pod in pods if not pod.running]
             if idle:
                 raise NotRunning(
@@ -154,23 +162,59 @@ class Supervisor:
             )
         return proofs
 
-    def stop(self) -> None:
-        """As when the Deployment's pods are deleted: out of the endpoints at once, the preStop sleep,
-        SIGTERM, and SIGKILL for what still runs when the grace period (counted from the start) ends.
-        """
-        deadline = time.monotonic() + self.spec.termination_grace
-        for pod in self.pods:
-            pod.begin_termination()
-        time.sleep(min(self.spec.pre_stop_sleep, self.spec.termination_grace))
-        for pod in self.pods:
-            pod.signal(signal.SIGTERM, "stopped with the supervisor")
-        for pod in self.pods:
-            if not pod.join(max(0.0, deadline - time.monotonic())):
-                pod.signal(signal.SIGKILL, "still running at the end of the grace period")
-        for pod in self.pods:
-            pod.join(KILL_WAIT_SECONDS)
+    def scale(self, replicas: int) -> list[dict[str, Any]]:
+        """`kubectl scale deployment --replicas=N`: new pods start (ready when their probes say so);
+        surplus ones, the newest first as a ReplicaSet picks them, are deleted (see `delete`)."""
+        if isinstance(replicas, bool) or not isinstance(replicas, int) or not 0 <= replicas <= MAX_REPLICAS:
+            raise PodsError(f"replicas must be a whole number from 0 to {MAX_REPLICAS}")
+        with self._changing:
+            added = [self._new_pod() for _ in range(replicas - len(self.pods))]
+            self.pods = [*self.pods, *added]
+            for pod in added:
+                pod.start()
+            surplus = self.pods[replicas:]
+        if surplus:
+            self.delete(surplus)
+        emit("scaled", replicas=replicas)
+        return self.views()
 
-    def _pod(self, name: str) -> Pod:
+    def delete(self, pods: list[Pod], reason: str = "deleted") -> list[dict[str, Any]]:
+        """`kubectl delete pod` (what a scale-down or a rollout does to a pod): out of the endpoints at
+        once, the preStop sleep, SIGTERM, SIGKILL for what still runs when the grace period (counted from
+        the start) ends; then the pod is gone from the list, not restarted. One proof per pod."""
+        with self._changing:
+            pods = [pod for pod in pods if pod in self.pods]
+            began = time.monotonic()
+            deadline = began + self.spec.termination_grace
+            for pod in pods:
+                pod.begin_termination()
+            time.sleep(min(self.spec.pre_stop_sleep, self.spec.termination_grace))
+            for pod in pods:
+                pod.signal(signal.SIGTERM, reason)
+            escalated = set()
+            for pod in pods:
+                late = not pod.join(max(0.0, deadline - time.monotonic()))
+                if late and pod.signal(signal.SIGKILL, "still running at the end of the grace period"):
+                    escalated.add(pod.name)
+            proofs = [
+                {
+                    "name": pod.name,
+                    "gone": pod.join(KILL_WAIT_SECONDS),
+                    "escalated_to_sigkill": pod.name in escalated,
+                    "waited_seconds": round(time.monotonic() - began, 3),
+                }
+                for pod in pods
+            ]
+            self.pods = [pod for pod in self.pods if pod not in pods]
+        for proof in proofs:
+            emit("pod_deleted", pod=proof["name"], gone=proof["gone"])
+        return proofs
+
+    def stop(self) -> None:
+        """As when the Deployment's pods are deleted."""
+        self.delete(list(self.pods), "stopped with the supervisor")
+
+    def pod(self, name: str) -> Pod:
         pod = self._by_name().get(name)
         if pod is None:
             raise UnknownPod(f"no pod named {name!r}; the pods are: {', '.join(p.name for p in self.pods)}")

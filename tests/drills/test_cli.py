@@ -59,7 +59,11 @@ def test_no_backup_at_the_location_is_named(tmp_path: Path) -> None:
 def test_drill_list_names_each_drill_first() -> None:
     listed = tronops("drill", "list")
     assert listed.returncode == 0
-    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["restore", "backup-check"]
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == [
+        "restore",
+        "maintenance",
+        "backup-check",
+    ]
 
 
 def test_an_unknown_drill_exits_2_saying_what_to_run() -> None:
@@ -75,7 +79,10 @@ def test_a_drill_on_a_kubernetes_target_cannot_run_yet(tmp_path: Path) -> None:
         "base_url: https://staging.example.com\nprometheus_url: https://prometheus.example.com\n"
         "virtual_service: tron-payment-service\n"
     )
-    result = tronops("drill", "run", "backup-check", "--target", str(target), "--out", str(tmp_path / "out"))
+    out = tmp_path / "out"
+    result = tronops(
+        "drill", "run", "backup-check", "maintenance", "--target", str(target), "--out", str(out)
+    )
     assert result.returncode == 2
-    assert "ERROR: this drill acts on the local stack only" in result.stdout
-    assert (tmp_path / "out" / "drills-junit.xml").read_text().count("<error") == 1
+    assert result.stdout.count("ERROR: this drill acts on the local stack only") == 2
+    assert (out / "drills-junit.xml").read_text().count("<error") == 2

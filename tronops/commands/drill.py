@@ -8,7 +8,8 @@ from pathlib import Path
 
 from tronops.commands import Commands, add_target
 
-NAMES = ("restore", "backup-check")  # drills/runner.py DRILLS, kept here so `--help` imports nothing
+# drills/runner.py DRILLS, kept here so `--help` imports nothing
+NAMES = ("restore", "maintenance", "backup-check")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -1,0 +1,45 @@
+"""A local stack of the drills' own (backups every 12 s: the CronJob's schedule x0.05, fast blocks)
+and running one drill on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from drills.agent import read_status
+from drills.context import DrillContext
+from drills.runner import Result, run
+from harness.target import LocalTarget
+from harness.waiting import wait_for
+from stack import topology
+from stack.processes import free_port
+
+
+@contextmanager
+def drill_stack(run_dir: Path, *service_env: tuple[str, str]) -> Iterator[Path]:
+    options = topology.StackOptions(
+        run_dir=run_dir, port=free_port(), block_interval=0.5, confirmations=2, service_env=service_env
+    )
+    topology.up(options, progress=lambda _line: None)
+    try:
+        wait_for(
+            lambda: read_status(run_dir / "backups" / "agent-status.json")["last_success"],
+            30,
+            "a first backup",
+        )
+        yield run_dir
+    finally:
+        topology.down(run_dir)
+
+
+def drill(stack_dir: Path, name: str, **options: object) -> Result:
+    """Its progress lines go to stdout: pytest shows them when the test fails."""
+    ctx = DrillContext(LocalTarget(stack_dir), say=print)
+    for key, value in options.items():
+        setattr(ctx, key, value)
+    return run([name], ctx)[0]
+
+
+def verdicts(result: Result) -> dict[str, dict[str, object]]:
+    return {v["name"]: v for v in result.timeline.verdicts()}

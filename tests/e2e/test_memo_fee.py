@@ -1,0 +1,84 @@
+"""The service on a chain that charges mainnet's memo fee (backends of their own): every transaction it
+signs carries its operation (`op:<kind>:<id>`) as a memo, the fee is burned on chain, and the service
+counts it before it accepts a payout (refused with what to fix, nothing queued, when the fee does not
+fit) and reports it as a fee. Nothing is paid twice: a retried key answers with the first payout."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.audit.run import audit
+from harness.clients.api import Api
+from harness.clients.devnet import Devnet
+from harness.tokens import mint_token
+from harness.traffic import new_address
+from stack.devnet.config import MAINNET_MEMO_FEE
+from stack.local import Backends, start_backends
+from stack.processes import Part
+from tests.conftest import BLOCK_INTERVAL, CONFIRMATIONS, FAST_SERVICE
+from tests.support.ledger import LOOKBACK_MS, SETTLE_S, assert_clean, expected_kinds, window_start
+
+
+@pytest.fixture(scope="module")
+def charging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backends, Part]]:
+    run_dir: Path = tmp_path_factory.mktemp("memo-fee")
+    backends = start_backends(
+        run_dir, block_interval=BLOCK_INTERVAL, confirmations=CONFIRMATIONS,
+        devnet_args=["--memo-fee", str(MAINNET_MEMO_FEE)],
+    )  # fmt: skip
+    try:
+        yield backends, backends.start_replica("memo-0", **FAST_SERVICE)
+    finally:
+        backends.stop()
+
+
+@pytest.fixture(autouse=True)
+def money_is_conserved(request: pytest.FixtureRequest, charging: tuple[Backends, Part]) -> Iterator[None]:
+    """This module's own backends get the e2e audit after each test (tests/e2e/conftest.py's, here)."""
+    backends, service = charging
+    since = window_start()
+    yield
+    token = mint_token(backends.service_env()["JWT_SECRET"], "money-audit", ["admin"], ttl_s=600)
+    report = audit(
+        service.url, token, backends.devnet.url, backends.usdt_contract, since_ms=since,
+        stuck_after_ms=0, lookback_ms=LOOKBACK_MS, settle_s=SETTLE_S,
+    )  # fmt: skip
+    assert_clean(report, expected_kinds(request.node))
+
+
+def test_a_payout_carries_its_operation_and_pays_the_memo_fee_once(charging: tuple[Backends, Part]) -> None:
+    backends, service = charging
+    api = Api(service.url, backends.service_env()["JWT_SECRET"], f"memo-{uuid.uuid4().hex[:8]}")
+    devnet = Devnet(backends.devnet.url)
+    wallet = api.wallet("TRX", "memo fee")
+    devnet.fund(wallet["address"], 3_000_000)
+    fees = api.get("/api/v1/tron/network/fees").json()
+    assert fees["memo_fee"] == "1.000000"
+
+    too_much = {"amount": "2.5", "currency": "TRX", "source_wallet_id": wallet["wallet_id"],
+                "recipient_address": new_address()}  # fmt: skip
+    refused = api.post("/api/v1/payouts/initiate", too_much, key=str(uuid.uuid4()))
+    assert refused.status_code == 409, refused.text
+    assert "1.000000 memo fee" in refused.json()["error"]["message"]
+    assert refused.json()["error"]["details"]["required"] == "3.500000"
+
+    body = {**too_much, "amount": "1"}
+    key = str(uuid.uuid4())
+    first = api.post("/api/v1/payouts/initiate", body, key=key)
+    assert first.status_code == 202, first.text
+    payout_id = first.json()["payout_id"]
+    done = api.wait_status(f"/api/v1/payouts/{payout_id}", ("completed", "failed"), timeout=60)
+    assert done["status"] == "completed", done
+    retry = api.post("/api/v1/payouts/initiate", body, key=key)
+    assert retry.json()["payout_id"] == payout_id and retry.headers.get("Idempotent-Replayed") == "true"
+
+    tx = devnet.node("wallet/gettransactionbyid", {"value": done["tx_id"]})
+    info = devnet.node("wallet/gettransactioninfobyid", {"value": done["tx_id"]})
+    assert bytes.fromhex(tx["raw_data"]["data"]).decode() == f"op:payout:{payout_id}"
+    assert info["fee"] == MAINNET_MEMO_FEE
+    account = devnet.node("wallet/getaccount", {"address": wallet["address"], "visible": True})
+    assert account["balance"] == 3_000_000 - 1_000_000 - MAINNET_MEMO_FEE  # paid once, fee once
