@@ -43,6 +43,7 @@ from harness.clients.pods import Pods
 from harness.waiting import wait_for
 
 AMOUNT_SUN = 1_000_000  # each payout: 1 TRX
+FEES_SUN = 2_000_000  # and its fees, at most: the memo fee (1 TRX on mainnet) and bandwidth
 RETRYABLE = (409, 429, 500, 502, 503, 504)  # in progress, rate-limited, or the service/mesh failing
 
 
@@ -270,7 +271,7 @@ class Torture:
         for i in range(count):
             manager = Api(self.base_url, self.secret, f"torture-{s.seed}-{i}", ("payout_manager",))
             wallet = manager.wallet("TRX", f"torture {i}")
-            self.devnet.fund(wallet["address"], per_wallet * AMOUNT_SUN + 10_000_000)
+            self.devnet.fund(wallet["address"], per_wallet * (AMOUNT_SUN + FEES_SUN) + 10_000_000)
             self.managers.append((manager, wallet))
 
     def run(self) -> Outcome:
