@@ -30,7 +30,7 @@ from harness.target import KubernetesTarget
 from harness.traffic import NODE_READS, Creators, Payers, Readers
 from harness.waiting import WaitTimeout, wait_for
 
-WALLET_FUNDS_SUN = 300_000_000  # 300 TRX: 250 payouts of 0.1 TRX, each with mainnet's 1 TRX memo fee and bandwidth
+WALLET_FUNDS_SUN = 300_000_000  # 300 TRX: 250 payouts of 0.1 TRX, each with a 1 TRX memo fee (mainnet)
 
 
 def _fault_contexts(run: Settings, fault_by_route: dict[str, dict[str, Any]]) -> Any:
