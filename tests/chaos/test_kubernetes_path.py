@@ -173,7 +173,7 @@ def test_payers_on_a_cluster_need_wallets_from_the_target_and_it_says_what_to_se
     message = str(error.value)
     assert "add payer_wallets: [{user_id: ..., wallet_id: ...}] to the target file" in message
     assert "need 2 pre-funded TRX wallets" in message and "the target lists 0" in message
-    assert "at least 100 TRX" in message
+    assert f"at least {actions.WALLET_FUNDS_SUN // 1_000_000} TRX" in message
     assert session.current(settings(config, secrets)).payers is None
 
 
