@@ -1,4 +1,5 @@
-"""`tronops bench`: one service replica against a bare Quart hello-world, then a memory soak."""
+"""`tronops bench`: one service replica against a bare Quart hello-world, per ASGI server and beside a
+baseline git ref, then a memory soak."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from tronops.commands import Commands
 def cmd_bench(args: argparse.Namespace) -> int:
     from loadtests.benchmark import run_benchmark
 
-    return run_benchmark(duration=args.duration, concurrency=args.concurrency, soak_seconds=args.soak)
+    return run_benchmark(
+        duration=args.duration,
+        concurrency=args.concurrency,
+        soak_seconds=args.soak,
+        servers=[name.strip() for name in args.servers.split(",")] if args.servers else None,
+        baseline_ref=None if args.baseline == "none" else args.baseline,
+    )
 
 
 def register(commands: Commands) -> None:
@@ -22,5 +29,15 @@ def register(commands: Commands) -> None:
         type=float,
         default=300.0,
         help="seconds of load for the RSS check, 0 skips it",
+    )
+    bench.add_argument(
+        "--servers",
+        help="ASGI servers to compare, comma-separated, of uvicorn, hypercorn, granian (default: all)",
+    )
+    bench.add_argument(
+        "--baseline",
+        default="main",
+        help="git ref whose service is measured beside them, served as it serves itself (default: main; "
+        "'none' skips it)",
     )
     bench.set_defaults(func=cmd_bench)
