@@ -53,6 +53,7 @@ DEPLOYED_SERVER = "uvicorn"  # what the service runs unless told otherwise
 READ_GAIN_TARGET = 1.5  # the deployed server's read throughput over the baseline's
 WRITE_GAIN_TARGET = 2.0
 BASELINE_LABEL = "baseline"
+SOAK_RATE_GUESS = 3000.0  # req/s that sizes the soak's readers when no read run measured the rate
 
 
 @dataclass(frozen=True)
@@ -218,17 +219,21 @@ class Bench:
         measured: dict[str, Measured] = {}
         for contender in self.contenders:
             replica = self._start_replica(contender)
-            if self.payout_ids is None:
-                self.payout_ids = self._seed(replica)
-            measured[contender.label] = self._measure_contender(contender, replica)
+            measured[contender.label] = self._measure_contender(contender, replica, self._seeded(replica))
             self._stop_part(replica)  # one replica at a time: none competes with the measured one
-        self._verdict(measured)
+        if measured:
+            self._verdict(measured)
         if self.soak > 0:
-            assert self.payout_ids is not None
-            deployed = Contender(DEPLOYED_SERVER, DEPLOYED_SERVER)
-            rate = measured[DEPLOYED_SERVER].read.rps if DEPLOYED_SERVER in measured else 3000.0
-            self._soak(self._start_replica(deployed), self.payout_ids, rate)
+            replica = self._start_replica(Contender(DEPLOYED_SERVER, DEPLOYED_SERVER))
+            rate = measured[DEPLOYED_SERVER].read.rps if DEPLOYED_SERVER in measured else SOAK_RATE_GUESS
+            self._soak(replica, self._seeded(replica), rate)
         return self._summary()
+
+    def _seeded(self, replica: Part) -> list[str]:
+        """The payouts the reads fetch, queued through the first replica started."""
+        if self.payout_ids is None:
+            self.payout_ids = self._seed(replica)
+        return self.payout_ids
 
     def _start_replica(self, contender: Contender) -> Part:
         assert self.backends is not None
@@ -267,8 +272,8 @@ class Bench:
         )[0]
         return asyncio.run(seed_payouts(replica.url, seeder, self.backends.treasury, SEED_PAYOUTS))
 
-    def _measure_contender(self, contender: Contender, replica: Part) -> Measured:
-        assert self.backends is not None and self.payout_ids is not None
+    def _measure_contender(self, contender: Contender, replica: Part, payout_ids: list[str]) -> Measured:
+        assert self.backends is not None
         bare = None
         if contender.server is not None:
             self.say(f"{contender.label}: starting the hello-world app on the same server ...")
@@ -290,7 +295,7 @@ class Bench:
             replica.url,
             wrk.Plan(
                 "GET",
-                [f"/api/v1/payouts/{self.payout_ids[0]}"],
+                [f"/api/v1/payouts/{payout_ids[0]}"],
                 self.admin_tokens(
                     max(bare.rps if bare else 0, 3000), read_seconds, f"reader-{contender.label}"
                 ),
@@ -454,18 +459,19 @@ def run_benchmark(
     servers: list[str] | None = None,
     baseline_ref: str | None = None,
 ) -> int:
-    """Run the whole benchmark and return the exit code: 0 when every check passed."""
+    """Run the whole benchmark and return the exit code: 0 when every check passed. `servers=None`:
+    every one; `[]`: none, only the soak."""
     try:
         wrk_binary = wrk.ensure_installed()
     except wrk.WrkError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     unknown = sorted(set(servers or ()) - set(SERVERS))
-    if unknown or servers == []:
-        print(
-            f"bench: --servers: expected some of {', '.join(SERVERS)}, got {unknown or 'none'}",
-            file=sys.stderr,
-        )
+    if unknown:
+        print(f"bench: --servers: expected some of {', '.join(SERVERS)}, got {unknown}", file=sys.stderr)
+        return 2
+    if servers == [] and soak_seconds <= 0:
+        print("bench: nothing to measure: no server and no soak (--soak 0)", file=sys.stderr)
         return 2
     run_dir = Path(tempfile.mkdtemp(prefix="tronops-bench-"))
     try:

@@ -10,6 +10,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from prometheus_client import Counter, Histogram
 from quart import Quart, Response, g, request
 from werkzeug.routing import BaseConverter
 
@@ -39,6 +40,16 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 def _route_template(rule: str) -> str:
     """`/api/v1/payouts/<payout_id>` -> `/api/v1/payouts/{payout_id}`: bounded label values."""
     return _RULE_PARAM.sub(r"{\1}", rule)
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    """The request counter and duration histogram children of one label set, found once: prometheus'
+    `labels()` takes a lock and builds a key on every call. Labels are bounded (templates, not paths)."""
+    return (
+        metrics.HTTP_REQUESTS.labels(method=method, route=route, status=str(status)),
+        metrics.HTTP_DURATION.labels(method=method, route=route),
+    )
 
 
 class IdConverter(BaseConverter):
@@ -151,10 +162,9 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
             response.headers.setdefault(name, value)
         route = _route_template(request.url_rule.rule if request.url_rule is not None else "unmatched")
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        metrics.HTTP_REQUESTS.labels(
-            method=request.method, route=route, status=str(response.status_code)
-        ).inc()
-        metrics.HTTP_DURATION.labels(method=request.method, route=route).observe(elapsed)
+        counted, timed = _request_series(request.method, route, response.status_code)
+        counted.inc()
+        timed.observe(elapsed)
         access_log.info(
             "request",
             extra={

@@ -1,6 +1,6 @@
 import pytest
 
-from loadtests.stats import pool_size, rss_verdict, share
+from loadtests.stats import pool_size, rss_slope, rss_verdict, share
 from loadtests.wrk import Plan, WrkError, lua_string, parse_output
 
 MIB = 1024 * 1024
@@ -81,3 +81,15 @@ def test_plan_becomes_a_lua_table_with_quotes_escaped() -> None:
 def test_lua_strings_refuse_what_could_break_the_script() -> None:
     with pytest.raises(ValueError):
         lua_string("line\nbreak")
+
+
+def test_rss_slope_is_per_minute_after_warm_up_and_flat_memory_has_none() -> None:
+    ramp = [(float(t), 100 * MIB + t * MIB // 10) for t in range(0, 300, 10)]  # +0.1 MiB/s = +6 MiB/min
+    assert rss_slope(ramp, 60) == pytest.approx(6 * MIB, rel=0.01)
+    assert rss_slope([(float(t), 100 * MIB) for t in range(0, 300, 10)], 60) == 0
+    assert rss_slope([(0.0, MIB), (100.0, 2 * MIB)], 60) is None, "one sample after warm-up: no slope"
+
+
+def test_rss_that_peaked_over_the_limit_fails_even_when_it_ends_under() -> None:
+    verdict = rss_verdict(_ramp([100, 100, 250, 100, 100, 100, 100]), 0, 200 * MIB, 0.10)
+    assert not verdict.ok and "250.0 MiB" in verdict.reason

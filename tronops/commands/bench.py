@@ -8,6 +8,13 @@ import argparse
 from tronops.commands import Commands
 
 
+def _servers(args: argparse.Namespace) -> list[str] | None:
+    """None: every server; [] with --memory-only: none, only the soak."""
+    if args.memory_only:
+        return []
+    return [name.strip() for name in args.servers.split(",")] if args.servers else None
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from loadtests.benchmark import run_benchmark
 
@@ -15,8 +22,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         duration=args.duration,
         concurrency=args.concurrency,
         soak_seconds=args.soak,
-        servers=[name.strip() for name in args.servers.split(",")] if args.servers else None,
-        baseline_ref=None if args.baseline == "none" else args.baseline,
+        servers=_servers(args),
+        baseline_ref=None if args.baseline == "none" or args.memory_only else args.baseline,
     )
 
 
@@ -39,5 +46,10 @@ def register(commands: Commands) -> None:
         default="main",
         help="git ref whose service is measured beside them, served as it serves itself (default: main; "
         "'none' skips it)",
+    )
+    bench.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="only the memory soak on one replica: RSS start, end, max and slope (length: --soak)",
     )
     bench.set_defaults(func=cmd_bench)
