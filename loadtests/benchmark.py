@@ -476,7 +476,13 @@ def run_benchmark(
     run_dir = Path(tempfile.mkdtemp(prefix="tronops-bench-"))
     try:
         bench = Bench(
-            run_dir, wrk_binary, duration, concurrency, soak_seconds, servers or list(SERVERS), baseline_ref
+            run_dir,
+            wrk_binary,
+            duration,
+            concurrency,
+            soak_seconds,
+            list(SERVERS) if servers is None else servers,
+            baseline_ref,
         )
     except SetupError as exc:
         shutil.rmtree(run_dir, ignore_errors=True)

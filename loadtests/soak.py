@@ -17,7 +17,7 @@ SAMPLE_SECONDS = 10.0
 
 def criteria(seconds: int) -> str:
     return (
-        f"RSS sampled every {SAMPLE_SECONDS:.0f} s; verdict: final RSS < {mib(RSS_LIMIT):.0f} MiB and "
+        f"RSS sampled every {SAMPLE_SECONDS:.0f} s; verdict: RSS always < {mib(RSS_LIMIT):.0f} MiB and "
         f"the mean of the last third of samples after a {WARMUP_SHARE * seconds:.0f} s warm-up "
         f"< {RSS_MAX_GROWTH:.0%} above the first third's"
     )
