@@ -373,44 +373,47 @@ class Bench:
             print("\n" + table(rows))
         reference = BASELINE_LABEL if BASELINE_LABEL in measured else next(iter(measured))
         print("\n" + server_table({label: m.runs() for label, m in measured.items()}, reference))
-        with_bare = {label: m for label, m in measured.items() if m.bare is not None}
-        fastest = max(with_bare, key=lambda label: with_bare[label].bare.rps)  # type: ignore[union-attr]
-        deployed = measured.get(DEPLOYED_SERVER)
-        checks: list[tuple[str, bool, str]] = []
-        if deployed is not None:
-            read_share = share(deployed.read.rps, with_bare[fastest].bare.rps)  # type: ignore[union-attr]
-            checks.append(
-                (
-                    f"read path on {DEPLOYED_SERVER} >= {READ_TARGET:.0%} of the bare app on the fastest "
-                    f"server ({fastest})",
-                    read_share >= READ_TARGET,
-                    f"{read_share:.1%}",
-                )
-            )
-        baseline = measured.get(BASELINE_LABEL)
-        if deployed is not None and baseline is not None:
-            for what, target, now, before in (
-                ("read", READ_GAIN_TARGET, deployed.read.rps, baseline.read.rps),
-                ("write", WRITE_GAIN_TARGET, deployed.write.rps, baseline.write.rps),
-            ):
-                gain = share(now, before)
-                checks.append(
-                    (
-                        f"{what} on {DEPLOYED_SERVER} >= {target:.1f}x the baseline's",
-                        gain >= target,
-                        f"{gain:.2f}x",
-                    )
-                )
-        for what, ok, figure in checks:
-            print(f"target: {what}: {'PASS' if ok else 'MISS'} ({figure})")
+        # With the machine to itself the replica runs at a full core and req/s is the figure; when other
+        # work competed (as flagged above) it got less than its core, and requests per CPU-second it
+        # used still compare.
+        per_cpu = bool(self.noisy)
+        unit = "req per CPU-second" if per_cpu else "req/s"
+        for what, ok, figure in self._checks(measured, per_cpu):
+            print(f"target ({unit}): {what}: {'PASS' if ok else 'MISS'} ({figure})")
             if not ok:
-                self.failures.append(f"{what}: missed ({figure})")
+                self.failures.append(f"{what}: missed ({figure}, {unit})")
         if self.noisy:
             print(
                 f"  UNRELIABLE: other work on the machine competed during {', '.join(self.noisy)}, so "
                 "these ratios are skewed either way; rerun on a quiet machine"
             )
         print(flush=True)
+
+    @staticmethod
+    def _checks(measured: dict[str, Measured], per_cpu: bool) -> list[tuple[str, bool, str]]:
+        """(target, met, figure) for the targets this run can judge."""
+
+        def rate(m: Measured, run: str) -> float:
+            result = {"bare": m.bare, "read": m.read, "write": m.write}[run]
+            if result is None:
+                return 0.0
+            return result.rps / (m.cpu[run] / 100) if per_cpu and m.cpu[run] > 0 else result.rps
+
+        checks: list[tuple[str, bool, str]] = []
+        deployed = measured.get(DEPLOYED_SERVER)
+        with_bare = [label for label, m in measured.items() if m.bare is not None]
+        if deployed is not None and with_bare:
+            fastest = max(with_bare, key=lambda label: rate(measured[label], "bare"))
+            read_share = share(rate(deployed, "read"), rate(measured[fastest], "bare"))
+            what = f"read path on {DEPLOYED_SERVER} >= {READ_TARGET:.0%} of bare on the fastest ({fastest})"
+            checks.append((what, read_share >= READ_TARGET, f"{read_share:.1%}"))
+        baseline = measured.get(BASELINE_LABEL)
+        if deployed is not None and baseline is not None:
+            for run, target in (("read", READ_GAIN_TARGET), ("write", WRITE_GAIN_TARGET)):
+                gain = share(rate(deployed, run), rate(baseline, run))
+                what = f"{run} on {DEPLOYED_SERVER} >= {target:.1f}x the baseline's"
+                checks.append((what, gain >= target, f"{gain:.2f}x"))
+        return checks
 
     def _soak(self, replica: Part, payout_ids: list[str], rate: float) -> None:
         paths = [

@@ -1,7 +1,8 @@
 import pytest
 
+from loadtests.benchmark import Bench, Measured
 from loadtests.stats import pool_size, rss_slope, rss_verdict, share
-from loadtests.wrk import Plan, WrkError, lua_string, parse_output
+from loadtests.wrk import Plan, WrkError, WrkResult, lua_string, parse_output
 
 MIB = 1024 * 1024
 
@@ -93,3 +94,20 @@ def test_rss_slope_is_per_minute_after_warm_up_and_flat_memory_has_none() -> Non
 def test_rss_that_peaked_over_the_limit_fails_even_when_it_ends_under() -> None:
     verdict = rss_verdict(_ramp([100, 100, 250, 100, 100, 100, 100]), 0, 200 * MIB, 0.10)
     assert not verdict.ok and "250.0 MiB" in verdict.reason
+
+
+def _run(rps: float) -> WrkResult:
+    return WrkResult(seconds=10, requests=int(rps * 10), p50_ms=1, p99_ms=2, socket_errors=0, statuses={})
+
+
+def test_server_targets_are_judged_per_cpu_second_when_the_replica_did_not_get_its_core() -> None:
+    # uvicorn got a third of its core for its read run, the baseline all of it: in req/s it looks
+    # slower, per CPU-second it is twice as fast.
+    measured = {
+        "uvicorn": Measured(_run(6000), _run(1000), _run(200), {"bare": 100, "read": 33.3, "write": 50}),
+        "baseline": Measured(None, _run(1500), _run(100), {"bare": 0, "read": 100, "write": 100}),
+    }
+    by_rps = {what.split(" on")[0]: ok for what, ok, _ in Bench._checks(measured, per_cpu=False)}
+    by_cpu = {what.split(" on")[0]: ok for what, ok, _ in Bench._checks(measured, per_cpu=True)}
+    assert by_rps == {"read path": False, "read": False, "write": True}
+    assert by_cpu == {"read path": True, "read": True, "write": True}
