@@ -12,6 +12,8 @@ from pathlib import Path
 
 from prometheus_client import Counter, Histogram
 from quart import Quart, Response, g, request
+from quart.sessions import NullSession, SecureCookieSessionInterface
+from quart.wrappers import BaseRequestWebsocket
 from werkzeug.routing import BaseConverter
 
 from service import VERSION, logs, metrics
@@ -52,6 +54,16 @@ def _request_series(method: str, route: str, status: int) -> tuple[Counter, Hist
     )
 
 
+class NoCookieSessions(SecureCookieSessionInterface):
+    """The API is stateless (bearer tokens, no cookies): every request shares one empty read-only
+    session, instead of Quart building a cookie session and its signer per request to find none."""
+
+    _none = NullSession()
+
+    async def open_session(self, app: Quart, request: BaseRequestWebsocket) -> NullSession:
+        return self._none
+
+
 class IdConverter(BaseConverter):
     """A path segment naming an object, never one of its siblings' fixed names: GET /payments/<id>
     must not also claim /payments/process, or OPTIONS and 405 would advertise a GET it does not have."""
@@ -78,6 +90,7 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
     config = config or Config.from_env()
     app = Quart("service")
     app.url_map.converters["id"] = IdConverter
+    app.session_interface = NoCookieSessions()
     app.config["SERVICE"] = config
     app.config["JSON_SORT_KEYS"] = False
     register_error_handlers(app)
