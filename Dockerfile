@@ -26,4 +26,5 @@ EXPOSE 8085
 # Liveness only: /health/live never depends on MongoDB, Redis or the TRON node.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8085') + '/health/live', timeout=2)"]
+# uvicorn (httptools) in-process on uvloop, draining on SIGTERM (service/serving.py); ASGI_SERVER picks another.
 CMD ["python", "-m", "service"]

@@ -1,14 +1,18 @@
-"""`tronops bench`: one replica's read and write throughput beside a bare Quart app, then a memory soak.
+"""`tronops bench`: one replica's read and write throughput beside a bare Quart app, per ASGI server,
+beside a baseline (the service as another git ref serves it), then a memory soak.
 
 Everything runs on this machine from one run: the real backends (store, Redis, TRON devnet), one
-service replica as deployed (its background worker on), the bare app served the same way, and wrk as
-the load generator with the same settings for every target. With 2+ CPUs the measured process gets
-a CPU to itself and wrk and the backends share the others, so both targets get the same core.
+service replica at a time as deployed (its background worker on), the bare app served the same way
+by the same server, and wrk as the load generator with the same settings for every target. With 2+
+CPUs the measured process gets a CPU to itself and wrk and the backends share the others, so every
+target gets the same core. Each server is measured in turn within the one run, so the ratios between
+them hold even on a machine whose other load drifts between runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import signal
@@ -17,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -25,10 +30,10 @@ from harness.tokens import mint_token
 from loadtests import soak, wrk
 from loadtests.fixtures import SetupError, Writer, payout_body, provision_writers, seed_payouts
 from loadtests.procs import OTHERS, CpuMeter, hello_part, machine_busy_share, pin
-from loadtests.report import Progress, Row, describe, table
+from loadtests.report import Progress, Row, describe, server_table, table
 from loadtests.stats import pool_size, share
 from stack.local import Backends, start_backends
-from stack.processes import Part, StartError
+from stack.processes import PYTHON, REPO, Part, StartError, service_part
 
 READ_TARGET = objectives.current().benchmarks.read_path_share  # of the bare app's throughput
 MAX_ERROR_RATE = 0.01
@@ -42,6 +47,36 @@ NOISE_WARNING = 25.0
 SATURATED = 90.0
 BUSY_WARNING = 0.1  # more of the machine than this used by others before the start skews the figures
 RUN_GRACE_SECONDS = 60.0  # how long past its duration a wrk run may take before it counts as hung
+# The servers service/serving.py runs by ASGI_SERVER (named here: the harness imports no `service`).
+SERVERS = ("uvicorn", "hypercorn", "granian")
+DEPLOYED_SERVER = "uvicorn"  # what the service runs unless told otherwise
+READ_GAIN_TARGET = 1.5  # the deployed server's read throughput over the baseline's
+WRITE_GAIN_TARGET = 2.0
+BASELINE_LABEL = "baseline"
+SOAK_RATE_GUESS = 3000.0  # req/s that sizes the soak's readers when no read run measured the rate
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One way of serving the service, measured beside the others in the same run."""
+
+    label: str
+    server: str | None  # ASGI_SERVER for it; None: the code's own default (the baseline)
+    source: Path = REPO  # where its `service` package comes from
+
+
+@dataclass
+class Measured:
+    bare: wrk.WrkResult | None  # the hello-world on the same server (none for the baseline)
+    read: wrk.WrkResult
+    write: wrk.WrkResult
+    cpu: dict[str, float]  # % of one core the target used, by run ("bare", "read", "write")
+
+    def runs(self) -> list[tuple[wrk.WrkResult, float] | None]:
+        return [
+            None if result is None else (result, self.cpu[name])
+            for name, result in (("bare", self.bare), ("read", self.read), ("write", self.write))
+        ]
 
 
 class _Terminated(Exception):
@@ -54,9 +89,23 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 class Bench:
     def __init__(
-        self, run_dir: Path, wrk_binary: str, duration: float, concurrency: int, soak: float
+        self,
+        run_dir: Path,
+        wrk_binary: str,
+        duration: float,
+        concurrency: int,
+        soak: float,
+        servers: list[str],
+        baseline_ref: str | None,
     ) -> None:
         self.run_dir = run_dir
+        self.baseline_ref = baseline_ref
+        self.contenders = [Contender(server, server) for server in servers]
+        if baseline_ref is not None:
+            self.contenders.append(
+                Contender(BASELINE_LABEL, None, checkout(baseline_ref, run_dir / "baseline"))
+            )
+        self.payout_ids: list[str] | None = None
         self.wrk_binary = wrk_binary
         self.seconds = max(1, round(duration))
         self.concurrency = concurrency
@@ -72,6 +121,7 @@ class Bench:
         self.wrk_run: subprocess.Popen[str] | None = None
         self.failures: list[str] = []
         self.noisy: list[str] = []  # runs during which other work on the machine competed
+        self.target_cpu_used: dict[str, float] = {}  # % of one core the target used, by run name
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def stop_all(self) -> None:
@@ -126,6 +176,7 @@ class Bench:
         result = wrk.collect(run, self.seconds + RUN_GRACE_SECONDS)
         self.say(f"{name}: {describe(result)}")
         self.say(f"{name}: CPU use, % of one core: " + ", ".join(f"{k} {v:.0f}" for k, v in shares.items()))
+        self.target_cpu_used[name] = shares["target"]
         if shares[OTHERS] > NOISE_WARNING and shares["target"] < SATURATED:
             self.say(
                 f"{name}: WARNING: other work on the machine took {shares[OTHERS]:.0f}% of a core while the "
@@ -165,67 +216,121 @@ class Bench:
         self.backends = backends = start_backends(self.run_dir / "stack")
         for part in (backends.store, backends.redis, backends.devnet):
             self._pin(part, self.other_cpus)
+        measured: dict[str, Measured] = {}
+        for contender in self.contenders:
+            replica = self._start_replica(contender)
+            measured[contender.label] = self._measure_contender(contender, replica, self._seeded(replica))
+            self._stop_part(replica)  # one replica at a time: none competes with the measured one
+        if measured:
+            self._verdict(measured)
+        if self.soak > 0:
+            replica = self._start_replica(Contender(DEPLOYED_SERVER, DEPLOYED_SERVER))
+            rate = measured[DEPLOYED_SERVER].read.rps if DEPLOYED_SERVER in measured else SOAK_RATE_GUESS
+            self._soak(replica, self._seeded(replica), rate)
+        return self._summary()
 
-        self.say("bare: starting the hello-world app ...")
-        hello = hello_part(self.run_dir)
-        self.parts.append(hello)  # before it starts, so an interrupt while it starts still stops it
-        self._pin(hello.start(), self.target_cpu)
-        # The bare app ignores the token; it is sent so that both targets get the same request bytes.
-        bare = self.measure("bare", hello.url, wrk.Plan("GET", ["/"], self.admin_tokens(1, 1, "bare")), hello)
-        hello.stop()
+    def _seeded(self, replica: Part) -> list[str]:
+        """The payouts the reads fetch, queued through the first replica started."""
+        if self.payout_ids is None:
+            self.payout_ids = self._seed(replica)
+        return self.payout_ids
 
-        self.say("starting one service replica ...")
-        replica = backends.start_replica("bench-replica")
-        self._pin(replica, self.target_cpu)
+    def _start_replica(self, contender: Contender) -> Part:
+        assert self.backends is not None
+        self.say(f"{contender.label}: starting one service replica ...")
+        env = {"ASGI_SERVER": contender.server} if contender.server else {}
+        part = service_part(
+            self.backends.run_dir, f"bench-{contender.label}", self.backends.service_env(**env)
+        )
+        if contender.source != REPO:
+            # `-P`: the baseline's `service` package (first on PYTHONPATH) shadows this checkout's.
+            part = dataclasses.replace(
+                part,
+                argv=[PYTHON, "-P", "-m", "service"],
+                env={**part.env, "PYTHONPATH": str(contender.source)},
+            )
+        self.parts.append(part)
+        self._pin(part.start(timeout=60), self.target_cpu)
+        return part
+
+    def _stop_part(self, part: Part) -> None:
+        part.stop()
+        self.parts.remove(part)
+
+    def _seed(self, replica: Part) -> list[str]:
+        assert self.backends is not None
         self.say("funding a wallet from the devnet faucet and queueing payouts to read ...")
         seeder = asyncio.run(
             provision_writers(
                 replica.url,
-                backends.devnet.url,
+                self.backends.devnet.url,
                 self._secret(),
                 [f"bench-seeder-{self.nonce}"],
                 FUND_SUN,
                 self.ttl,
             )
         )[0]
-        payout_ids = asyncio.run(seed_payouts(replica.url, seeder, backends.treasury, SEED_PAYOUTS))
+        return asyncio.run(seed_payouts(replica.url, seeder, self.backends.treasury, SEED_PAYOUTS))
+
+    def _measure_contender(self, contender: Contender, replica: Part, payout_ids: list[str]) -> Measured:
+        assert self.backends is not None
+        bare = None
+        if contender.server is not None:
+            self.say(f"{contender.label}: starting the hello-world app on the same server ...")
+            hello = hello_part(self.run_dir)
+            hello.env = {**hello.env, "ASGI_SERVER": contender.server}
+            self.parts.append(hello)  # before it starts, so an interrupt while it starts still stops it
+            self._pin(hello.start(), self.target_cpu)
+            # The bare app ignores the token; it is sent so that every target gets the same request bytes.
+            bare = self.measure(
+                f"{contender.label}-bare",
+                hello.url,
+                wrk.Plan("GET", ["/"], self.admin_tokens(1, 1, "bare")),
+                hello,
+            )
+            self._stop_part(hello)
         read_seconds = WARMUP_SECONDS + self.seconds
         read = self.measure(
-            "read",
+            f"{contender.label}-read",
             replica.url,
             wrk.Plan(
                 "GET",
                 [f"/api/v1/payouts/{payout_ids[0]}"],
-                self.admin_tokens(bare.rps, read_seconds, "reader"),
+                self.admin_tokens(
+                    max(bare.rps if bare else 0, 3000), read_seconds, f"reader-{contender.label}"
+                ),
             ),
             replica,
         )
-
-        writers = self._writers(replica, read.rps)
+        writers = self._writers(contender.label, replica, read.rps)
         write = self.measure(
-            "write",
+            f"{contender.label}-write",
             replica.url,
             wrk.Plan(
                 "POST",
                 ["/api/v1/payouts/initiate"],
                 [w.token for w in writers],
-                [payout_body(w, backends.treasury) for w in writers],
+                [payout_body(w, self.backends.treasury) for w in writers],
             ),
             replica,
         )
-
-        self._verdict(bare, read, write)
-        if self.soak > 0:
-            self._soak(replica, payout_ids, read.rps)
-        return self._summary()
+        label = contender.label
+        cpu = {run: self.target_cpu_used.get(f"{label}-{run}", 0.0) for run in ("bare", "read", "write")}
+        return Measured(bare, read, write, cpu)
 
     def _intro(self) -> None:
         print(
-            f"tronops bench: one service replica vs a bare Quart hello-world, both `python -m` + hypercorn "
-            f"in-process (one event loop)\n"
+            f"tronops bench: one service replica vs a bare Quart hello-world on the same server, for "
+            f"{', '.join(c.label for c in self.contenders)}; each `python -m`, the server in-process on "
+            f"one uvloop event loop\n"
             f"  generator: wrk, 1 thread, {self.concurrency} connections, {WARMUP_SECONDS} s warm-up then "
             f"{self.seconds} s per endpoint, same settings for every target"
         )
+        for contender in self.contenders:
+            if contender.source != REPO:
+                print(
+                    f"  {contender.label}: the service as git ref {self.baseline_ref} has it, served its way"
+                )
         if self.target_cpu is not None:
             print(
                 f"  pinning: the measured process on CPU {min(self.target_cpu)}; wrk, store, redis, devnet "
@@ -245,43 +350,70 @@ class Bench:
             flush=True,
         )
 
-    def _writers(self, replica: Part, rate: float) -> list[Writer]:
+    def _writers(self, label: str, replica: Part, rate: float) -> list[Writer]:
         """Writers for the write run; the read rate bounds the write rate, so it sizes the pool."""
         assert self.backends is not None
         count = pool_size(rate, WARMUP_SECONDS + self.seconds, PAYOUTS_PER_MINUTE)
-        self.say(f"write: creating and funding {count} wallets, one per user ...")
-        subs = [f"bench-writer-{self.nonce}-{i}" for i in range(count)]
+        self.say(f"{label}-write: creating and funding {count} wallets, one per user ...")
+        subs = [f"bench-writer-{self.nonce}-{label}-{i}" for i in range(count)]
         return asyncio.run(
             provision_writers(replica.url, self.backends.devnet.url, self._secret(), subs, FUND_SUN, self.ttl)
         )
 
-    def _verdict(self, bare: wrk.WrkResult, read: wrk.WrkResult, write: wrk.WrkResult) -> None:
-        read_share, write_share = share(read.rps, bare.rps), share(write.rps, bare.rps)
-        read_ok = read_share >= READ_TARGET
-        print(
-            "\n"
-            + table(
-                [
-                    Row("bare   GET / (hello-world)", bare, 1.0),
-                    Row("read   GET /api/v1/payouts/{id}", read, read_share),
-                    Row("write  POST /api/v1/payouts/initiate", write, write_share),
-                ]
-            )
-        )
-        print(f"ratios: read/bare {read_share:.1%}, write/bare {write_share:.1%}")
-        print(
-            f"target: read path >= {READ_TARGET:.0%} of bare throughput: "
-            f"{'PASS' if read_ok else 'MISS'} ({read_share:.1%})"
-        )
-        skewed = [name for name in ("bare", "read") if name in self.noisy]
-        if skewed:
+    def _verdict(self, measured: dict[str, Measured]) -> None:
+        for label, m in measured.items():
+            bare_rps = m.bare.rps if m.bare else 0.0
+            rows = [Row(f"{label:<10} bare   GET / (hello-world)", m.bare, 1.0)] if m.bare else []
+            rows += [
+                Row(f"{label:<10} read   GET /api/v1/payouts/{{id}}", m.read, share(m.read.rps, bare_rps)),
+                Row(
+                    f"{label:<10} write  POST /api/v1/payouts/initiate", m.write, share(m.write.rps, bare_rps)
+                ),
+            ]
+            print("\n" + table(rows))
+        reference = BASELINE_LABEL if BASELINE_LABEL in measured else next(iter(measured))
+        print("\n" + server_table({label: m.runs() for label, m in measured.items()}, reference))
+        # With the machine to itself the replica runs at a full core and req/s is the figure; when other
+        # work competed (as flagged above) it got less than its core, and requests per CPU-second it
+        # used still compare.
+        per_cpu = bool(self.noisy)
+        unit = "req per CPU-second" if per_cpu else "req/s"
+        for what, ok, figure in self._checks(measured, per_cpu):
+            print(f"target ({unit}): {what}: {'PASS' if ok else 'MISS'} ({figure})")
+            if not ok:
+                self.failures.append(f"{what}: missed ({figure}, {unit})")
+        if self.noisy:
             print(
-                f"  UNRELIABLE: other work on the machine competed during {' and '.join(skewed)}, so this "
-                "ratio is skewed either way; rerun on a quiet machine"
+                f"  UNRELIABLE: other work on the machine competed during {', '.join(self.noisy)}, so "
+                "these ratios are skewed either way; rerun on a quiet machine"
             )
         print(flush=True)
-        if not read_ok:
-            self.failures.append(f"read path at {read_share:.1%} of bare, under the {READ_TARGET:.0%} target")
+
+    @staticmethod
+    def _checks(measured: dict[str, Measured], per_cpu: bool) -> list[tuple[str, bool, str]]:
+        """(target, met, figure) for the targets this run can judge."""
+
+        def rate(m: Measured, run: str) -> float:
+            result = {"bare": m.bare, "read": m.read, "write": m.write}[run]
+            if result is None:
+                return 0.0
+            return result.rps / (m.cpu[run] / 100) if per_cpu and m.cpu[run] > 0 else result.rps
+
+        checks: list[tuple[str, bool, str]] = []
+        deployed = measured.get(DEPLOYED_SERVER)
+        with_bare = [label for label, m in measured.items() if m.bare is not None]
+        if deployed is not None and with_bare:
+            fastest = max(with_bare, key=lambda label: rate(measured[label], "bare"))
+            read_share = share(rate(deployed, "read"), rate(measured[fastest], "bare"))
+            what = f"read path on {DEPLOYED_SERVER} >= {READ_TARGET:.0%} of bare on the fastest ({fastest})"
+            checks.append((what, read_share >= READ_TARGET, f"{read_share:.1%}"))
+        baseline = measured.get(BASELINE_LABEL)
+        if deployed is not None and baseline is not None:
+            for run, target in (("read", READ_GAIN_TARGET), ("write", WRITE_GAIN_TARGET)):
+                gain = share(rate(deployed, run), rate(baseline, run))
+                what = f"{run} on {DEPLOYED_SERVER} >= {target:.1f}x the baseline's"
+                checks.append((what, gain >= target, f"{gain:.2f}x"))
+        return checks
 
     def _soak(self, replica: Part, payout_ids: list[str], rate: float) -> None:
         paths = [
@@ -311,15 +443,54 @@ class Bench:
         return 1
 
 
-def run_benchmark(duration: float, concurrency: int, soak_seconds: float) -> int:
-    """Run the whole benchmark and return the exit code: 0 when every check passed."""
+def checkout(ref: str, into: Path) -> Path:
+    """The `service` package as git `ref` has it, unpacked under `into` (no worktree, no checkout)."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", ref, "service"], capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        raise SetupError(f"baseline {ref!r}: git archive failed: {archive.stderr.decode().strip()}")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def run_benchmark(
+    duration: float,
+    concurrency: int,
+    soak_seconds: float,
+    servers: list[str] | None = None,
+    baseline_ref: str | None = None,
+) -> int:
+    """Run the whole benchmark and return the exit code: 0 when every check passed. `servers=None`:
+    every one; `[]`: none, only the soak."""
     try:
         wrk_binary = wrk.ensure_installed()
     except wrk.WrkError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
+    unknown = sorted(set(servers or ()) - set(SERVERS))
+    if unknown:
+        print(f"bench: --servers: expected some of {', '.join(SERVERS)}, got {unknown}", file=sys.stderr)
+        return 2
+    if servers == [] and soak_seconds <= 0:
+        print("bench: nothing to measure: no server and no soak (--soak 0)", file=sys.stderr)
+        return 2
     run_dir = Path(tempfile.mkdtemp(prefix="tronops-bench-"))
-    bench = Bench(run_dir, wrk_binary, duration, concurrency, soak_seconds)
+    try:
+        bench = Bench(
+            run_dir,
+            wrk_binary,
+            duration,
+            concurrency,
+            soak_seconds,
+            list(SERVERS) if servers is None else servers,
+            baseline_ref,
+        )
+    except SetupError as exc:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     keep_logs = True  # for a failure, even an unforeseen one; a finished or interrupted run leaves nothing
     try:

@@ -1,4 +1,4 @@
-"""A bare Quart hello-world served exactly as the service is (`service.serving.serve`: hypercorn
+"""A bare Quart hello-world served exactly as the service is (`service.serving.serve`: uvicorn,
 in-process on one uvloop event loop): the ceiling the benchmark compares one replica against."""
 
 from __future__ import annotations

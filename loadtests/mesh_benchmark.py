@@ -42,7 +42,7 @@ OTHERS = "everything else"  # CpuMeter's name for the rest of the machine
 
 def upstream_part(kind: str, run_dir: Path) -> Part:
     if kind == "quart":
-        return hello_part(run_dir)  # Quart on hypercorn, served as the service's replicas are
+        return hello_part(run_dir)  # Quart served as the replicas are (uvicorn)
     return http_module_part("asyncio-upstream", "loadtests.asyncio_upstream", run_dir)
 
 
@@ -211,7 +211,7 @@ class MeshBenchmark:
 
     def _describe_setup(self, upstream_kind: str) -> None:
         kind = {
-            "quart": "Quart hello-world on hypercorn (as the replicas are served)",
+            "quart": "Quart hello-world on uvicorn (as the replicas are served)",
             "asyncio": "bare asyncio",
         }
         print(f"mesh benchmark: upstream = {kind[upstream_kind]}; GET / direct vs through the mesh")

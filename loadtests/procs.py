@@ -88,5 +88,5 @@ def http_module_part(name: str, module: str, run_dir: Path) -> Part:
 
 
 def hello_part(run_dir: Path) -> Part:
-    """The bare Quart app, started the way the service is: `python -m`, hypercorn in-process."""
+    """The bare Quart app, started the way the service is: `python -m`, its server in-process."""
     return http_module_part("hello", "loadtests.hello_app", run_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from loadtests.wrk import WrkResult
@@ -47,4 +48,41 @@ def table(rows: list[Row]) -> str:
             f"{row.label:<{width}}  {r.rps:>8.1f}  {r.p50_ms:>7.1f}  {r.p99_ms:>7.1f}  "
             f"{r.errors:>7}  {row.share:>8.1%}"
         )
+    return "\n".join(lines)
+
+
+def server_table(measured: dict[str, list[tuple[WrkResult, float] | None]], first: str) -> str:
+    """Per contender (columns) and endpoint (rows: bare, read, write; each a result and the % of one
+    core the target used): req/s, then req per CPU-second of the target, each with its ratio to
+    contender `first`'s; then the read and write paths as shares of bare. On a machine shared with
+    other work the target may not get its whole core: requests per CPU-second still compare."""
+    labels = list(measured)
+    width = max(12, *(len(label) for label in labels)) + 10
+    lines = [f"{'':<14}" + "".join(f"{label:>{width}}" for label in labels)]
+    figures: dict[str, Callable[[WrkResult, float], float]] = {
+        "req/s": lambda result, cpu: result.rps,
+        "req/CPU-s": lambda result, cpu: result.rps / (cpu / 100) if cpu > 0 else 0.0,
+    }
+    for unit, figure in figures.items():
+        lines.append(f"{unit} (x: ratio to {first})")
+        for index, endpoint in enumerate(("bare", "read", "write")):
+            reference = measured[first][index]
+            base = figure(*reference) if reference is not None else 0.0
+            cells = []
+            for label in labels:
+                run = measured[label][index]
+                if run is None:
+                    cells.append(f"{'-':>{width}}")
+                    continue
+                value = figure(*run)
+                ratio = f"{value / base:.2f}x" if base else ""
+                cells.append(f"{value:>{width - 8}.0f} {ratio:>7}")
+            lines.append(f"  {endpoint:<12}" + "".join(cells))
+    for index, endpoint in ((1, "read"), (2, "write")):
+        cells = []
+        for label in labels:
+            bare, run = measured[label][0], measured[label][index]
+            ok = bare is not None and run is not None and bare[0].rps > 0
+            cells.append(f"{run[0].rps / bare[0].rps:>{width}.1%}" if ok else f"{'-':>{width}}")  # type: ignore[index]
+        lines.append(f"{endpoint + '/bare':<14}" + "".join(cells))
     return "\n".join(lines)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from loadtests.procs import rss_bytes
-from loadtests.stats import RssVerdict, mib, rss_verdict
+from loadtests.stats import RssVerdict, mib, rss_slope, rss_verdict
 
 RSS_LIMIT = 200 * 1024 * 1024
 RSS_MAX_GROWTH = 0.10
@@ -17,7 +17,7 @@ SAMPLE_SECONDS = 10.0
 
 def criteria(seconds: int) -> str:
     return (
-        f"RSS sampled every {SAMPLE_SECONDS:.0f} s; verdict: final RSS < {mib(RSS_LIMIT):.0f} MiB and "
+        f"RSS sampled every {SAMPLE_SECONDS:.0f} s; verdict: RSS always < {mib(RSS_LIMIT):.0f} MiB and "
         f"the mean of the last third of samples after a {WARMUP_SHARE * seconds:.0f} s warm-up "
         f"< {RSS_MAX_GROWTH:.0%} above the first third's"
     )
@@ -50,6 +50,13 @@ def sample_rss(
 
 def judge(samples: list[tuple[float, int]], seconds: int) -> RssVerdict:
     verdict = rss_verdict(samples, WARMUP_SHARE * seconds, RSS_LIMIT, RSS_MAX_GROWTH)
+    if samples:
+        slope = rss_slope(samples, WARMUP_SHARE * seconds)
+        print(
+            f"soak RSS: start {mib(samples[0][1]):.1f} MiB, end {mib(samples[-1][1]):.1f} MiB, "
+            f"max {mib(max(rss for _, rss in samples)):.1f} MiB over {samples[-1][0]:.0f} s; slope after "
+            f"warm-up " + (f"{mib(int(slope)):+.2f} MiB/min" if slope is not None else "n/a")
+        )
     growth = f"{verdict.growth:+.1%}" if verdict.growth is not None else "n/a"
     print(
         f"soak verdict: {'PASS' if verdict.ok else 'FAIL'}: final RSS {mib(verdict.final_bytes):.1f} MiB "

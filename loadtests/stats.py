@@ -48,13 +48,28 @@ def rss_verdict(
     third = len(settled) // 3
     growth = fmean(settled[-third:]) / fmean(settled[:third]) - 1 if third else None
     problems = []
-    if final >= limit_bytes:
-        problems.append(f"final RSS {mib(final):.1f} MiB >= {mib(limit_bytes):.0f} MiB")
+    peak = max(rss for _, rss in samples)  # it must stay under the limit, not only end under it
+    if peak >= limit_bytes:
+        problems.append(f"RSS reached {mib(peak):.1f} MiB >= {mib(limit_bytes):.0f} MiB")
     if growth is None:
         problems.append(f"only {len(settled)} samples after warm-up: need 3 or more to judge growth")
     elif growth >= max_growth:
         problems.append(f"grew {growth:.1%} (limit {max_growth:.0%})")
     return RssVerdict(final, growth, not problems, "; ".join(problems) or "small and flat")
+
+
+def rss_slope(samples: Sequence[tuple[float, int]], warmup_seconds: float) -> float | None:
+    """Least-squares slope of RSS after warm-up, in bytes per minute (None with fewer than 2 samples):
+    a leak shows as a steady slope even when the thirds' means hide it in noise."""
+    settled = [(at, rss) for at, rss in samples if at >= warmup_seconds]
+    if len(settled) < 2:
+        return None
+    mean_t = fmean(at for at, _ in settled)
+    mean_r = fmean(rss for _, rss in settled)
+    spread = sum((at - mean_t) ** 2 for at, _ in settled)
+    if spread == 0:
+        return None
+    return 60 * sum((at - mean_t) * (rss - mean_r) for at, rss in settled) / spread
 
 
 def mib(size: int) -> float:

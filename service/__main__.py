@@ -1,4 +1,4 @@
-"""Run one replica: `python -m service` (hypercorn), draining gracefully on SIGTERM.
+"""Run one replica: `python -m service` (uvicorn unless ASGI_SERVER says), draining on SIGTERM.
 
 On SIGTERM: readiness turns 503 at once and the worker stops taking new operations; after
 DRAIN_SECONDS (time for the mesh or kube-proxy to notice) the listener closes, in-flight requests

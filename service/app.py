@@ -10,7 +10,10 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from prometheus_client import Counter, Histogram
 from quart import Quart, Response, g, request
+from quart.sessions import NullSession, SecureCookieSessionInterface
+from quart.wrappers import BaseRequestWebsocket
 from werkzeug.routing import BaseConverter
 
 from service import VERSION, logs, metrics
@@ -41,6 +44,26 @@ def _route_template(rule: str) -> str:
     return _RULE_PARAM.sub(r"{\1}", rule)
 
 
+@functools.lru_cache(maxsize=1024)
+def _request_series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    """The request counter and duration histogram children of one label set, found once: prometheus'
+    `labels()` takes a lock and builds a key on every call. Labels are bounded (templates, not paths)."""
+    return (
+        metrics.HTTP_REQUESTS.labels(method=method, route=route, status=str(status)),
+        metrics.HTTP_DURATION.labels(method=method, route=route),
+    )
+
+
+class NoCookieSessions(SecureCookieSessionInterface):
+    """The API is stateless (bearer tokens, no cookies): every request shares one empty read-only
+    session, instead of Quart building a cookie session and its signer per request to find none."""
+
+    _none = NullSession()
+
+    async def open_session(self, app: Quart, request: BaseRequestWebsocket) -> NullSession:
+        return self._none
+
+
 class IdConverter(BaseConverter):
     """A path segment naming an object, never one of its siblings' fixed names: GET /payments/<id>
     must not also claim /payments/process, or OPTIONS and 405 would advertise a GET it does not have."""
@@ -68,6 +91,7 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
     config = config or Config.from_env()
     app = Quart("service")
     app.url_map.converters["id"] = IdConverter
+    app.session_interface = NoCookieSessions()
     app.config["SERVICE"] = config
     app.config["JSON_SORT_KEYS"] = False
     register_error_handlers(app)
@@ -152,10 +176,9 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
             response.headers.setdefault(name, value)
         route = _route_template(request.url_rule.rule if request.url_rule is not None else "unmatched")
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        metrics.HTTP_REQUESTS.labels(
-            method=request.method, route=route, status=str(response.status_code)
-        ).inc()
-        metrics.HTTP_DURATION.labels(method=request.method, route=route).observe(elapsed)
+        counted, timed = _request_series(request.method, route, response.status_code)
+        counted.inc()
+        timed.observe(elapsed)
         access_log.info(
             "request",
             extra={

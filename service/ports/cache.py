@@ -6,6 +6,10 @@ import time
 
 import redis.asyncio as aioredis
 
+from service.ports.batching import TurnBatch
+
+WINDOW_SECONDS = 60
+
 
 class Cache:
     def __init__(self, url: str) -> None:
@@ -13,23 +17,29 @@ class Cache:
             url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
         )
 
-        # One round trip, atomic in Redis: count, and set the expiry when the window opens.
+        # One round trip, atomic in Redis, for every count asked in one event-loop turn: each key
+        # (repeats too) is counted, and its expiry set when its window opens. One Redis, not a cluster:
+        # a cluster would need every key of a call in one hash slot.
         self._count = self._redis.register_script(
-            "local n = redis.call('INCR', KEYS[1]) "
-            "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+            "local counts = {} for i, key in ipairs(KEYS) do "
+            "local n = redis.call('INCR', key) "
+            "if n == 1 then redis.call('EXPIRE', key, ARGV[1]) end counts[i] = n end return counts"
         )
+        self._counts = TurnBatch(self._count_all)
 
     async def ping(self) -> bool:
         return bool(await self._redis.ping())
 
-    async def hit_rate_limit(self, user: str, group: str, window_seconds: int = 60) -> tuple[int, int]:
+    async def hit_rate_limit(self, user: str, group: str) -> tuple[int, int]:
         """Count one request in the current fixed window: (count so far, seconds until reset)."""
         now = time.time()
-        window = int(now // window_seconds)
-        key = f"rl:{group}:{user}:{window}"
-        count = await self._count(keys=[key], args=[window_seconds + 1])
-        reset = int((window + 1) * window_seconds - now) + 1
-        return int(count), reset
+        window = int(now // WINDOW_SECONDS)
+        count = await self._counts(f"rl:{group}:{user}:{window}")
+        reset = int((window + 1) * WINDOW_SECONDS - now) + 1
+        return count, reset
+
+    async def _count_all(self, keys: list[str]) -> list[int]:
+        return [int(n) for n in await self._count(keys=keys, args=[WINDOW_SECONDS + 1])]
 
     async def get(self, key: str) -> str | None:
         value = await self._redis.get(key)

@@ -9,6 +9,7 @@ from pymongo.errors import DuplicateKeyError
 
 from service import metrics
 from service.clock import now_ms
+from service.ports.batching import TurnBatch
 
 Doc = dict[str, Any]
 
@@ -62,6 +63,7 @@ class Store:
         self.settings = db["settings"]
         # A payout in a final state is never written again, so reads of it can skip the store.
         self._settled_payouts: dict[str, Doc] = {}
+        self._operations_by_id = TurnBatch(self._find_operations_by_id)
 
     async def prepare(self) -> None:
         """Create the indexes every replica relies on (idempotent)."""
@@ -129,12 +131,21 @@ class Store:
         cached = self._settled_payouts.get(operation_id)
         if cached is not None:
             return cached if all(cached.get(k) == v for k, v in match.items()) else None
-        found = await self.operations.find_one({"_id": operation_id, **match})
+        found = await self._operations_by_id(operation_id)
         if found is not None and found["kind"] == "payout" and found["status"] in FINAL_STATES:
             if len(self._settled_payouts) >= _SETTLED_CACHE_MAX:
                 self._settled_payouts.clear()
             self._settled_payouts[operation_id] = found
-        return found
+        if found is None or any(found.get(k) != v for k, v in match.items()):
+            return None
+        return dict(found)  # callers may change theirs; a batch's callers share one decoded document
+
+    async def _find_operations_by_id(self, ids: list[str]) -> list[Doc | None]:
+        """One query for the operations asked for in one event-loop turn (service/ports/batching.py)."""
+        if len(ids) == 1:
+            return [await self.operations.find_one({"_id": ids[0]})]
+        found = {doc["_id"]: doc async for doc in self.operations.find({"_id": {"$in": list(set(ids))}})}
+        return [found.get(operation_id) for operation_id in ids]
 
     async def find_operations(
         self, query: Doc, skip: int = 0, limit: int = 0, sort: list[tuple[str, int]] | None = None

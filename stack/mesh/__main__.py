@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import sys
 from pathlib import Path
+
+import uvloop
 
 from stack.mesh.app import Options, StartupError, serve
 from stack.mesh.istio_config import ConfigError
@@ -57,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s mesh %(levelname)s %(message)s"
     )
     try:
-        asyncio.run(serve(options, lambda event: print(json.dumps(event), flush=True)))
+        # uvloop: its C event loop and transports make the proxy's per-request overhead a fraction of
+        # asyncio's, as Envoy's sidecar is a fraction of the app's cost.
+        uvloop.run(serve(options, lambda event: print(json.dumps(event), flush=True)))
     except (ConfigError, StartupError) as exc:
         print(f"mesh: cannot start: {exc}", file=sys.stderr)
         return 1
