@@ -66,6 +66,14 @@ class LedgerSide:
     def unfinished(self) -> list[Operation]:
         return [op for op in self.operations if op.status in UNFINISHED]
 
+    def tx_ids(self) -> set[str]:
+        return {tx_id for op in self.operations for tx_id in op.tx_ids}
+
+    def merged(self, later: LedgerSide) -> LedgerSide:
+        """Both reads in one: every operation either saw (as the later read has it), every wallet."""
+        operations = {op.operation_id: op for op in (*self.operations, *later.operations)}
+        return LedgerSide(tuple(operations.values()), tuple(dict.fromkeys((*self.wallets, *later.wallets))))
+
 
 def iso_ms(text: str) -> int:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

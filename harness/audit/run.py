@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,9 +69,22 @@ def read_chain(grid: TronGrid, ledger: LedgerSide, since_ms: int, until_ms: int)
     return ChainSide(sent, usdt)
 
 
-def audit_sides(ledger: LedgerSide, grid: TronGrid, *, since_ms: int, stuck_after_ms: int) -> Report:
+def audit_sides(
+    ledger: LedgerSide,
+    grid: TronGrid,
+    *,
+    since_ms: int,
+    stuck_after_ms: int,
+    reread: Callable[[], LedgerSide] | None = None,
+) -> Report:
     until_ms = int(time.time() * 1000)
     chain = read_chain(grid, ledger, since_ms, until_ms)
+    if reread is not None and not chain.sent.keys() <= ledger.tx_ids():
+        # The ledger is paged by offset in submission order, and a request stamps its operation before
+        # it inserts it: under traffic an insert can land on a page already read. Every transaction's
+        # operation is stored before it is signed, so a read taken after the chain's holds it if it
+        # exists at all; only what neither read holds is unknown to the ledger.
+        ledger = ledger.merged(reread())
     findings = reconcile(ledger, chain, since_ms=since_ms, now_ms=until_ms, stuck_after_ms=stuck_after_ms)
     audited = sum(op.submitted_ms >= since_ms for op in ledger.operations)
     return Report(since_ms, until_ms, audited, len(ledger.wallets), len(chain.sent), findings)
@@ -103,7 +117,13 @@ def audit(
                     interval=SETTLE_POLL_S,
                 )
         ledger = admin.read(since_ms - lookback_ms)
-        return audit_sides(ledger, grid, since_ms=since_ms, stuck_after_ms=stuck_after_ms)
+        return audit_sides(
+            ledger,
+            grid,
+            since_ms=since_ms,
+            stuck_after_ms=stuck_after_ms,
+            reread=lambda: admin.read(since_ms - lookback_ms),
+        )
     finally:
         admin.close()
         grid.close()
