@@ -4,6 +4,8 @@ must survive it, recovery from a backup plus escrowed keys plus the chain, and t
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ import httpx
 from pymongo import MongoClient
 
 from drills import backup
+from drills.agent import read_status
 from drills.canaries import Canaries, Probe
 from drills.chain_recovery import recover_operations
 from drills.context import LOCAL_RTO_SECONDS, RTO_WINDOW, DrillContext
@@ -32,6 +35,39 @@ SPEND = "1"  # TRX paid out of it after the restore
 AUDIT_SETTLE_S = 60.0  # the drill's payout reaches its confirmations first (19 blocks locally: ~60 s at 3 s)
 AUDIT_STUCK_AFTER_MS = 120_000
 FREEZE_WAIT_S = 30.0  # the pods' readiness returns within seconds of the store (probes x0.2 locally)
+
+
+def process_start_time(pid: int) -> str | None:
+    """The process's start time while it lives; None once it is gone or a zombie (reaped if ours)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    if fields[0] == "Z":
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return None
+    return fields[19]
+
+
+def wait_for_worst_point(api: Api, probe: Probe, status_file: Path, interval: float) -> float:
+    """A wallet the probe reads (404 until restored) is put in a backup; returns when the next backup is
+    due, at least half an interval away (the post-backup writes need the time)."""
+    held = api.wallet("TRX", "in the backup")
+    probe.path = f"/api/v1/wallets/{held['wallet_id']}"
+    made = time.time()
+    wait_for(
+        lambda: (read_status(status_file)["last_success"] or {}).get("started_at", 0) > made or None,
+        interval * 3,
+        "a backup holding the probe's wallet",
+    )
+    due = float(read_status(status_file)["next_run_at"])
+    return due + interval if due - time.time() < interval * 0.5 else due
+
+
+def sleep_until_just_before(due: float, interval: float) -> None:
+    lead = max(0.5, interval * 0.1)
+    time.sleep(max(0.0, due - lead - time.time()))
 
 
 @dataclass(frozen=True)

@@ -6,20 +6,28 @@ again, and that funds sent to a wallet created after the backup are still spenda
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from drills.agent import read_status
 from drills.canaries import Canaries, Probe
 from drills.context import DrillContext
 from drills.locations import DirectoryLocation
-from drills.recovery import Recovery, audit_step, figures, make_post_backup_writes, prove_serving, recover
+from drills.recovery import (
+    Recovery,
+    audit_step,
+    figures,
+    make_post_backup_writes,
+    process_start_time,
+    prove_serving,
+    recover,
+    sleep_until_just_before,
+    wait_for_worst_point,
+)
 from drills.timeline import DrillCannotRun, Timeline
 from harness.clients.api import Api
 from harness.clients.devnet import Devnet
@@ -31,44 +39,11 @@ from stack.topology import key_escrow_dir, record_restart
 
 def _kill_store(state: StackState) -> None:
     part = state.part("store")
-    started = _start_time(part.pid)
+    started = process_start_time(part.pid)
     if started is None:
         raise DrillCannotRun("the store is not running: nothing to lose")
     os.kill(part.pid, signal.SIGKILL)
-    wait_for(lambda: _start_time(part.pid) != started or None, 10, "the store to die")
-
-
-def _start_time(pid: int) -> str | None:
-    """The process's start time while it lives; None once it is gone or a zombie (reaped if ours)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    if fields[0] == "Z":
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        return None
-    return fields[19]
-
-
-def wait_for_worst_point(api: Api, probe: Probe, status_file: Path, interval: float) -> float:
-    """A wallet the probe reads (404 until restored) is put in a backup; returns when the next backup is
-    due, at least half an interval away (the post-backup writes need the time)."""
-    held = api.wallet("TRX", "in the backup")
-    probe.path = f"/api/v1/wallets/{held['wallet_id']}"
-    made = time.time()
-    wait_for(
-        lambda: (read_status(status_file)["last_success"] or {}).get("started_at", 0) > made or None,
-        interval * 3,
-        "a backup holding the probe's wallet",
-    )
-    due = float(read_status(status_file)["next_run_at"])
-    return due + interval if due - time.time() < interval * 0.5 else due
-
-
-def sleep_until_just_before(due: float, interval: float) -> None:
-    lead = max(0.5, interval * 0.1)
-    time.sleep(max(0.0, due - lead - time.time()))
+    wait_for(lambda: process_start_time(part.pid) != started or None, 10, "the store to die")
 
 
 def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
