@@ -8,6 +8,7 @@ import contextlib
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,11 +51,11 @@ def process_start_time(pid: int) -> str | None:
     return fields[19]
 
 
-def wait_for_worst_point(api: Api, probe: Probe, status_file: Path, interval: float) -> float:
+def wait_for_worst_point(clients: Traffic, status_file: Path, interval: float) -> float:
     """A wallet the probe reads (404 until restored) is put in a backup; returns when the next backup is
     due, at least half an interval away (the post-backup writes need the time)."""
-    held = api.wallet("TRX", "in the backup")
-    probe.path = f"/api/v1/wallets/{held['wallet_id']}"
+    held = clients.api.wallet("TRX", "in the backup")
+    clients.probe.path = f"/api/v1/wallets/{held['wallet_id']}"
     made = time.time()
     wait_for(
         lambda: (read_status(status_file)["last_success"] or {}).get("started_at", 0) > made or None,
@@ -70,6 +71,42 @@ def sleep_until_just_before(due: float, interval: float) -> None:
     time.sleep(max(0.0, due - lead - time.time()))
 
 
+def backup_schedule(ctx: DrillContext, status_file: Path, step: Any) -> tuple[float, float]:
+    """The backup interval the agent runs and the RPO target at its time scale, noted on `step`."""
+    agent = read_status(status_file)
+    scale = float(agent["time_scale"])
+    interval = float(agent["schedule"]["interval_seconds"])
+    rpo_target = ctx.objectives.disaster_recovery.rpo_seconds["database"] * scale
+    step.notes.append(
+        f"backups every {interval:g} s (the CronJob's schedule x{scale:g}); RPO target {rpo_target:g} s"
+    )
+    return interval, rpo_target
+
+
+@dataclass
+class Traffic:
+    """The drill's clients: a user and an admin on one base URL, canary writes (RPO) from the start, and
+    the probe (RTO) started at the fault."""
+
+    api: Api
+    admin: Api
+    canaries: Canaries
+    probe: Probe
+    started_at: float
+
+
+@contextlib.contextmanager
+def traffic(ctx: DrillContext, service_url: str) -> Iterator[Traffic]:
+    api = Api(service_url, ctx.secret(), f"drill-{uuid.uuid4().hex[:8]}")
+    admin = Api(service_url, ctx.secret(), "drill-admin")
+    running = Traffic(api, admin, Canaries(api, admin).start(), Probe(api), time.time())
+    try:
+        yield running
+    finally:
+        running.canaries.stop()
+        running.probe.stop()
+
+
 @dataclass(frozen=True)
 class PostBackupWrites:
     """A wallet created and funded after the backup, and a payout out of it broadcast under a key that
@@ -81,7 +118,8 @@ class PostBackupWrites:
     tx_id: str
 
 
-def make_post_backup_writes(api: Api, devnet: Devnet, canaries: Canaries) -> PostBackupWrites:
+def make_post_backup_writes(clients: Traffic, devnet: Devnet) -> PostBackupWrites:
+    api, canaries = clients.api, clients.canaries
     funded = api.wallet("TRX", "post-backup canary")
     devnet.fund(funded["address"], FUNDING)
     canaries.record("funded wallet", f"/api/v1/wallets/{funded['wallet_id']}")
@@ -112,16 +150,14 @@ class Recovery:
 def recover(
     timeline: Timeline,
     recovery: Recovery,
-    *,
-    api: Api,
-    admin: Api,
+    clients: Traffic,
     writes: PostBackupWrites,
-    canaries: Canaries,
     fault_at: float,
     rpo_target: float,
 ) -> dict[str, tuple[float | None, int, int]]:
     """Restore the backup, freeze payouts, put back escrowed keys and the chain's operations, measure RPO,
     have a client retry its key, resume payouts. Returns the RPO per canary kind."""
+    api, admin, canaries = clients.api, clients.admin, clients.canaries
     client: MongoClient[Any] = MongoClient(recovery.store_url, serverSelectionTimeoutMS=5000)
     database = default_database()
     with timeline.step("restore the newest scheduled backup") as step:
@@ -201,10 +237,11 @@ def _retry(api: Api, writes: PostBackupWrites, step: Any) -> None:
 
 
 def prove_serving(
-    ctx: DrillContext, timeline: Timeline, api: Api, probe: Probe, writes: PostBackupWrites, fault_at: float
+    ctx: DrillContext, timeline: Timeline, clients: Traffic, writes: PostBackupWrites, fault_at: float
 ) -> None:
     """RTO to the first window of requests within the latency SLO, then a payout out of the post-backup
     wallet (its funds are spendable) and the time to that first broadcast."""
+    api, probe = clients.api, clients.probe
     with timeline.step("serving again") as step:
         latency = ctx.latency_slo_seconds()
         recovered = wait_for(

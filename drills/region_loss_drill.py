@@ -16,26 +16,14 @@ import os
 import shutil
 import signal
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from drills import recovery as steps
 from drills.agent import read_status
-from drills.canaries import Canaries, Probe
 from drills.context import DrillContext
 from drills.locations import ARCHIVE_SUFFIX, PREFIX, LocationError, newest, open_location
-from drills.recovery import (
-    Recovery,
-    audit_step,
-    figures,
-    make_post_backup_writes,
-    process_start_time,
-    prove_serving,
-    recover,
-    sleep_until_just_before,
-    wait_for_worst_point,
-)
 from drills.timeline import Timeline
 from harness.clients.api import Api
 from harness.clients.devnet import Devnet
@@ -69,7 +57,7 @@ def _lose_region(state: StackState) -> list[str]:
     for part in state.parts:
         if part.name == "devnet":
             continue
-        if process_start_time(part.pid) != part.start_time:
+        if steps.process_start_time(part.pid) != part.start_time:
             continue  # already gone, or the pid is someone else's now: never signalled
         with contextlib.suppress(ProcessLookupError):
             os.killpg(part.pid, signal.SIGKILL)
@@ -79,7 +67,7 @@ def _lose_region(state: StackState) -> list[str]:
 
 
 def _wait_gone(pid: int, name: str) -> None:
-    wait_for(lambda: process_start_time(pid) is None or None, 10, f"{name} to die")
+    wait_for(lambda: steps.process_start_time(pid) is None or None, 10, f"{name} to die")
 
 
 def _move_traffic(clients: list[Api], url: str) -> None:
@@ -95,20 +83,16 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
     try:
         with timeline.step("two regions on one shared chain") as step:
             primary = _start_region(base / "primary", chain_url=None)
-            chain_url = primary.url("devnet")
-            secondary = _start_region(base / "secondary", chain_url=chain_url)
+            secondary = _start_region(base / "secondary", chain_url=primary.url("devnet"))
             status_file = primary.run_dir / "backups" / "agent-status.json"
-            agent = read_status(status_file)
-            scale = float(agent["time_scale"])
-            interval = float(agent["schedule"]["interval_seconds"])
-            rpo_target = ctx.objectives.disaster_recovery.rpo_seconds["database"] * scale
+            interval, rpo_target = steps.backup_schedule(ctx, status_file, step)
             shipped = ctx.shipped or str(primary.run_dir / "backups")
             step.notes.append(
-                f"primary {primary.service_url}, secondary {secondary.service_url}, chain {chain_url}; "
-                f"backups every {interval:g} s (the CronJob's schedule x{scale:g}) shipped to {shipped}; "
-                f"RPO target {rpo_target:g} s"
+                f"primary {primary.service_url}, secondary {secondary.service_url}, chain "
+                f"{primary.url('devnet')}; the primary's backups shipped to {shipped}"
             )
-        return _drill(ctx, timeline, primary, secondary, status_file, interval, rpo_target, shipped)
+        with steps.traffic(ctx, primary.service_url) as clients:
+            return _drill(ctx, timeline, clients, (primary, secondary), interval, rpo_target, shipped)
     finally:
         for region in reversed(REGIONS):  # the secondary first: the primary's stop ends the chain
             with contextlib.suppress(topology.StackError):
@@ -118,59 +102,52 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
 def _drill(
     ctx: DrillContext,
     timeline: Timeline,
-    primary: StackState,
-    secondary: StackState,
-    status_file: Path,
+    clients: steps.Traffic,
+    regions: tuple[StackState, StackState],
     interval: float,
     rpo_target: float,
     shipped: str,
 ) -> dict[str, Any]:
-    started_at = time.time()
-    api = Api(primary.service_url, ctx.secret(), f"drill-{uuid.uuid4().hex[:8]}")
-    admin = Api(primary.service_url, ctx.secret(), "drill-admin")
-    canaries = Canaries(api, admin).start()
-    probe = Probe(api)
-    try:
-        with timeline.step("traffic on the primary up to the worst point: just before its next backup"):
-            due = wait_for_worst_point(api, probe, status_file, interval)
-            writes = make_post_backup_writes(api, Devnet(primary.url("devnet")), canaries)
-            sleep_until_just_before(due, interval)
-        with timeline.step("fault: the primary region lost whole (the chain lives on)") as step:
-            killed = _lose_region(primary)
-            fault_at = time.time()
-            probe.start()
-            step.notes.append(f"SIGKILLed: {', '.join(killed)}")
-            step.check("primary answering", float(http_ok(f"{primary.service_url}/health/ready")), "==", 0.0)
-        canaries.stop()
-        with timeline.step("traffic moves to the secondary") as step:
-            _move_traffic([api, admin], secondary.service_url)
-            step.notes.append(
-                f"clients now use {secondary.service_url} (on Kubernetes: the API's DNS name or the global "
-                "load balancer fails over to the secondary cluster's ingress)"
-            )
-        with timeline.step("the secondary finds the newest shipped backup") as step:
-            try:
-                location = open_location(shipped)
-                archive = newest(location)
-            except LocationError as error:
-                raise RuntimeError(f"the secondary cannot restore the primary: {error}") from error
-            step.notes.append(f"{archive} at {location.url}")
-        recovery = Recovery(
-            secondary.url("store"), location, archive, topology.key_escrow_dir(primary.run_dir),
-            secondary.url("devnet"), secondary.usdt_contract, since=_dump_started(archive, interval),
-        )  # fmt: skip
-        rpo = recover(
-            timeline, recovery, api=api, admin=admin, writes=writes, canaries=canaries,
-            fault_at=fault_at, rpo_target=rpo_target,
-        )  # fmt: skip
-        prove_serving(ctx, timeline, api, probe, writes, fault_at)
-        audit = audit_step(
-            ctx, timeline, secondary.service_url, secondary.url("devnet"), secondary.usdt_contract, started_at
+    primary, secondary = regions
+    with timeline.step("traffic on the primary up to the worst point: just before its next backup"):
+        due = steps.wait_for_worst_point(clients, primary.run_dir / "backups" / "agent-status.json", interval)
+        writes = steps.make_post_backup_writes(clients, Devnet(primary.url("devnet")))
+        steps.sleep_until_just_before(due, interval)
+    with timeline.step("fault: the primary region lost whole (the chain lives on)") as step:
+        killed = _lose_region(primary)
+        fault_at = time.time()
+        clients.probe.start()
+        step.notes.append(f"SIGKILLed: {', '.join(killed)}")
+        step.check("primary answering", float(http_ok(f"{primary.service_url}/health/ready")), "==", 0.0)
+    clients.canaries.stop()
+    with timeline.step("traffic moves to the secondary") as step:
+        _move_traffic([clients.api, clients.admin], secondary.service_url)
+        step.notes.append(
+            f"clients now use {secondary.service_url} (on Kubernetes: the API's DNS name or the global "
+            "load balancer fails over to the secondary cluster's ingress)"
         )
-    finally:
-        canaries.stop()
-        probe.stop()
-    return figures(timeline, rpo, rpo_target, audit)
+    with timeline.step("the secondary finds the newest shipped backup") as step:
+        try:
+            location = open_location(shipped)
+            archive = newest(location)
+        except LocationError as error:
+            raise RuntimeError(f"the secondary cannot restore the primary: {error}") from error
+        step.notes.append(f"{archive} at {location.url}")
+    recovery = steps.Recovery(
+        secondary.url("store"), location, archive, topology.key_escrow_dir(primary.run_dir),
+        secondary.url("devnet"), secondary.usdt_contract, since=_dump_started(archive, interval),
+    )  # fmt: skip
+    rpo = steps.recover(timeline, recovery, clients, writes, fault_at, rpo_target)
+    steps.prove_serving(ctx, timeline, clients, writes, fault_at)
+    audit = steps.audit_step(
+        ctx,
+        timeline,
+        secondary.service_url,
+        secondary.url("devnet"),
+        secondary.usdt_contract,
+        clients.started_at,
+    )
+    return steps.figures(timeline, rpo, rpo_target, audit)
 
 
 def _dump_started(archive: str, interval: float) -> float:

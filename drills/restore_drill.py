@@ -10,26 +10,25 @@ import os
 import shutil
 import signal
 import time
-import uuid
 from typing import Any
 
 from drills.agent import read_status
-from drills.canaries import Canaries, Probe
 from drills.context import DrillContext
 from drills.locations import DirectoryLocation
 from drills.recovery import (
     Recovery,
     audit_step,
+    backup_schedule,
     figures,
     make_post_backup_writes,
     process_start_time,
     prove_serving,
     recover,
     sleep_until_just_before,
+    traffic,
     wait_for_worst_point,
 )
 from drills.timeline import DrillCannotRun, Timeline
-from harness.clients.api import Api
 from harness.clients.devnet import Devnet
 from harness.target import StackState
 from harness.waiting import wait_for
@@ -52,37 +51,26 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
         try:
             state = StackState.read(stack_dir)
             status_file = stack_dir / "backups" / "agent-status.json"
-            agent = read_status(status_file)
+            interval, rpo_target = backup_schedule(ctx, status_file, step)
         except (OSError, ValueError) as error:
             raise DrillCannotRun(
                 f"no local stack with a backup agent ({error}); `tronops up --detach`"
             ) from error
-        scale = float(agent["time_scale"])
-        interval = float(agent["schedule"]["interval_seconds"])
-        rpo_target = ctx.objectives.disaster_recovery.rpo_seconds["database"] * scale
-        step.notes.append(
-            f"backups every {interval:g} s (the CronJob's schedule x{scale:g}); RPO target {rpo_target:g} s"
-        )
-    started_at = time.time()
-    api = Api(state.service_url, ctx.secret(), f"drill-{uuid.uuid4().hex[:8]}")
-    admin = Api(state.service_url, ctx.secret(), "drill-admin")
-    canaries = Canaries(api, admin).start()
-    probe = Probe(api)
-    try:
+    with traffic(ctx, state.service_url) as clients:
         with timeline.step("wait for the worst point: just before the next scheduled backup"):
-            due = wait_for_worst_point(api, probe, status_file, interval)
-            writes = make_post_backup_writes(api, Devnet(state.url("devnet")), canaries)
+            due = wait_for_worst_point(clients, status_file, interval)
+            writes = make_post_backup_writes(clients, Devnet(state.url("devnet")))
             sleep_until_just_before(due, interval)
             newest = read_status(status_file)["last_success"]
         with timeline.step("fault: store killed, its data removed") as step:
             _kill_store(state)
             fault_at = time.time()
-            probe.start()
+            clients.probe.start()
             shutil.rmtree(stack_dir / "store" / "databases", ignore_errors=True)
             step.notes.append(
                 f"newest backup {newest['archive']}, {fault_at - newest['finished_at']:.1f} s old"
             )
-        canaries.stop()
+        clients.canaries.stop()
         port = int(state.part("store").url.rsplit(":", 1)[1])
         with timeline.step("store restarted, empty"):
             store = store_part(stack_dir, port).start()
@@ -91,11 +79,8 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             store.url, DirectoryLocation(stack_dir / "backups"), newest["archive"], key_escrow_dir(stack_dir),
             state.url("devnet"), state.usdt_contract, since=newest["started_at"],
         )  # fmt: skip
-        rpo = recover(
-            timeline, recovery, api=api, admin=admin, writes=writes, canaries=canaries,
-            fault_at=fault_at, rpo_target=rpo_target,
-        )  # fmt: skip
-        prove_serving(ctx, timeline, api, probe, writes, fault_at)
+        rpo = recover(timeline, recovery, clients, writes, fault_at, rpo_target)
+        prove_serving(ctx, timeline, clients, writes, fault_at)
         with timeline.step("backups resume on schedule") as step:
             recovered_at = time.time()
             resumed = wait_for(
@@ -108,9 +93,6 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             )
             step.check("a backup completed after recovery", float(bool(resumed)), "==", 1.0)
         audit = audit_step(
-            ctx, timeline, state.service_url, state.url("devnet"), state.usdt_contract, started_at
+            ctx, timeline, state.service_url, state.url("devnet"), state.usdt_contract, clients.started_at
         )
-    finally:
-        canaries.stop()
-        probe.stop()
     return figures(timeline, rpo, rpo_target, audit)
