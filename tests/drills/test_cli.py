@@ -61,6 +61,7 @@ def test_drill_list_names_each_drill_first() -> None:
     assert listed.returncode == 0
     assert [line.split()[0] for line in listed.stdout.splitlines()] == [
         "restore",
+        "region-loss",
         "maintenance",
         "backup-check",
     ]
@@ -81,8 +82,16 @@ def test_a_drill_on_a_kubernetes_target_cannot_run_yet(tmp_path: Path) -> None:
     )
     out = tmp_path / "out"
     result = tronops(
-        "drill", "run", "backup-check", "maintenance", "--target", str(target), "--out", str(out)
+        "drill",
+        "run",
+        "backup-check",
+        "maintenance",
+        "region-loss",
+        "--target",
+        str(target),
+        "--out",
+        str(out),
     )
     assert result.returncode == 2
-    assert result.stdout.count("ERROR: this drill acts on the local stack only") == 2
-    assert (out / "drills-junit.xml").read_text().count("<error") == 2
+    assert result.stdout.count("ERROR: this drill acts on the local stack only") == 3
+    assert (out / "drills-junit.xml").read_text().count("<error") == 3
