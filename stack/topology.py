@@ -303,6 +303,14 @@ def up(options: StackOptions, progress: Callable[[str], object] = print) -> dict
         raise StackError(f"port {options.port} is already in use: stop what holds it or pass --port")
     for binary, package in REQUIRED_BINARIES:  # before anything starts: a missing one changes nothing
         require_binary(binary, package)
+    if options.chain_url:
+        try:
+            devnet_info(options.chain_url)
+        except (OSError, ValueError) as error:
+            raise StackError(
+                f"no devnet answers at {options.chain_url} ({error}): start the region that runs the chain "
+                "first, or leave out the chain URL to start one"
+            ) from None
     launch = Launch(options)
     try:
         for spec in PARTS:
