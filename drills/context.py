@@ -25,6 +25,8 @@ class DrillContext:
     say: Callable[[str], object] = print
     ops_files: list[Path] = field(default_factory=list)  # backup-check: a team's scripts and DR plan
     cronjob: Path = CRONJOB  # backup-check: the backup CronJob whose schedule must meet the RPO
+    shipped: str | None = None  # region-loss: where the secondary reads the primary's backups (a
+    # directory or s3://; default: where the primary's agent ships them)
 
     @property
     def local(self) -> LocalTarget:

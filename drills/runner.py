@@ -37,6 +37,8 @@ DRILLS = {
     for d in (
         Drill("restore", "database lost just before the next backup: restore it, recover keys, serve again",
               "drills.restore_drill"),
+        Drill("region-loss", "primary region lost whole: the secondary restores its shipped backups, serves",
+              "drills.region_loss_drill"),
         Drill("maintenance", "the seed's scale-to-0 maintenance, then a rolling one, drained, under load",
               "drills.maintenance_drill"),
         Drill("backup-check", "newest backup verifies; schedule meets the RPO; scripts and DR plan agree",

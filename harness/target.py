@@ -76,6 +76,7 @@ class StackState:
     usdt_contract: str
     parts: tuple[PartState, ...]
     replicas: int
+    chain_url: str | None = None  # the devnet's, also when another region's stack runs it (chain_url)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], source: str = "stack state") -> StackState:
@@ -93,6 +94,7 @@ class StackState:
                 usdt_contract=raw["usdt_contract"],
                 parts=parts,
                 replicas=int(raw.get("replicas", 3)),
+                chain_url=raw.get("chain_url"),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise TargetError(f"{source}: not a stack state written by `tronops up` ({error!r})") from None
@@ -121,6 +123,8 @@ class StackState:
         )
 
     def url(self, name: str) -> str:
+        if name == "devnet" and self.chain_url and not any(p.name == name for p in self.parts):
+            return self.chain_url  # a region on a shared chain it did not start
         return self.part(name).url
 
     def admin_url(self, name: str) -> str:

@@ -67,6 +67,9 @@ class StackOptions:
     deployment: Path = DEPLOYMENT
     virtual_service: Path = VIRTUAL_SERVICE
     service_env: tuple[tuple[str, str], ...] = ()  # overrides of the pods' environment
+    # A chain already running (another region's devnet, as two regions share one TRON network): this
+    # stack starts no devnet of its own and never stops that one.
+    chain_url: str | None = None
 
 
 def _state_file(run_dir: Path) -> Path:
@@ -118,12 +121,15 @@ class Launch:
         return self.options.run_dir
 
     def url(self, name: str) -> str:
+        if name == "devnet" and self.options.chain_url:
+            return self.options.chain_url
         return self.started[name].url
 
     def address(self, name: str, admin: bool = False) -> str:
         """host:port of a started part (its admin listener with `admin`), as scrape targets are written."""
-        part = self.started[name]
-        return (part.admin_url if admin and part.admin_url else part.url).split("://", 1)[1].split("/")[0]
+        part = self.started.get(name)
+        url = part.admin_url if part and admin and part.admin_url else part.url if part else self.url(name)
+        return url.split("://", 1)[1].split("/")[0]
 
 
 def _devnet(launch: Launch) -> Part:
@@ -297,9 +303,20 @@ def up(options: StackOptions, progress: Callable[[str], object] = print) -> dict
         raise StackError(f"port {options.port} is already in use: stop what holds it or pass --port")
     for binary, package in REQUIRED_BINARIES:  # before anything starts: a missing one changes nothing
         require_binary(binary, package)
+    if options.chain_url:
+        try:
+            devnet_info(options.chain_url)
+        except (OSError, ValueError) as error:
+            raise StackError(
+                f"no devnet answers at {options.chain_url} ({error}): start the region that runs the chain "
+                "first, or leave out the chain URL to start one"
+            ) from None
     launch = Launch(options)
     try:
         for spec in PARTS:
+            if spec.name == "devnet" and options.chain_url:
+                progress(f"  devnet: the shared chain at {options.chain_url}")
+                continue
             progress(f"  starting {spec.name} ...")
             launch.started[spec.name] = spec.launch(launch).start(spec.timeout)
     except BaseException:
@@ -315,6 +332,7 @@ def up(options: StackOptions, progress: Callable[[str], object] = print) -> dict
         "mesh_admin_url": mesh.admin_url,
         "usdt_contract": launch.usdt_contract,
         "replicas": options.replicas,
+        "chain_url": launch.url("devnet"),
         "parts": [
             {
                 "name": p.name,

@@ -70,6 +70,7 @@ NEEDS = {
     "drills/test_probe.py": "unit",
     "drills/test_escrow_service.py": "e2e",
     "drills/test_drill_runs.py": "stack",
+    "drills/test_region_loss_drill.py": "stack",
     "gameday/test_report_verdict.py": "unit",
     "gameday/test_report_cli.py": "unit",
     "gameday/test_report_browser.py": "component",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,7 @@ def test_drill_list_names_each_drill_first() -> None:
     assert listed.returncode == 0
     assert [line.split()[0] for line in listed.stdout.splitlines()] == [
         "restore",
+        "region-loss",
         "maintenance",
         "backup-check",
     ]
@@ -81,8 +83,30 @@ def test_a_drill_on_a_kubernetes_target_cannot_run_yet(tmp_path: Path) -> None:
     )
     out = tmp_path / "out"
     result = tronops(
-        "drill", "run", "backup-check", "maintenance", "--target", str(target), "--out", str(out)
+        "drill",
+        "run",
+        "backup-check",
+        "maintenance",
+        "region-loss",
+        "--target",
+        str(target),
+        "--out",
+        str(out),
     )
     assert result.returncode == 2
-    assert result.stdout.count("ERROR: this drill acts on the local stack only") == 2
-    assert (out / "drills-junit.xml").read_text().count("<error") == 2
+    assert result.stdout.count("ERROR: this drill acts on the local stack only") == 3
+    assert (out / "drills-junit.xml").read_text().count("<error") == 3
+
+
+def test_a_region_whose_shared_chain_does_not_answer_starts_nothing(tmp_path: Path) -> None:
+    from stack.processes import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    result = subprocess.run(
+        [*TRONOPS, "up", "--port", str(free_port()), "--chain-url", closed],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "TRONOPS_STACK_DIR": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"no devnet answers at {closed}" in result.stderr
+    assert not (tmp_path / "stack.json").exists() and not (tmp_path / "logs").exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 from tronops.commands import Commands, add_target
 
 # drills/runner.py DRILLS, kept here so `--help` imports nothing
-NAMES = ("restore", "maintenance", "backup-check")
+NAMES = ("restore", "region-loss", "maintenance", "backup-check")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

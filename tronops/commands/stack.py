@@ -51,7 +51,11 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     run_dir = stack_dir()
     options = topology.StackOptions(
-        run_dir=run_dir, port=args.port, replicas=args.replicas, block_interval=args.block_interval
+        run_dir=run_dir,
+        port=args.port,
+        replicas=args.replicas,
+        block_interval=args.block_interval,
+        chain_url=args.chain_url,
     )
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -115,6 +119,11 @@ def register(commands: Commands) -> None:
     up.add_argument("--port", type=int, default=8085, help="where the mesh listens")
     up.add_argument("--replicas", type=int, default=3, help="service pods")
     add_block_interval(up)
+    up.add_argument(
+        "--chain-url",
+        metavar="URL",
+        help="run on this devnet (another region's, shared) instead of starting one",
+    )
     up.add_argument("--smoke", action="store_true", help="run the smoke suite once everything is up")
     up.add_argument(
         "--detach", action="store_true", help="leave it running and return (else Ctrl-C stops it)"
