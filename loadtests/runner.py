@@ -118,6 +118,8 @@ class Run:
     scale: float = 1.0
     duration: float | None = None
     say: Callable[[str], None] = field(default=print)
+    # Set by whoever runs the load beside something else (chaos --load): ends the run now, results kept.
+    stop: threading.Event = field(default_factory=threading.Event)
 
     @property
     def baseline_file(self) -> Path:
@@ -220,10 +222,15 @@ def run_locust(run: Run, settings: Settings) -> tuple[dict[str, Any], CpuSampler
         ("generator" if i == 0 and not run.workers else f"locust {i}"): p.pid for i, p in enumerate(processes)
     }
     sampler = CpuSampler({**run.where.part_pids, **_pod_pids(run.where), **generators}).start()
-    timer = threading.Timer(
-        run.profile.seconds + SETUP_SLACK_S, lambda: processes[0].send_signal(signal.SIGTERM)
-    )
-    timer.start()
+
+    def stop_when_over() -> None:
+        """SIGTERM ends Locust as its own end does (results written): when asked, or past the bound."""
+        run.stop.wait(run.profile.seconds + SETUP_SLACK_S)
+        if processes[0].poll() is None:
+            processes[0].send_signal(signal.SIGTERM)
+
+    stopper = threading.Thread(target=stop_when_over, name="load-stopper", daemon=True)
+    stopper.start()
     try:
         assert processes[0].stdout is not None
         for line in processes[0].stdout:
@@ -233,7 +240,7 @@ def run_locust(run: Run, settings: Settings) -> tuple[dict[str, Any], CpuSampler
                 log.write(line)
         processes[0].wait()
     finally:
-        timer.cancel()
+        run.stop.set()
         sampler.stop()
         for process in processes:
             if process.poll() is None:

@@ -56,7 +56,8 @@ def test_a_run_without_a_stack_could_not_run_exits_2_and_reports(tmp_path: Path)
         ((), "name experiments or give --all"),
         (("--all", "01-mesh-abort-payouts"), "name experiments or give --all"),
         (("no-such",), "no experiment 'no-such'"),
-        (("--all", "--load", "spike"), "--load spike"),
+        (("--all", "--load", "no-such-profile"), "--load no-such-profile: unknown profile 'no-such-profile'"),
+        (("--all", "--load", "smoke"), "--load smoke: no local stack recorded"),
     ],
 )
 def test_bad_usage_exits_2_and_says_what_to_fix(args: tuple[str, ...], says: str, tmp_path: Path) -> None:

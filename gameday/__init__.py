@@ -1,0 +1,1 @@
+"""The game day: one run of smoke, load, chaos, drills and the money audit, and the report of it."""
