@@ -18,8 +18,12 @@ from xml.etree import ElementTree
 
 from gameday.plan import ERROR, FAILED, INCONCLUSIVE, LOAD_PROFILE, PASSED, Step
 from harness import summary
+from harness.objectives import REPO
 from harness.target import LocalTarget, Target
 
+# backup-check reads the operations files this repository ships (the CronJob and the DR runbook), not
+# the seed's scripts it was written to catch: the day judges what the team runs now.
+OPS_FILES = [REPO / "deploy" / "k8s" / "backup-cronjob.yaml", REPO / "docs" / "dr-runbook.md"]
 AUDIT_SETTLE_S = 90.0  # payouts accepted under the last experiment finish (confirmations) before judging
 AUDIT_STUCK_AFTER_MS = 180_000  # unfinished longer than this is a finding
 
@@ -191,7 +195,8 @@ def drill(day: Day, step: Step) -> Ran:
     from drills.runner import run, write_outputs
 
     where = day.step_dir(step)
-    results = run([step.name], DrillContext(day.target, say=lambda line: day.say(f"[drill] {line}")))
+    context = DrillContext(day.target, say=lambda line: day.say(f"[drill] {line}"), ops_files=OPS_FILES)
+    results = run([step.name], context)
     path, junit = write_outputs(results, day.label, where)
     result = results[0]
     outcome = {"PASS": PASSED, "FAIL": FAILED, "INCONCLUSIVE": INCONCLUSIVE}.get(result.outcome, ERROR)

@@ -87,20 +87,25 @@ def _rfc3339(text: str) -> str:
 
 
 def fault_windows(chaos_dir: Path) -> list[dict[str, Any]]:
-    """Each experiment's faults, from its journal: the action's start to its rollbacks' end."""
+    """Each experiment's faults, from its journal: the fault action's start to the end of the first
+    `remove_faults` after it (in the method or the rollbacks), which proves it gone."""
     windows = []
     for journal_file in sorted(chaos_dir.glob("*/journal.json")):
         journal = json.loads(journal_file.read_text())
-        method = journal.get("run") or []
-        ends = [run["end"] for run in journal.get("rollbacks") or [] if run.get("end")]
-        ends = ends or [run["end"] for run in method if run.get("end")]
-        for run in method:
+        runs = [*(journal.get("run") or []), *(journal.get("rollbacks") or [])]
+        for index, run in enumerate(runs[: len(journal.get("run") or [])]):
             activity = run["activity"]
             if activity.get("type") != "action" or activity["provider"].get("func") in NOT_FAULTS:
                 continue
+            removals = [
+                later["end"]
+                for later in runs[index + 1 :]
+                if later["activity"]["provider"].get("func") == "remove_faults" and later.get("end")
+            ]
+            gone = removals[0] if removals else runs[-1]["end"]
             windows.append({
                 "name": activity["name"], "experiment": journal_file.parent.name,
-                "started_at": _rfc3339(run["start"]), "ended_at": _rfc3339(max(ends or [run["end"]])),
+                "started_at": _rfc3339(run["start"]), "ended_at": _rfc3339(gone),
             })  # fmt: skip
     return windows
 

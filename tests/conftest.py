@@ -68,6 +68,8 @@ NEEDS = {
     "drills/test_probe.py": "unit",
     "drills/test_escrow_service.py": "e2e",
     "drills/test_drill_runs.py": "stack",
+    "gameday": "unit",
+    "gameday/test_day_live.py": "live",
 }
 NEEDS_MARKERS = frozenset(NEEDS.values())
 
