@@ -18,6 +18,10 @@ from harness.target import load as load_target
 # run it) so payouts settle within the day; a stack already running is used as it is.
 BLOCK_INTERVAL_S = 0.5
 CONFIRMATIONS = 2
+# A SIGTERM through the local pods API is not a pod deletion: the pod stays an endpoint until its
+# readiness probe failed 3 times (3 x 1 s, time-scaled), so its drain must outlast that, as the chaos
+# tests run it (tests/chaos/test_experiments_hold.py); on a cluster the deletion removes it first.
+SERVICE_ENV = (("DRAIN_SECONDS", "4"),)
 
 
 class DayCannotRun(RuntimeError):
@@ -59,7 +63,11 @@ def where(
     if topology.running(stack_dir) is None:
         say(f"no local stack runs in {stack_dir}: starting one for the day (stopped at its end)")
         options = topology.StackOptions(
-            run_dir=stack_dir, port=free_port(), block_interval=BLOCK_INTERVAL_S, confirmations=CONFIRMATIONS
+            run_dir=stack_dir,
+            port=free_port(),
+            block_interval=BLOCK_INTERVAL_S,
+            confirmations=CONFIRMATIONS,
+            service_env=SERVICE_ENV,
         )
         try:
             topology.up(options, progress=lambda line: say(line.strip()))

@@ -223,10 +223,15 @@ def run_locust(run: Run, settings: Settings) -> tuple[dict[str, Any], CpuSampler
     }
     sampler = CpuSampler({**run.where.part_pids, **_pod_pids(run.where), **generators}).start()
 
+    over = threading.Event()
+
     def stop_when_over() -> None:
-        """SIGTERM ends Locust as its own end does (results written): when asked, or past the bound."""
-        run.stop.wait(run.profile.seconds + SETUP_SLACK_S)
-        if processes[0].poll() is None:
+        """Asked to stop (chaos --load): the profile ends at its next tick, as at its last stage, and
+        writes its results; past the bound (or the profile not ending), SIGTERM."""
+        if run.stop.wait(run.profile.seconds + SETUP_SLACK_S) and settings.stop_file is not None:
+            settings.stop_file.touch()
+            over.wait(SETUP_SLACK_S)
+        if not over.is_set() and processes[0].poll() is None:
             processes[0].send_signal(signal.SIGTERM)
 
     stopper = threading.Thread(target=stop_when_over, name="load-stopper", daemon=True)
@@ -240,6 +245,7 @@ def run_locust(run: Run, settings: Settings) -> tuple[dict[str, Any], CpuSampler
                 log.write(line)
         processes[0].wait()
     finally:
+        over.set()
         run.stop.set()
         sampler.stop()
         for process in processes:
@@ -338,8 +344,10 @@ def execute(run: Run) -> int:
         devnet_url=run.where.devnet_url,
         results=run.out / "results.json",
         baseline=run.baseline_file if baseline else None,
+        stop_file=run.out / "stop",
     )
     settings.results.unlink(missing_ok=True)  # type: ignore[union-attr]
+    settings.stop_file.unlink(missing_ok=True)  # type: ignore[union-attr]
     mode = "read-only" if settings.read_only else "moving money with faucet-funded test data"
     generators = f"a master and {run.workers} workers" if run.workers else "one Locust process"
     run.say(

@@ -1,0 +1,63 @@
+"""`tronops chaos run EXPERIMENT --load PROFILE`: the Locust profile runs through the whole experiment,
+its own summary and HTML land beside the experiment's, and the service saw its requests. One pod
+killed (fault held 20 s) under the smoke profile (8 users); about 70 s."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.clients.prometheus import Prometheus
+from tests.chaos.live import LiveStack, chaos_run, live_stack
+
+EXPERIMENT = "03-one-pod-killed"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    yield from live_stack(tmp_path_factory.mktemp("chaos-load"))
+
+
+def test_a_load_profile_runs_through_the_experiment_and_the_service_counts_its_requests(
+    stack: LiveStack, tmp_path: Path
+) -> None:
+    runner = chaos_run(stack, EXPERIMENT, "--load", "smoke", out=tmp_path)
+    try:
+        stdout, stderr = runner.communicate(timeout=400)
+    finally:
+        runner.kill()
+    assert runner.returncode == 0, f"{stdout}\n{stderr[-4000:]}"
+    assert f"{EXPERIMENT}: held" in stdout and "load: " in stdout
+    assert "[load] load smoke against the local stack" in stderr
+
+    summary = json.loads((tmp_path / EXPERIMENT / "summary.json").read_text())
+    (phase,) = [p for p in summary["phases"] if p["name"] == "load"]
+    (step,) = phase["steps"]
+    assert "error" not in step, step
+    carried = step["measured"]["requests"]
+    assert carried > 100, step
+    beside = tmp_path / EXPERIMENT / "load"
+    assert summary["artefacts"]["load_summary"] == str(beside / "summary.json")
+    assert summary["artefacts"]["load_html"] == str(beside / "locust.html")
+    load_summary = json.loads((beside / "summary.json").read_text())
+    assert load_summary["kind"] == "load" and load_summary["name"] == "smoke"
+    assert "<html" in (beside / "locust.html").read_text()[:2000].lower()
+
+    # The service's own counter over the run saw at least the load's requests (increase()
+    # extrapolates at the window's edges: a tenth of slack).
+    seconds = int(summary_seconds(summary)) + 10
+    served = Prometheus(stack.state.url("prometheus")).query(
+        f'sum(increase(http_requests_total{{route=~"/api/v1/.*"}}[{seconds}s]))'
+    )
+    assert float(served[0]["value"][1]) >= 0.9 * carried, (served, carried)
+
+
+def summary_seconds(summary: dict[str, object]) -> float:
+    from datetime import datetime
+
+    started = datetime.fromisoformat(str(summary["started_at"]).replace("Z", "+00:00"))
+    ended = datetime.fromisoformat(str(summary["ended_at"]).replace("Z", "+00:00"))
+    return (ended - started).total_seconds()
