@@ -24,7 +24,7 @@ from harness.target import LocalTarget, Target
 # backup-check reads the operations files this repository ships (the CronJob and the DR runbook), not
 # the seed's scripts it was written to catch: the day judges what the team runs now.
 OPS_FILES = [REPO / "deploy" / "k8s" / "backup-cronjob.yaml", REPO / "docs" / "dr-runbook.md"]
-AUDIT_SETTLE_S = 90.0  # payouts accepted under the last experiment finish (confirmations) before judging
+AUDIT_SETTLE_S = 45.0  # the day's last payouts (the experiments settle their own) become final first
 AUDIT_STUCK_AFTER_MS = 180_000  # unfinished longer than this is a finding
 
 
