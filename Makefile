@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PACKAGES := service stack harness tronops loadtests smoke alerts dashboards chaos drills gameday
 # Servers the stack runs, and tools the tests use (docker-compose only validates; no engine needed).
-DEBIAN_PACKAGES := redis-server prometheus prometheus-alertmanager docker-compose wrk
+DEBIAN_PACKAGES := redis-server prometheus prometheus-alertmanager docker-compose wrk chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: setup run test test-fast lint bench clean

@@ -70,6 +70,10 @@ NEEDS = {
     "drills/test_drill_runs.py": "stack",
     "gameday": "unit",
     "gameday/test_day_live.py": "live",
+    "gameday/test_report_verdict.py": "unit",
+    "gameday/test_report_cli.py": "unit",
+    "gameday/test_report_browser.py": "component",
+    "gameday/test_report_real_run.py": "stack",
 }
 NEEDS_MARKERS = frozenset(NEEDS.values())
 
