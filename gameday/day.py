@@ -62,9 +62,11 @@ def run(options: Options) -> int:
     from gameday.report import build_report
 
     progress.say("report: building it from the day's files")
-    build_report(options.out)
-    progress.say(f"report: {options.out / 'report.html'}")
-    return code
+    report = build_report(options.out)
+    progress.say(f"report: {report.html} (verdict {report.verdict.upper()}, score {report.score:.0f} %)")
+    # The report judges more than the steps' own outcomes (a money verdict anywhere, RTO/RPO): its FAIL
+    # fails the day too; its "inconclusive" for steps --quick skipped does not.
+    return max(code, 1 if report.verdict == "fail" else 0)
 
 
 def _the_day(options: Options, place: Where, planned: list[plan.Step], progress: Progress) -> int:
