@@ -43,31 +43,54 @@ def schema() -> dict[str, Any]:
     return dict(json.loads(SCHEMA_FILE.read_text()))
 
 
-def queries(window: str) -> list[tuple[str, dict[str, str], str]]:
-    """(series name, labels, PromQL) for the whole service and each route group of the SLO file."""
+def queries(window: str, through_mesh: bool) -> list[tuple[str, dict[str, str], str]]:
+    """(series name, labels, PromQL) for the whole service and each route group of the SLO file.
+
+    Through the mesh (the local stack): Istio's request metrics as the mesh reports them, which count
+    what clients got, the mesh's own answers too (an Istio abort never reaches the service, so the
+    service's metrics would show no error while users saw 503s); a group is its VirtualService routes
+    (`payouts`, `payouts-retryable`, deploy/istio/virtual-service.yaml). Without the mesh's
+    `route_name` label (a cluster's Istio has none): the service's own metrics by route, as the SLOs
+    and chaos/observe.py read them."""
     facts = objectives.current()
-    base = facts.identity.base_path
-    selections: list[tuple[dict[str, str], str]] = [({}, f'route=~"{base}/.*"')] + [
-        ({"route_group": group}, f'route=~"{base}/{group}.*"') for group in facts.route_groups
-    ]
+    selections: list[tuple[dict[str, str], str]]
+    if through_mesh:
+        service = f'destination_service_name="{facts.identity.app}"'
+        selections = [({}, service)] + [
+            ({"route_group": group}, f'{service},route_name=~"{group}(-retryable)?"')
+            for group in facts.route_groups
+        ]
+        requests, buckets, seconds = (
+            "istio_requests_total",
+            "istio_request_duration_milliseconds_bucket",
+            1000,
+        )
+        failed = 'response_code=~"5.."'
+    else:
+        base = facts.identity.base_path
+        selections = [({}, f'route=~"{base}/.*"')] + [
+            ({"route_group": group}, f'route=~"{base}/{group}.*"') for group in facts.route_groups
+        ]
+        requests, buckets, seconds = "http_requests_total", "http_request_duration_seconds_bucket", 1
+        failed = 'status=~"5.."'
     found = []
-    for labels, routes in selections:
-        total = f"sum(rate(http_requests_total{{{routes}}}[{window}]))"
-        errors = f'(sum(rate(http_requests_total{{{routes},status=~"5.."}}[{window}])) or vector(0))'
-        buckets = f"sum by (le) (rate(http_request_duration_seconds_bucket{{{routes}}}[{window}]))"
+    for labels, selector in selections:
+        total = f"sum(rate({requests}{{{selector}}}[{window}]))"
+        errors = f"(sum(rate({requests}{{{selector},{failed}}}[{window}])) or vector(0))"
+        p95 = f"histogram_quantile(0.95, sum by (le) (rate({buckets}{{{selector}}}[{window}])))"
         found += [
             ("requests_per_second", labels, total),
             ("error_ratio", labels, f"{errors} / {total}"),
-            ("p95_seconds", labels, f"histogram_quantile(0.95, {buckets})"),
+            ("p95_seconds", labels, p95 if seconds == 1 else f"{p95} / {seconds}"),
         ]
     return found
 
 
 def series(
-    prometheus: Prometheus, window: str, start: float, end: float, step_s: float
+    prometheus: Prometheus, window: str, through_mesh: bool, start: float, end: float, step_s: float
 ) -> list[dict[str, Any]]:
     found = []
-    for name, labels, query in queries(window):
+    for name, labels, query in queries(window, through_mesh):
         result = prometheus.query_range(query, start, end, step_s)
         values = result[0]["values"] if result else []
         points = [[float(t), _number(v)] for t, v in values]
@@ -153,9 +176,8 @@ def build(
         "alerts": [],
     }
     try:
-        document["series"] = series(
-            Prometheus(target.prometheus_url), WINDOW[target.kind], start, end, step_s
-        )
+        prometheus, through_mesh = Prometheus(target.prometheus_url), isinstance(target, LocalTarget)
+        document["series"] = series(prometheus, WINDOW[target.kind], through_mesh, start, end, step_s)
     except ControlError as error:
         say(f"timeline: no series, Prometheus did not answer: {error}")
     if isinstance(target, LocalTarget):

@@ -62,12 +62,25 @@ def test_alert_episodes_pair_firing_with_resolving_and_ignore_repeats() -> None:
     assert {e["severity"] for e in episodes} == {"page"}
 
 
-def test_the_series_cover_the_whole_service_and_every_route_group_of_the_slo_file() -> None:
-    found = timeline.queries("10s")
+@pytest.mark.parametrize("through_mesh", [True, False], ids=["mesh", "service"])
+def test_the_series_cover_the_whole_service_and_every_route_group_of_the_slo_file(through_mesh: bool) -> None:
+    found = timeline.queries("10s", through_mesh)
     groups = {labels.get("route_group") for _, labels, _ in found}
     assert groups == {None, *objectives.current().route_groups}
     assert {name for name, _, _ in found} == {"requests_per_second", "error_ratio", "p95_seconds"}
     assert all("[10s]" in query for _, _, query in found)
+    metric = "istio_requests_total" if through_mesh else "http_requests_total"
+    assert all(metric in query for name, _, query in found if name != "p95_seconds")
+
+
+def test_through_the_mesh_a_route_group_is_its_two_virtual_service_routes_and_p95_is_in_seconds() -> None:
+    payouts = {
+        name: query
+        for name, labels, query in timeline.queries("10s", True)
+        if labels == {"route_group": "payouts"}
+    }
+    assert 'route_name=~"payouts(-retryable)?"' in payouts["error_ratio"]
+    assert payouts["p95_seconds"].endswith("/ 1000")
 
 
 @pytest.mark.parametrize(
