@@ -79,6 +79,7 @@ class BackgroundLoad:
             out=out,
             duration=LOAD_BOUND_S,
             say=lambda line: say(f"[load] {line}"),
+            keep_going=True,  # its gates break while the fault is in force: that is the experiment
         )
         self.code: int | None = None
         self.error: str | None = None

@@ -120,6 +120,7 @@ class Run:
     say: Callable[[str], None] = field(default=print)
     # Set by whoever runs the load beside something else (chaos --load): ends the run now, results kept.
     stop: threading.Event = field(default_factory=threading.Event)
+    keep_going: bool = False  # never abort on a gate lost beyond recovery (beside chaos: errors expected)
 
     @property
     def baseline_file(self) -> Path:
@@ -345,6 +346,7 @@ def execute(run: Run) -> int:
         results=run.out / "results.json",
         baseline=run.baseline_file if baseline else None,
         stop_file=run.out / "stop",
+        keep_going=run.keep_going,
     )
     settings.results.unlink(missing_ok=True)  # type: ignore[union-attr]
     settings.stop_file.unlink(missing_ok=True)  # type: ignore[union-attr]

@@ -45,6 +45,9 @@ def test_a_load_profile_runs_through_the_experiment_and_the_service_counts_its_r
     load_summary = json.loads((beside / "summary.json").read_text())
     assert load_summary["kind"] == "load" and load_summary["name"] == "smoke"
     assert "<html" in (beside / "locust.html").read_text()[:2000].lower()
+    results = json.loads((beside / "results.json").read_text())
+    assert results["aborted"] is None, "errors under a fault never stop the load"
+    assert results["seconds"] >= 0.8 * summary_seconds(summary), "the load ran through the experiment"
 
     # The service's own counter over the run saw at least the load's requests (increase()
     # extrapolates at the window's edges: a tenth of slack).

@@ -97,6 +97,8 @@ def test_the_quick_day_runs_end_to_end_and_leaves_a_report_people_can_read(tmp_p
     assert (out / experiment["artefacts"]["html"]).is_file() and (
         out / experiment["artefacts"]["journal"]
     ).is_file()
+    under_load = load(out / "chaos" / plan.QUICK_EXPERIMENTS[0] / "load" / "results.json")
+    assert under_load["aborted"] is None, "the load ran on through the fault"
     assert steps["money"]["measured"]["findings"] == 0 and steps["money"]["measured"]["operations"] > 0
 
     line = load(out / "timeline.json")
