@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.clients.prometheus import Prometheus
-from tests.chaos.live import LiveStack, chaos_run, live_stack
+from tests.chaos.live import LiveStack, live_stack, run_to_end
 
 EXPERIMENT = "03-one-pod-killed"
 
@@ -21,17 +21,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     yield from live_stack(tmp_path_factory.mktemp("chaos-load"))
 
 
-def test_a_load_profile_runs_through_the_experiment_and_the_service_counts_its_requests(
-    stack: LiveStack, tmp_path: Path
-) -> None:
-    runner = chaos_run(stack, EXPERIMENT, "--load", "smoke", out=tmp_path)
-    try:
-        stdout, stderr = runner.communicate(timeout=400)
-    finally:
-        runner.kill()
-    assert runner.returncode == 0, f"{stdout}\n{stderr[-4000:]}"
-    assert f"{EXPERIMENT}: held" in stdout and "load: " in stdout
-    assert "[load] load smoke against the local stack" in stderr
+def test_the_load_runs_through_the_experiment_and_is_served(stack: LiveStack, tmp_path: Path) -> None:
+    done = run_to_end(stack, EXPERIMENT, tmp_path, ("--load", "smoke"))
+    assert done.code == 0, done
+    assert f"{EXPERIMENT}: held" in done.stdout and "load: " in done.stdout
+    assert "[load] load smoke against the local stack" in done.stderr
 
     summary = json.loads((tmp_path / EXPERIMENT / "summary.json").read_text())
     (phase,) = [p for p in summary["phases"] if p["name"] == "load"]
