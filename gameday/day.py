@@ -34,9 +34,11 @@ class Progress:
 
     started: float = field(default_factory=time.time)
 
-    def say(self, line: str) -> None:
+    def say(self, text: str) -> None:
         elapsed = int(time.time() - self.started)
-        print(f"[gameday {elapsed // 60:02d}:{elapsed % 60:02d}] {line}", file=sys.stderr, flush=True)
+        stamp = f"[gameday {elapsed // 60:02d}:{elapsed % 60:02d}]"
+        for line in text.splitlines() or [""]:  # a table keeps its columns, each row stamped
+            print(f"{stamp} {line}", file=sys.stderr, flush=True)
 
 
 def _sigterm_as_ctrl_c(signum: int, frame: FrameType | None) -> None:
@@ -149,6 +151,9 @@ def _step(step: plan.Step, ran: steps.Ran, began: float, out: Path) -> dict[str,
         entry["artefacts"] = {k: os.path.relpath(v, out) for k, v in artefacts.items() if Path(v).exists()}
     if ran.error:
         entry["error"] = ran.error
+    if ran.not_run:  # it could not run here (no load beyond loopback): no verdict, the reason instead
+        entry.pop("verdicts")
+        entry["not_run"] = ran.not_run
     return entry
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from gameday.plan import ERROR, FAILED, INCONCLUSIVE, LOAD_PROFILE, PASSED, Step
+from gameday.plan import ERROR, FAILED, INCONCLUSIVE, LOAD_PROFILE, NOT_RUN, PASSED, Step
 from harness import summary
 from harness.objectives import REPO
 from harness.target import LocalTarget, Target
@@ -57,6 +57,18 @@ class Ran:
     artefacts: dict[str, Path] = field(default_factory=dict)
     measured: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    not_run: str | None = None
+
+
+def _load_refused(day: Day) -> str | None:
+    """Why the day's load cannot run on this target (load goes to loopback only), or None."""
+    from chaos import under_load
+
+    try:
+        under_load.check(LOAD_PROFILE, {"target_file": str(day.target_file)})
+    except under_load.LoadRefused as refused:
+        return str(refused)
+    return None
 
 
 def run_step(day: Day, step: Step) -> Ran:
@@ -128,6 +140,8 @@ def load_baseline(day: Day, step: Step) -> Ran:
     """The load profile on the healthy target before anything breaks: the day's reference figures."""
     from loadtests import runner
 
+    if refused := _load_refused(day):
+        return Ran(NOT_RUN, not_run=refused)
     where = day.step_dir(step)
     run = runner.Run(
         profile=runner.plan(LOAD_PROFILE, 1.0, None),
@@ -159,8 +173,11 @@ def chaos_experiment(day: Day, step: Step) -> Ran:
     from chaos import catalog, runner, under_load
 
     config = {"target_file": str(day.target_file), "allow_production": "false"}
+    load = None if (refused := _load_refused(day)) else LOAD_PROFILE
+    if refused:
+        day.say(f"  without load: {refused}")
     outcome = under_load.run_one(
-        catalog.find(step.name), day.out / step.phase, config, day.label, LOAD_PROFILE, day.say
+        catalog.find(step.name), day.out / step.phase, config, day.label, load, day.say
     )
     for line in outcome.notes + [f"- {reason}" for reason in outcome.reasons]:
         day.say(f"  {line}")
