@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from gameday.plan import ERROR, FAILED, INCONCLUSIVE, LOAD_PROFILE, NOT_RUN, PASSED, Step
+from gameday.plan import ERROR, FAILED, INCONCLUSIVE, LOAD_PROFILE, NOT_RUN, PASSED, Step, outcome_of
 from harness import summary
 from harness.objectives import REPO
 from harness.target import LocalTarget, Target
@@ -104,7 +104,7 @@ def smoke(day: Day, step: Step) -> Ran:
         return Ran(ERROR, error=f"the smoke suite exited {code} without results; see {log}")
     steps = _junit_steps(junit, started)
     failed = sum("error" in s for s in steps)
-    document = {
+    document: dict[str, Any] = {
         "kind": "smoke", "name": "suite", "target": day.label,
         "started_at": summary.timestamp(started), "ended_at": summary.timestamp(time.time()),
         "verdict": "pass" if code == 0 and not failed else "fail",
@@ -113,7 +113,7 @@ def smoke(day: Day, step: Step) -> Ran:
     }  # fmt: skip
     path = summary.write(document, where / "summary.json")
     day.say(f"smoke: {len(steps) - failed} of {len(steps)} checks passed")
-    outcome = PASSED if document["verdict"] == "pass" else FAILED
+    outcome = outcome_of(document["verdict"], None, None)
     return Ran(outcome, path, {"summary": path, "junit": junit}, {"tests": len(steps), "failed": failed})
 
 
@@ -150,7 +150,7 @@ def load_baseline(day: Day, step: Step) -> Ran:
         say=lambda line: day.say(f"[load] {line}"),
     )
     try:
-        code = runner.execute(run)
+        runner.execute(run)  # its verdict is in its summary, inconclusive gates included
     except runner.LoadError as error:
         return Ran(ERROR, error=str(error))
     document = summary_of(where / "summary.json")
@@ -160,7 +160,8 @@ def load_baseline(day: Day, step: Step) -> Ran:
         "html": where / "locust.html",
         "junit": where / "junit.xml",
     }
-    return Ran(PASSED if code == 0 else FAILED, where / "summary.json", artefacts, {"requests": requests})
+    outcome = outcome_of(document["verdict"], None, None)
+    return Ran(outcome, where / "summary.json", artefacts, {"requests": requests})
 
 
 def summary_of(path: Path) -> dict[str, Any]:
@@ -257,11 +258,11 @@ def money_audit(day: Day, step: Step) -> Ran:
         {"name": f"finding: {f.kind}", "started_at": now, "ended_at": now, "error": f.line()}
         for f in report.findings
     ]
-    document = {
+    document: dict[str, Any] = {
         "kind": "audit", "name": "money", "target": day.label,
         "started_at": summary.timestamp(started), "ended_at": now,
         "verdict": "pass" if report.clean else "fail",
         "phases": [{"name": "reconcile", "steps": checks}],
     }  # fmt: skip
     path = summary.write(document, where / "summary.json")
-    return Ran(PASSED if report.clean else FAILED, path, {"summary": path}, measured)
+    return Ran(outcome_of(document["verdict"], None, None), path, {"summary": path}, measured)
