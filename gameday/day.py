@@ -91,11 +91,12 @@ def _the_day(options: Options, place: Where, planned: list[plan.Step], progress:
         f"{'quick' if options.quick else 'full'} day against {place.label}: {len(runnable)} steps "
         f"({', '.join(s.label for s in runnable)}); {len(planned) - len(runnable)} not run"
     )
+    done: set[str] = set()
     try:
         for step in planned:
-            if interrupted or step.skip:
-                why = plan.INTERRUPTED if interrupted else str(step.skip)
-                recorded[step.phase].append(_not_run(step, why))
+            if step.skip:
+                recorded[step.phase].append(_not_run(step, step.skip))
+                done.add(step.label)
                 outcomes.append(plan.NOT_RUN)
                 continue
             upcoming = runnable[runnable.index(step) + 1 :]
@@ -110,15 +111,25 @@ def _the_day(options: Options, place: Where, planned: list[plan.Step], progress:
             except KeyboardInterrupt:
                 interrupted = True
                 ran = steps.Ran(plan.ERROR, error=plan.INTERRUPTED)
-                progress.say(f"{step.label}: interrupted; the rest of the day is not run")
             except Exception as error:  # a crashed step is the day's finding, not the end of it
                 ran = steps.Ran(plan.ERROR, error=f"{type(error).__name__}: {error}"[:2000])
             phase_times[step.phase][1] = time.time()
             recorded[step.phase].append(_step(step, ran, began, options.out))
+            done.add(step.label)
             outcomes.append(ran.outcome)
             progress.say(f"{step.label}: {ran.outcome.upper()} in {time.time() - began:.0f} s")
+            if interrupted:
+                break
+    except KeyboardInterrupt:  # between two steps
+        interrupted = True
     finally:
         ended = time.time()
+        if interrupted:
+            progress.say("interrupted: the rest of the day is not run")
+            for step in planned:
+                if step.label not in done:
+                    recorded[step.phase].append(_not_run(step, step.skip or plan.INTERRUPTED))
+                    outcomes.append(plan.NOT_RUN)
         _write_day(options, place, recorded, phase_times, progress, ended)
     code = plan.exit_code(outcomes, interrupted)
     progress.say(

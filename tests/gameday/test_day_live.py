@@ -170,4 +170,4 @@ def test_ctrl_c_mid_experiment_rolls_the_fault_back_and_stops_the_stack_the_day_
     journal = load(out / "chaos" / plan.QUICK_EXPERIMENTS[0] / "journal.json")
     assert journal["status"] == "interrupted"
     assert journal["rollbacks"] and all(r["status"] == "succeeded" for r in journal["rollbacks"])
-    assert "the rest of the day is not run" in progress
+    assert "interrupted: the rest of the day is not run" in progress
