@@ -58,13 +58,16 @@ def overall(phases: list[dict[str, Any]]) -> str:
     return "inconclusive" if "inconclusive" in outcomes else "pass"
 
 
+def schema_problems(json_schema: dict[str, Any], document: dict[str, Any]) -> str:
+    """Where and why `document` breaks `json_schema`, in one line; "" when it matches."""
+    validator = jsonschema.Draft202012Validator(json_schema, format_checker=jsonschema.FormatChecker())
+    problems = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    return "; ".join(f"{'/'.join(map(str, p.absolute_path)) or '(top)'}: {p.message}" for p in problems)
+
+
 def validate(summary: dict[str, Any]) -> None:
-    validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
-    problems = sorted(validator.iter_errors(summary), key=lambda e: list(e.absolute_path))
-    if problems:
-        raise SummaryError(
-            "; ".join(f"{'/'.join(map(str, p.absolute_path)) or '(top)'}: {p.message}" for p in problems)
-        )
+    if problems := schema_problems(schema(), summary):
+        raise SummaryError(problems)
 
 
 def write(summary: dict[str, Any], path: Path) -> Path:

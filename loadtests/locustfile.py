@@ -32,6 +32,8 @@ class ProfileShape(LoadTestShape):
     def tick(self) -> tuple[int, float] | None:
         if recorder.RECORDER.stop_stepping:
             return None  # stress: a stage broke a gate, the knee is found
+        if SETTINGS.stop_file is not None and SETTINGS.stop_file.exists():
+            return None  # asked to end now (the experiment it ran beside is over)
         stage = PROFILE.at(self.get_run_time())
         return None if stage is None else (stage[1].users, stage[1].spawn_rate)
 

@@ -145,7 +145,11 @@ class Recorder:
             if stage is not None and stage[0] != self._stage_index:
                 self._end_stage(elapsed)
                 self._stage_index = stage[0]
-            if self.aborted is None and elapsed >= objectives.current().load_gates.abort_grace_seconds:
+            if (
+                self.aborted is None
+                and not self.settings.keep_going
+                and elapsed >= objectives.current().load_gates.abort_grace_seconds
+            ):
                 self._abort_if_lost(runner, elapsed)
             if time.monotonic() - last_progress >= PROGRESS_EVERY_S:
                 last_progress = time.monotonic()

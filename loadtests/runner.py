@@ -118,6 +118,9 @@ class Run:
     scale: float = 1.0
     duration: float | None = None
     say: Callable[[str], None] = field(default=print)
+    # Set by whoever runs the load beside something else (chaos --load): ends the run now, results kept.
+    stop: threading.Event = field(default_factory=threading.Event)
+    keep_going: bool = False  # never abort on a gate lost beyond recovery (beside chaos: errors expected)
 
     @property
     def baseline_file(self) -> Path:
@@ -220,10 +223,20 @@ def run_locust(run: Run, settings: Settings) -> tuple[dict[str, Any], CpuSampler
         ("generator" if i == 0 and not run.workers else f"locust {i}"): p.pid for i, p in enumerate(processes)
     }
     sampler = CpuSampler({**run.where.part_pids, **_pod_pids(run.where), **generators}).start()
-    timer = threading.Timer(
-        run.profile.seconds + SETUP_SLACK_S, lambda: processes[0].send_signal(signal.SIGTERM)
-    )
-    timer.start()
+
+    over = threading.Event()
+
+    def stop_when_over() -> None:
+        """Asked to stop (chaos --load): the profile ends at its next tick, as at its last stage, and
+        writes its results; past the bound (or the profile not ending), SIGTERM."""
+        if run.stop.wait(run.profile.seconds + SETUP_SLACK_S) and settings.stop_file is not None:
+            settings.stop_file.touch()
+            over.wait(SETUP_SLACK_S)
+        if not over.is_set() and processes[0].poll() is None:
+            processes[0].send_signal(signal.SIGTERM)
+
+    stopper = threading.Thread(target=stop_when_over, name="load-stopper", daemon=True)
+    stopper.start()
     try:
         assert processes[0].stdout is not None
         for line in processes[0].stdout:
@@ -233,7 +246,8 @@ def run_locust(run: Run, settings: Settings) -> tuple[dict[str, Any], CpuSampler
                 log.write(line)
         processes[0].wait()
     finally:
-        timer.cancel()
+        over.set()
+        run.stop.set()
         sampler.stop()
         for process in processes:
             if process.poll() is None:
@@ -331,8 +345,11 @@ def execute(run: Run) -> int:
         devnet_url=run.where.devnet_url,
         results=run.out / "results.json",
         baseline=run.baseline_file if baseline else None,
+        stop_file=run.out / "stop",
+        keep_going=run.keep_going,
     )
     settings.results.unlink(missing_ok=True)  # type: ignore[union-attr]
+    settings.stop_file.unlink(missing_ok=True)  # type: ignore[union-attr]
     mode = "read-only" if settings.read_only else "moving money with faucet-funded test data"
     generators = f"a master and {run.workers} workers" if run.workers else "one Locust process"
     run.say(

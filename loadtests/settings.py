@@ -8,6 +8,8 @@ smoke profile against the local stack, minting tokens with the local stack's sec
   TRONOPS_LOAD_DEVNET_URL  the devnet faucet for test data (without it, the run is read-only)
   TRONOPS_LOAD_RESULTS     where the master writes its results (JSON)
   TRONOPS_LOAD_BASELINE    a recorded baseline to gate against
+  TRONOPS_LOAD_STOP_FILE   once this file exists the profile ends, as at its last stage (chaos --load)
+  TRONOPS_LOAD_KEEP_GOING  1: never abort on a gate lost beyond recovery (beside chaos, errors are the point)
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Settings:
     devnet_url: str | None = None
     results: Path | None = None
     baseline: Path | None = None
+    stop_file: Path | None = None
+    keep_going: bool = False
 
     @classmethod
     def from_environment(cls, env: dict[str, str] | None = None) -> Settings:
@@ -40,6 +44,7 @@ class Settings:
             return env.get(PREFIX + name) or None
 
         duration, results, baseline = get("DURATION"), get("RESULTS"), get("BASELINE")
+        stop_file = get("STOP_FILE")
         return cls(
             profile=get("PROFILE") or "smoke",
             scale=float(get("SCALE") or 1.0),
@@ -51,6 +56,8 @@ class Settings:
             devnet_url=get("DEVNET_URL"),
             results=Path(results) if results else None,
             baseline=Path(baseline) if baseline else None,
+            stop_file=Path(stop_file) if stop_file else None,
+            keep_going=get("KEEP_GOING") == "1",
         )
 
     def to_environment(self) -> dict[str, str]:
@@ -63,6 +70,8 @@ class Settings:
             "DEVNET_URL": self.devnet_url or "",
             "RESULTS": str(self.results or ""),
             "BASELINE": str(self.baseline or ""),
+            "STOP_FILE": str(self.stop_file or ""),
+            "KEEP_GOING": "1" if self.keep_going else "0",
         }
         env = {PREFIX + name: value for name, value in values.items()}
         return env | ({"JWT_SECRET": self.jwt_secret} if self.jwt_secret else {})

@@ -71,6 +71,8 @@ NEEDS = {
     "drills/test_escrow_service.py": "e2e",
     "drills/test_drill_runs.py": "stack",
     "drills/test_region_loss_drill.py": "stack",
+    "gameday": "unit",
+    "gameday/test_day_live.py": "live",
     "gameday/test_report_verdict.py": "unit",
     "gameday/test_report_cli.py": "unit",
     "gameday/test_report_browser.py": "component",

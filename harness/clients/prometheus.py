@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -21,6 +22,17 @@ class Prometheus:
         """An instant query's series ({"metric", "value"}); ControlError when Prometheus refuses it."""
         try:
             return list(self.api.custom_query(expr))
+        except (PrometheusApiClientException, OSError) as error:
+            raise ControlError(self.surface, f"{expr}: {error}") from error
+
+    def query_range(self, expr: str, start: float, end: float, step_s: float) -> list[dict[str, Any]]:
+        """A range query's series ({"metric", "values": [[unix, "value"], ...]}); ControlError if refused."""
+        try:
+            return list(
+                self.api.custom_query_range(
+                    expr, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC), f"{step_s:g}s"
+                )
+            )
         except (PrometheusApiClientException, OSError) as error:
             raise ControlError(self.surface, f"{expr}: {error}") from error
 

@@ -72,8 +72,10 @@ class Finished:
         return f"exit {self.code}\n{self.stdout}\n{self.stderr[-4000:]}"
 
 
-def run_to_end(stack: LiveStack, experiment: str, out: Path, **env: str) -> Finished:
-    runner = chaos_run(stack, experiment, out=out, **env)
+def run_to_end(
+    stack: LiveStack, experiment: str, out: Path, options: tuple[str, ...] = (), **env: str
+) -> Finished:
+    runner = chaos_run(stack, experiment, *options, out=out, **env)
     try:
         stdout, stderr = runner.communicate(timeout=400)
     finally:

@@ -56,7 +56,8 @@ def test_a_run_without_a_stack_could_not_run_exits_2_and_reports(tmp_path: Path)
         ((), "name experiments or give --all"),
         (("--all", "01-mesh-abort-payouts"), "name experiments or give --all"),
         (("no-such",), "no experiment 'no-such'"),
-        (("--all", "--load", "spike"), "--load spike"),
+        (("--all", "--load", "no-such-profile"), "--load no-such-profile: unknown profile 'no-such-profile'"),
+        (("--all", "--load", "smoke"), "--load smoke: no local stack recorded"),
     ],
 )
 def test_bad_usage_exits_2_and_says_what_to_fix(args: tuple[str, ...], says: str, tmp_path: Path) -> None:
@@ -65,3 +66,22 @@ def test_bad_usage_exits_2_and_says_what_to_fix(args: tuple[str, ...], says: str
     )
     assert done.code == 2 and says in done.stderr, done.stderr
     assert not (tmp_path / "junit.xml").exists()
+
+
+def test_load_goes_to_loopback_only_a_cluster_target_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    target = tmp_path / "staging.yaml"
+    target.write_text(
+        "kind: kubernetes\ncontext: staging\nnamespace: lucid-payment\nselector: app=tron-payment-service\n"
+        "base_url: https://payments.staging.example.com\nprometheus_url: https://prometheus.staging.example.com\n"
+        "virtual_service: tron-payment-service\n"
+    )
+    out = tmp_path / "out"
+    done = run_tronops(
+        "chaos", "run", "03-one-pod-killed", "--load", "smoke", "--target", str(target), "--out", str(out)
+    )
+    assert done.code == 2, done.stderr
+    assert (
+        "--load smoke: the target's service is at https://payments.staging.example.com, not on loopback"
+        in done.stderr
+    )
+    assert not out.exists()

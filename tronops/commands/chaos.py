@@ -18,25 +18,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_problem(name: str | None) -> str | None:
-    """Why `--load name` cannot be honoured, or None. Load profiles come with loadtests (being built
-    on the load-tests branch); until it offers them, the experiments keep their own background traffic."""
-    if name is None:
-        return None
-    try:
-        from loadtests import profiles  # type: ignore[attr-defined]
-    except ImportError:
-        return (
-            f"--load {name}: this checkout has no load profiles yet (loadtests.profiles); "
-            "run without --load: the experiments keep their own background traffic"
-        )
-    if name not in getattr(profiles, "PROFILES", {}):
-        return f"--load {name}: no such profile; there are {sorted(getattr(profiles, 'PROFILES', {}))}"
-    return f"--load {name}: running a profile through an experiment is not wired up yet"
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from chaos import catalog, runner
+    from chaos import catalog, runner, under_load
 
     if args.all == bool(args.experiments):
         print("tronops chaos run: name experiments or give --all (not both)", file=sys.stderr)
@@ -50,16 +37,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"tronops chaos run: {error}", file=sys.stderr)
         return 2
-    if problem := _load_problem(args.load):
-        print(f"tronops chaos run: {problem}", file=sys.stderr)
-        return 2
     config = {"target_file": str(args.target or ""), "allow_production": str(args.allow_production).lower()}
+    if args.load is not None:
+        try:
+            under_load.check(args.load, config)
+        except under_load.LoadRefused as error:
+            print(f"tronops chaos run: {error}", file=sys.stderr)
+            return 2
     label = str(args.target) if args.target else "local"
     runner.show_chaoslib_progress()
     outcomes = []
     for path in paths:
         print(f"== {path.stem}", file=sys.stderr)
-        outcome = runner.run_one(path, args.out, config, label)
+        outcome = under_load.run_one(path, args.out, config, label, args.load, _say)
         outcomes.append(outcome)
         print(f"{outcome.name}: {outcome.result} ({outcome.seconds:.0f} s), summary {outcome.summary_path}")
         for line in outcome.notes:
@@ -90,7 +80,9 @@ def register(commands: Commands) -> None:
         "--target", type=Path, help="a target YAML (harness/target.py); default: the local stack"
     )
     run.add_argument(
-        "--load", metavar="PROFILE", help="a load profile through the whole run (when loadtests has them)"
+        "--load",
+        metavar="PROFILE",
+        help="a load profile (`tronops load list`) through each whole experiment; local stack only",
     )
     run.add_argument("--out", type=Path, default=Path("var/chaos"), help="journals, summaries and JUnit XML")
     run.add_argument(
