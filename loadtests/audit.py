@@ -19,6 +19,7 @@ import httpx
 
 FINAL = ("completed", "failed", "cancelled")
 POLL_S = 1.0
+MAX_RETRY_AFTER_S = 30.0
 
 
 @dataclass
@@ -79,9 +80,16 @@ def _final_bodies(
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=30.0) as http:
         while pending:
-            still = []
-            for payout_id in pending:
+            still: list[str] = []
+            pause = POLL_S
+            for index, payout_id in enumerate(pending):
                 answer = http.get(f"/api/v1/payouts/{payout_id}")
+                if answer.status_code in (429, 503):
+                    # Rate-limited (the run's own traffic shares the limits) or briefly unavailable:
+                    # wait as the answer says, then go on where this sweep stopped.
+                    still.extend(pending[index:])
+                    pause = _retry_after(answer)
+                    break
                 if answer.status_code != 200:
                     audit.problems.append(f"payout {payout_id}: GET answered {answer.status_code}")
                     continue
@@ -97,5 +105,12 @@ def _final_bodies(
                 )
                 break
             if pending:
-                time.sleep(POLL_S)
+                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
     return final
+
+
+def _retry_after(answer: httpx.Response) -> float:
+    try:
+        return min(MAX_RETRY_AFTER_S, max(POLL_S, float(answer.headers.get("Retry-After", POLL_S))))
+    except ValueError:
+        return POLL_S
