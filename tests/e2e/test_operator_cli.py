@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
 from pymongo import MongoClient
 
 from harness.clients.api import Api
+from harness.waiting import wait_for
 from service.config import parse_encryption_key
 from service.ports.vault import KeyVault
 from stack.local import LOCAL_SECRETS, Backends
@@ -71,10 +73,16 @@ def test_production_mode_refuses_to_start_without_secrets() -> None:
 def test_logs_are_json_with_request_ids_and_no_secrets(backends: Backends, api: Api, service: object) -> None:
     api.wallet("TRX")
     api.get("/api/v1/wallets", headers={"X-Request-ID": "log-check-1"})
-    log_text = Path(backends.replicas[0].log_path).read_text()
-    entries = [json.loads(line) for line in log_text.splitlines() if line.startswith("{")]
-    traced = [e for e in entries if e.get("request_id") == "log-check-1"]
-    assert traced and traced[-1]["route"] == "/api/v1/wallets" and traced[-1]["status"] == 200
+    log = Path(backends.replicas[0].log_path)
+
+    def traced() -> list[dict[str, Any]]:
+        entries = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        return [e for e in entries if e.get("request_id") == "log-check-1"]
+
+    # The access line is written as the response completes: it can trail the client's read by a moment.
+    lines = wait_for(traced, 10, "the request's access log line")
+    assert lines[-1]["route"] == "/api/v1/wallets" and lines[-1]["status"] == 200
+    log_text = log.read_text()
     env = backends.service_env()
     for secret in (env["JWT_SECRET"], env["ENCRYPTION_KEY"], env["WEBHOOK_SECRET"], api.token):
         assert secret not in log_text
