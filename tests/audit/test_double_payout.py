@@ -89,7 +89,9 @@ def test_the_audit_reports_the_double_payout_of_a_service_with_the_bug_put_back(
     since = int(time.time() * 1000)
     manager = Api(buggy_replica.url, backends.service_env()["JWT_SECRET"], roles=("payout_manager",))
     wallet = manager.wallet("TRX")
-    devnet.fund(wallet["address"], 50_000_000)
+    # Every re-sign while the node lags pays again (1 TRX, the 1 TRX memo fee, bandwidth): funds for
+    # many, so the wallet does not run dry and leave the payout retrying instead of final.
+    devnet.fund(wallet["address"], 200_000_000)
     # A lagging node does not show the transaction yet: the real worker waits; the buggy one re-signs.
     devnet.set_fault("lag", 20, seconds=3)
     try:
