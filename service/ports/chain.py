@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin
 
-import httpx
+import aiohttp
 from tronpy import AsyncTron, keys
 from tronpy.abi import tron_abi
 from tronpy.async_contract import AsyncContract
 from tronpy.keys import PrivateKey
 from tronpy.proto import transaction as transaction_proto
 from tronpy.providers.async_http import AsyncHTTPProvider
+from tronpy.version import VERSION as TRONPY_VERSION
 
 from service import metrics
 
@@ -86,21 +89,56 @@ class Outcome:
 
 class _MeteredProvider(AsyncHTTPProvider):
     """tronpy's provider, timed per node method, with transport errors and {"Error"} answers made
-    explicit (the broadcast reads its own answers: there an error is an unknown outcome)."""
+    explicit (the broadcast reads its own answers: there an error is an unknown outcome).
+
+    Requests go through one aiohttp session with a keep-alive pool instead of tronpy's httpx client:
+    the same POST with a JSON body, the same headers (tronpy's `make_request`), for about a third of
+    the client-side CPU per call (httpx's request building, cookie jar and per-call connection checks
+    were a fifth of a payout request's CPU). `timeout` bounds the whole call, as tight as httpx's
+    per-phase one or tighter."""
+
+    _session: aiohttp.ClientSession | None = None
 
     async def make_request(self, method: str, params: Any = None) -> dict:
         started = time.perf_counter()
         try:
-            answer = await super().make_request(method, params)
-        except httpx.TimeoutException as exc:
+            answer = await self._post(method, params or {})
+        except TimeoutError as exc:
             raise ChainTimeout(f"full node timed out on {method}") from exc
-        except (httpx.TransportError, httpx.HTTPStatusError, ValueError) as exc:
+        except (aiohttp.ClientError, ValueError) as exc:
             raise ChainUnavailable(f"full node unavailable on {method}: {exc}") from exc
         finally:
             metrics.NODE_REQUEST_DURATION.labels(method=method).observe(time.perf_counter() - started)
         if isinstance(answer, dict) and "Error" in answer and method != BROADCAST:
             raise NodeError(f"full node error on {method}: {str(answer['Error'])[:200]}")
         return answer
+
+    async def _post(self, method: str, params: Any) -> Any:
+        headers = {"User-Agent": f"Tronpy/{TRONPY_VERSION}", "Content-Type": "application/json"}
+        if self.use_api_key:
+            headers["Tron-Pro-Api-Key"] = self.random_api_key
+        if self.jw_token is not None:
+            headers["Authorization"] = f"Bearer {self.jw_token}"
+        if self._session is None:  # made on the loop that uses it (aiohttp binds a session to one)
+            # trust_env off: with it aiohttp looks up proxy variables and ~/.netrc in a thread on
+            # every call (a third of the calls' CPU); the node is reached directly, no deployment here
+            # sets a proxy.
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout), trust_env=False
+            )
+        url = urljoin(self.endpoint_uri, method)
+        async with self._session.post(url, data=json.dumps(params), headers=headers) as resp:
+            body = await resp.read()
+            if self.use_api_key and resp.status == 403 and b"Exceed the user daily usage" in body:
+                await self._handle_rate_limit(headers["Tron-Pro-Api-Key"])  # as tronpy does: next key
+                return await self._post(method, params)
+            resp.raise_for_status()
+        return json.loads(body)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 class Chain:
@@ -127,6 +165,7 @@ class Chain:
         self._usdt: AsyncContract | None = None
 
     async def close(self) -> None:
+        await self._provider.close()
         await self._client.close()
 
     async def _call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
