@@ -12,10 +12,10 @@ request at a time a batch holds one call and costs one extra loop hop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-K = TypeVar("K", bound=Hashable)
+K = TypeVar("K")  # never hashed: a batch keeps its keys in call order
 V = TypeVar("V")
 
 

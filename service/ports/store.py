@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from service import metrics
 from service.clock import now_ms
@@ -45,6 +45,7 @@ LEDGER_ORDER = [("submitted_at", ASCENDING), ("_id", ASCENDING)]
 PAYOUT_FREEZE = "payout_freeze"
 # A refund being reserved (service/refunds.py) already promises its amount out of the wallet.
 PROMISED = (*UNFINISHED, "reserving")
+DUPLICATE_KEY = 11000  # MongoDB's error code for an insert whose _id (or unique key) is taken
 
 
 class Store:
@@ -63,7 +64,15 @@ class Store:
         self.settings = db["settings"]
         # A payout in a final state is never written again, so reads of it can skip the store.
         self._settled_payouts: dict[str, Doc] = {}
+        # Each of a payout request's store calls shares one round trip with the same call of the other
+        # requests in its event-loop turn (service/ports/batching.py); each write stays atomic per
+        # document (unique _id), so a claim or an insert is won by exactly one caller, as alone.
         self._operations_by_id = TurnBatch(self._find_operations_by_id)
+        self._wallets_by_id = TurnBatch(self._find_wallets_by_id)
+        self._reserved_sums = TurnBatch(self._sum_reserved)
+        self._operation_inserts = TurnBatch(self._insert_operations)
+        self._idempotency_claims = TurnBatch(self._insert_idempotency_records)
+        self._idempotency_finishes = TurnBatch(self._finish_idempotency_keys)
 
     async def prepare(self) -> None:
         """Create the indexes every replica relies on (idempotent)."""
@@ -94,7 +103,13 @@ class Store:
         await self.wallets.insert_one(wallet)
 
     async def wallet(self, user_id: str, wallet_id: str) -> Doc | None:
-        return await self.wallets.find_one({"_id": wallet_id, "user_id": user_id, "deleted": False})
+        found = await self._wallets_by_id(wallet_id)
+        if found is None or found["user_id"] != user_id or found.get("deleted") is not False:
+            return None
+        return dict(found)  # callers may change theirs; a batch's callers share one decoded document
+
+    async def _find_wallets_by_id(self, ids: list[str]) -> list[Doc | None]:
+        return await _find_by_id(self.wallets, ids)
 
     async def wallet_by_address(self, address: str) -> Doc | None:
         return await self.wallets.find_one({"address": address, "deleted": False})
@@ -119,13 +134,14 @@ class Store:
     # -- operations (the ledger of money moves) -----------------------------------------------
     async def insert_operation(self, operation: Doc) -> tuple[Doc, bool]:
         """Insert, or return the one already stored under the same id: (operation, created)."""
-        try:
-            await self.operations.insert_one(operation)
+        if await self._operation_inserts(operation):
             return operation, True
-        except DuplicateKeyError:
-            existing = await self.operations.find_one({"_id": operation["_id"]})
-            assert existing is not None
-            return existing, False
+        existing = await self.operations.find_one({"_id": operation["_id"]})
+        assert existing is not None
+        return existing, False
+
+    async def _insert_operations(self, operations: list[Doc]) -> list[bool]:
+        return await _insert_new(self.operations, operations)
 
     async def operation(self, operation_id: str, **match: Any) -> Doc | None:
         cached = self._settled_payouts.get(operation_id)
@@ -142,10 +158,7 @@ class Store:
 
     async def _find_operations_by_id(self, ids: list[str]) -> list[Doc | None]:
         """One query for the operations asked for in one event-loop turn (service/ports/batching.py)."""
-        if len(ids) == 1:
-            return [await self.operations.find_one({"_id": ids[0]})]
-        found = {doc["_id"]: doc async for doc in self.operations.find({"_id": {"$in": list(set(ids))}})}
-        return [found.get(operation_id) for operation_id in ids]
+        return await _find_by_id(self.operations, ids)
 
     async def find_operations(
         self, query: Doc, skip: int = 0, limit: int = 0, sort: list[tuple[str, int]] | None = None
@@ -252,23 +265,33 @@ class Store:
 
     async def reserved(self, address: str, currency: str, per_operation: int = 0) -> int:
         """Amount already promised out of an address by operations not yet final, plus `per_operation`
-        for each of them (the memo fee a TRX move will burn on top of its amount)."""
-        rows = self.operations.aggregate(
-            [
-                {
-                    "$match": {
-                        "from_address": address,
-                        "currency": currency,
-                        "debits": True,
-                        "status": {"$in": list(PROMISED)},
-                    }
-                },
-                {"$group": {"_id": None, "total": {"$sum": {"$add": ["$amount", per_operation]}}}},
-            ]
-        )
-        async for row in await rows:
-            return int(row["total"])
-        return 0
+        for each of them (the memo fee a TRX move will burn on top of its amount). Summed in a query
+        sent after the caller asked (in a batch with the turn's other callers), so it counts every
+        operation stored before the call, as a query of its own would."""
+        total, count = await self._reserved_sums((address, currency))
+        return total + count * per_operation
+
+    async def _sum_reserved(self, keys: list[tuple[str, str]]) -> list[tuple[int, int]]:
+        """(amount, count) promised per (address, currency): one grouping per currency asked."""
+        sums: dict[tuple[str, str], tuple[int, int]] = {}
+        for currency in {currency for _, currency in keys}:
+            addresses = list({address for address, c in keys if c == currency})
+            rows = self.operations.aggregate(
+                [
+                    {
+                        "$match": {
+                            "from_address": {"$in": addresses},
+                            "currency": currency,
+                            "debits": True,
+                            "status": {"$in": list(PROMISED)},
+                        }
+                    },
+                    {"$group": {"_id": "$from_address", "total": {"$sum": "$amount"}, "count": {"$sum": 1}}},
+                ]
+            )
+            async for row in await rows:
+                sums[(str(row["_id"]), currency)] = (int(row["total"]), int(row["count"]))
+        return [sums.get(key, (0, 0)) for key in keys]
 
     async def totals(self, query: Doc, kinds: tuple[str, ...]) -> dict[tuple[str, str], tuple[int, int]]:
         """(count, amount) per (kind, status) of the matching operations, summed in the store: memory
@@ -344,20 +367,30 @@ class Store:
     # -- idempotency records -----------------------------------------------------------------
     async def claim_idempotency_key(self, record: Doc) -> Doc | None:
         """Store a new in-progress record; if the key exists, return the stored one instead."""
-        try:
-            await self.idempotency.insert_one(record)
+        if await self._idempotency_claims(record):
             return None
-        except DuplicateKeyError:
-            return await self.idempotency.find_one({"_id": record["_id"]})
+        return await self.idempotency.find_one({"_id": record["_id"]})
+
+    async def _insert_idempotency_records(self, records: list[Doc]) -> list[bool]:
+        return await _insert_new(self.idempotency, records)
 
     async def idempotency_record(self, key_id: str) -> Doc | None:
         return await self.idempotency.find_one({"_id": key_id})
 
     async def finish_idempotency_key(self, key_id: str, status: int, body: Any) -> None:
-        await self.idempotency.update_one(
-            {"_id": key_id},
-            {"$set": {"state": "done", "status": status, "body": body, "finished_at": now_ms()}},
-        )
+        await self._idempotency_finishes((key_id, status, body))
+
+    async def _finish_idempotency_keys(self, finishes: list[tuple[str, int, Any]]) -> list[None]:
+        moment = now_ms()
+        updates = [
+            UpdateOne(
+                {"_id": key_id},
+                {"$set": {"state": "done", "status": status, "body": body, "finished_at": moment}},
+            )
+            for key_id, status, body in finishes
+        ]
+        await self.idempotency.bulk_write(updates, ordered=False)
+        return [None] * len(finishes)
 
     async def release_idempotency_key(self, key_id: str, *, stale_before: int | None = None) -> bool:
         query: Doc = {"_id": key_id, "state": "in_progress"}
@@ -383,3 +416,34 @@ class Store:
         if limit:
             cursor = cursor.limit(limit)
         return [doc async for doc in cursor], total
+
+
+async def _find_by_id(collection: Any, ids: list[str]) -> list[Doc | None]:
+    """The documents with these ids, in order (None for a missing one), in one query."""
+    if len(ids) == 1:
+        return [await collection.find_one({"_id": ids[0]})]
+    found = {doc["_id"]: doc async for doc in collection.find({"_id": {"$in": list(set(ids))}})}
+    return [found.get(doc_id) for doc_id in ids]
+
+
+async def _insert_new(collection: Any, docs: list[Doc]) -> list[bool]:
+    """Insert each document unless its _id is taken: True for the ones inserted, in order. Unordered,
+    so one taken id does not stop the others; any other write error fails every caller's insert, as
+    a lost answer would (each is idempotent by its id, so the callers' retries stay exact)."""
+    if len(docs) == 1:
+        try:
+            await collection.insert_one(docs[0])
+            return [True]
+        except DuplicateKeyError:
+            return [False]
+    try:
+        await collection.insert_many(docs, ordered=False)
+        return [True] * len(docs)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors) or exc.details.get(
+            "writeConcernErrors"
+        ):
+            raise
+        taken = {int(error["index"]) for error in errors}
+        return [index not in taken for index in range(len(docs))]
