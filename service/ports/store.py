@@ -383,13 +383,16 @@ class Store:
     async def _finish_idempotency_keys(self, finishes: list[tuple[str, int, Any]]) -> list[None]:
         moment = now_ms()
         updates = [
-            UpdateOne(
+            (
                 {"_id": key_id},
                 {"$set": {"state": "done", "status": status, "body": body, "finished_at": moment}},
             )
             for key_id, status, body in finishes
         ]
-        await self.idempotency.bulk_write(updates, ordered=False)
+        if len(updates) == 1:  # pymongo's bulk machinery costs more than a plain update for one
+            await self.idempotency.update_one(*updates[0])
+        else:
+            await self.idempotency.bulk_write([UpdateOne(*update) for update in updates], ordered=False)
         return [None] * len(finishes)
 
     async def release_idempotency_key(self, key_id: str, *, stale_before: int | None = None) -> bool:
