@@ -76,11 +76,16 @@ async def _queue(request: dict[str, Any], op_id: str, batch_id: str | None = Non
         )
     if wallet["address"] == request["recipient_address"]:
         raise to_itself("recipient_address", "source_wallet_id")
-    existing = await ports().store.operation(op_id)
-    if existing is None:
+    try:
         await require_funds(
             wallet["address"], request["currency"], request["amount"], errors.PAYOUT_INSUFFICIENT_BALANCE
         )
+    except ApiError:
+        # A retry of a payout stored before under this key (its answer was lost) may find its own
+        # amount among the reserved, or the node down: it is answered with that payout as it is. Asked
+        # only here, so a new payout makes no extra read; the insert below returns a stored one.
+        if await ports().store.operation(op_id) is None:
+            raise
     op, _ = await ports().store.insert_operation(
         new_operation(
             "payout",

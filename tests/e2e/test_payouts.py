@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
+from pymongo import MongoClient
 from tronpy import keys
 from tronpy.abi import tron_abi
 from tronpy.keys import PrivateKey
@@ -186,3 +188,37 @@ def test_a_completed_payout_cannot_be_cancelled(api_as: Callable[..., Api], devn
     manager.wait_status(f"/api/v1/payouts/{payout['payout_id']}", ("completed",))
     refused = manager.post("/api/v1/payouts/cancel", {"payout_id": payout["payout_id"]})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "LUCID_ERR_1202"
+
+
+def test_a_retried_payout_whose_answer_was_lost_is_answered_with_it_even_when_it_took_the_funds(
+    backends: Backends, api_as: Callable[..., Api], devnet: Devnet
+) -> None:
+    """The replica stored the payout and died before recording its answer; the client's retry with
+    the same key takes the key over and must get that payout back, not a 409 for its own reservation."""
+    manager = api_as("payout_manager")
+    wallet = manager.wallet("TRX")
+    devnet.fund(wallet["address"], 2_000_000)
+    key = str(uuid.uuid4())
+    body = {
+        "recipient_address": new_address(),
+        "amount": "1.5",
+        "currency": "TRX",
+        "source_wallet_id": wallet["wallet_id"],
+    }
+    first = manager.post("/api/v1/payouts/initiate", body, key=key)
+    assert first.status_code == 202, first.text
+    env = backends.service_env()
+    client: MongoClient[dict[str, Any]] = MongoClient(env["MONGODB_URI"])
+    try:  # the state a crash between storing the payout and recording its answer leaves behind
+        records = client[env["MONGODB_DB"]]["idempotency_keys"]
+        answered = records.update_many(
+            {"state": "done", "body.payout_id": first.json()["payout_id"]},
+            {"$set": {"state": "in_progress", "started_at": 0}, "$unset": {"status": "", "body": ""}},
+        )
+        assert answered.modified_count == 1
+    finally:
+        client.close()
+    retry = manager.post("/api/v1/payouts/initiate", body, key=key)
+    assert retry.status_code == 202, retry.text
+    assert retry.json()["payout_id"] == first.json()["payout_id"]
+    assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 1
