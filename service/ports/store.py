@@ -69,7 +69,6 @@ class Store:
         # document (unique _id), so a claim or an insert is won by exactly one caller, as alone.
         self._operations_by_id = TurnBatch(self._find_operations_by_id)
         self._wallets_by_id = TurnBatch(self._find_wallets_by_id)
-        self._reserved_sums = TurnBatch(self._sum_reserved)
         self._operation_inserts = TurnBatch(self._insert_operations)
         self._idempotency_claims = TurnBatch(self._insert_idempotency_records)
         self._idempotency_finishes = TurnBatch(self._finish_idempotency_keys)
@@ -265,33 +264,26 @@ class Store:
 
     async def reserved(self, address: str, currency: str, per_operation: int = 0) -> int:
         """Amount already promised out of an address by operations not yet final, plus `per_operation`
-        for each of them (the memo fee a TRX move will burn on top of its amount). Summed in a query
-        sent after the caller asked (in a batch with the turn's other callers), so it counts every
-        operation stored before the call, as a query of its own would."""
-        total, count = await self._reserved_sums((address, currency))
-        return total + count * per_operation
-
-    async def _sum_reserved(self, keys: list[tuple[str, str]]) -> list[tuple[int, int]]:
-        """(amount, count) promised per (address, currency): one grouping per currency asked."""
-        sums: dict[tuple[str, str], tuple[int, int]] = {}
-        for currency in {currency for _, currency in keys}:
-            addresses = list({address for address, c in keys if c == currency})
-            rows = self.operations.aggregate(
-                [
-                    {
-                        "$match": {
-                            "from_address": {"$in": addresses},
-                            "currency": currency,
-                            "debits": True,
-                            "status": {"$in": list(PROMISED)},
-                        }
-                    },
-                    {"$group": {"_id": "$from_address", "total": {"$sum": "$amount"}, "count": {"$sum": 1}}},
-                ]
-            )
-            async for row in await rows:
-                sums[(str(row["_id"]), currency)] = (int(row["total"]), int(row["count"]))
-        return [sums.get(key, (0, 0)) for key in keys]
+        for each of them (the memo fee a TRX move will burn on top of its amount). One query per call,
+        not batched across addresses: nx-27017 answers `from_address: {$in: [...]}` by scanning the
+        whole collection (9 ms against 0.8 ms for an equality on 6,000 operations), so a batch would
+        move the cost to the store every replica shares."""
+        rows = self.operations.aggregate(
+            [
+                {
+                    "$match": {
+                        "from_address": address,
+                        "currency": currency,
+                        "debits": True,
+                        "status": {"$in": list(PROMISED)},
+                    }
+                },
+                {"$group": {"_id": None, "total": {"$sum": {"$add": ["$amount", per_operation]}}}},
+            ]
+        )
+        async for row in await rows:
+            return int(row["total"])
+        return 0
 
     async def totals(self, query: Doc, kinds: tuple[str, ...]) -> dict[tuple[str, str], tuple[int, int]]:
         """(count, amount) per (kind, status) of the matching operations, summed in the store: memory

@@ -1,5 +1,6 @@
-"""The store's calls made in one event-loop turn share a round trip (service/ports/batching.py): every
-caller still gets its own exact answer, and a write is still won by exactly one caller per id."""
+"""Store calls made in the same event-loop turn, most of which share one round trip
+(service/ports/batching.py): every caller still gets its own exact answer, and a write is still won
+by exactly one caller per id."""
 
 from __future__ import annotations
 
