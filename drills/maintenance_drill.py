@@ -5,7 +5,9 @@ every request counted. Locally the seed's `kubectl` calls become the pods API (s
 pod is gone), its `wait --for=condition=ready` a wait for the ready endpoints. Ours follows the
 Deployment's RollingUpdate (deploy/k8s/deployment.yaml: maxSurge 1, maxUnavailable 0): one new pod,
 ready, then one old pod deleted, drained (out of the endpoints, the preStop sleep that lets the mesh
-drop it, SIGTERM and the service's drain), until every old pod is replaced.
+drop it, SIGTERM and the service's drain), until every old pod is replaced. On a kubernetes target
+(drills/maintenance_kube.py) they are the Kubernetes API calls kubectl makes: the Deployment's scale
+subresource, and `kubectl rollout restart` followed as `kubectl rollout status` follows it.
 
 Measured: the seed's outage (RTO: from the scale-down to the first window of requests within the
 latency SLO) and its failed requests, which must show (else the load could not see an outage and the
@@ -17,6 +19,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,7 +29,7 @@ from drills.context import LOCAL_RTO_SECONDS, RTO_WINDOW, DrillContext
 from drills.timeline import DrillCannotRun, Timeline
 from harness.clients.api import Api
 from harness.clients.pods import Pods
-from harness.target import StackState
+from harness.target import KubernetesTarget, StackState
 from harness.waiting import wait_for
 
 READY_TIMEOUT_S = 60.0  # a new pod's startup probe allows ~12 s locally; restarts on a loaded machine
@@ -111,18 +114,46 @@ def _rolling(timeline: Timeline, pods: Pods, replicas: int) -> None:
     _ready(pods, replicas)
 
 
+@dataclass(frozen=True)
+class Workload:
+    """The service on its target: where its traffic goes, and the two procedures as that target does them."""
+
+    base_url: str
+    replicas: int
+    described: str  # how the seed's kubectl is carried out here, for the first step's note
+    seed: Callable[[Timeline, int], float]  # the seed's steps; returns when serving stopped
+    rolling: Callable[[Timeline, int], None]
+
+
+def _local(ctx: DrillContext) -> Workload:
+    try:
+        state = StackState.read(ctx.stack_dir)
+        pods = Pods(state.url("pods"), timeout=READY_TIMEOUT_S)
+        replicas = len(pods.pods())
+    except (OSError, ValueError, KeyError) as error:
+        raise DrillCannotRun(f"no local stack with pods ({error}); `tronops up --detach`") from error
+    return Workload(
+        state.service_url,
+        replicas,
+        f"the seed's kubectl becomes the local pods API ({state.url('pods')})",
+        lambda timeline, count: _seed_procedure(timeline, pods, count),
+        lambda timeline, count: _rolling(timeline, pods, count),
+    )
+
+
 def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
-    with timeline.step("the local stack, its pods and the load") as step:
-        try:
-            state = StackState.read(ctx.stack_dir)
-            pods = Pods(state.url("pods"), timeout=READY_TIMEOUT_S)
-            replicas = len(pods.pods())
-        except (OSError, ValueError, KeyError) as error:
-            raise DrillCannotRun(f"no local stack with pods ({error}); `tronops up --detach`") from error
+    with timeline.step("the service, its pods and the load") as step:
+        if isinstance(ctx.target, KubernetesTarget):
+            from drills.maintenance_kube import workload
+
+            service = workload(ctx, ctx.target)
+        else:
+            service = _local(ctx)
+        replicas = service.replicas
         if replicas < 2:
             raise DrillCannotRun(f"{replicas} pod(s): a rolling procedure needs at least 2")
         users = [
-            Api(state.service_url, ctx.secret(), f"drill-{uuid.uuid4().hex[:8]}") for _ in range(READERS + 1)
+            Api(service.base_url, ctx.secret(), f"drill-{uuid.uuid4().hex[:8]}") for _ in range(READERS + 1)
         ]
         writer = users[-1]
         reads = [
@@ -131,7 +162,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             for user in users[:READERS]
         ]  # fmt: skip
         step.notes.append(
-            f"{replicas} pods; the seed's kubectl becomes the local pods API ({state.url('pods')}); "
+            f"{replicas} pods; {service.described}; "
             f"through the mesh, {READERS} readers each every {PACE_S * 1000:.0f} ms and a wallet created "
             f"every {WRITE_PACE_S * 1000:.0f} ms (a POST: the mesh retries reads only; writes show any gap)"
         )
@@ -143,7 +174,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
     try:
         time.sleep(SETTLE_S)
         seed_from = time.time()
-        down_at = _seed_procedure(timeline, pods, replicas)
+        down_at = service.seed(timeline, replicas)
         with timeline.step("the seed's procedure: its outage") as step:
             # serving again: RTO_WINDOW reads in a row within the latency SLO, given the RTO to come
             served = _within(LOCAL_RTO_SECONDS, lambda: reads[0].recovered_at(RTO_WINDOW, latency, down_at))
@@ -159,7 +190,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             step.check("seed's procedure: failed requests (the outage it causes shows)", failed, ">=", 1)
             step.check("RTO", rto, "<=", LOCAL_RTO_SECONDS, "s")
         ours_from = time.time()
-        _rolling(timeline, pods, replicas)
+        service.rolling(timeline, replicas)
         time.sleep(SETTLE_S)
         with timeline.step("ours, rolling and drained: failed requests") as step:
             failed_ours, sent_ours = _failed(probes, ours_from, time.time())

@@ -15,6 +15,14 @@ A target is one small YAML file (`--target FILE`):
     production: false               # optional; chaos refuses a production target unless told so
     payer_wallets:                  # optional; pre-funded TRX wallets chaos pays out from (a cluster's
       - {user_id: ops-chaos-1, wallet_id: 7f0c...}  # node has no faucet the harness may use)
+    deployment: tron-payment-service  # drill maintenance: the Deployment it scales and restarts
+    backups: s3://lucid-backups/tron-payment/  # drill backup-check: where the backup CronJob uploads
+    mongo_url: mongodb://restore-check.internal:27017  # drill backup-check: a MongoDB for the scratch
+                                    # restore that verifies the newest backup (a scratch database)
+
+The drills read `deployment`, `backups` and `mongo_url` only when they need them: a drill missing one
+stops (exit 2) with the file, the key and what to write. Connection to the API server follows
+chaostoolkit-kubernetes (the kubeconfig's `context`, in-pod, or KUBERNETES_HOST and its variables).
 
 Bad files raise `TargetError` naming the file, the key and what to write instead.
 """
@@ -39,6 +47,9 @@ STATE_FILE = "stack.json"  # as stack/topology.py writes it
 # A Kubernetes label selector of equality terms (the form the harness's pod operations need).
 SELECTOR = re.compile(r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+)*$")
 KUBERNETES_KEYS = ("context", "namespace", "selector", "base_url", "prometheus_url", "virtual_service")
+DRILL_KEYS = ("deployment", "backups", "mongo_url")  # optional; each a drill's need (see above)
+# A Deployment's name: a DNS-1123 subdomain (k8s.io/apimachinery/pkg/util/validation).
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 WALLET_KEYS = ("user_id", "wallet_id")  # a payer wallet: its owner (the token's subject) and its id
 
 
@@ -166,8 +177,26 @@ class KubernetesTarget:
     virtual_service: str
     production: bool = False
     payer_wallets: tuple[dict[str, str], ...] = ()
+    deployment: str | None = None
+    backups: str | None = None
+    mongo_url: str | None = None
+    source: str = "the target file"  # the file it came from, for errors naming it
 
     kind = "kubernetes"
+
+    def needs(self, key: str, what_for: str) -> str:
+        """The value of an optional key a drill needs; TargetError naming the file and what to write."""
+        value: str | None = getattr(self, key)
+        if value is None:
+            example = {
+                "deployment": "deployment: tron-payment-service (the Deployment's metadata.name)",
+                "backups": "backups: s3://BUCKET/PREFIX/ (where the backup CronJob uploads)",
+                "mongo_url": "mongo_url: mongodb://HOST:27017 (where a scratch copy may be restored)",
+            }[key]
+            raise TargetError(
+                f"{self.source}: {what_for} needs `{key}` in a kubernetes target; add {example}"
+            )
+        return value
 
     def pods(self) -> PodControl:
         return KubernetesPods.from_kubeconfig(self.context, self.namespace, self.selector)
@@ -200,6 +229,23 @@ def _kubernetes(path: Path, raw: dict[str, Any]) -> KubernetesTarget:
             "e.g. app=tron-payment-service"
         )
     wallets = raw.get("payer_wallets", [])
+    drill_values = {key: raw.get(key) for key in DRILL_KEYS}
+    not_set = [
+        key
+        for key, value in drill_values.items()
+        if value is not None and (not isinstance(value, str) or not value.strip())
+    ]
+    if not_set:
+        raise TargetError(f"{path}: {', '.join(not_set)} must be non-empty text when given")
+    if drill_values["deployment"] is not None and not DNS_SUBDOMAIN.match(drill_values["deployment"]):
+        raise TargetError(
+            f"{path}: deployment {drill_values['deployment']!r} is not a Deployment name; write its "
+            "metadata.name (lower-case letters, digits, '-' and '.'), e.g. tron-payment-service"
+        )
+    if drill_values["mongo_url"] is not None and not drill_values["mongo_url"].startswith(
+        ("mongodb://", "mongodb+srv://")
+    ):
+        raise TargetError(f"{path}: mongo_url is {drill_values['mongo_url']!r}; write mongodb://HOST:PORT")
     if not isinstance(wallets, list) or not all(
         isinstance(w, dict)
         and sorted(w) == sorted(WALLET_KEYS)
@@ -219,6 +265,8 @@ def _kubernetes(path: Path, raw: dict[str, Any]) -> KubernetesTarget:
         virtual_service=raw["virtual_service"],
         production=production,
         payer_wallets=tuple(dict(w) for w in wallets),
+        source=str(path),
+        **drill_values,
     )
 
 
@@ -235,7 +283,7 @@ def load(path: Path) -> Target:
     kind = raw.get("kind")
     allowed = {
         "local": ("kind", "stack_dir"),
-        "kubernetes": ("kind", *KUBERNETES_KEYS, "production", "payer_wallets"),
+        "kubernetes": ("kind", *KUBERNETES_KEYS, "production", "payer_wallets", *DRILL_KEYS),
     }
     if kind not in allowed:
         raise TargetError(f"{path}: kind is {kind!r}; write `kind: local` or `kind: kubernetes`")

@@ -1,0 +1,88 @@
+"""The maintenance drill on a kubernetes target: it speaks only the Kubernetes API, to a test double of
+the API server (tests/harness/kube_api_double.py) whose Deployment controller drives the real pods of a
+local stack (tests/harness/kube_deployment_controller.py). Its traffic goes to the target's base_url,
+the real mesh: the seed's scale-to-0 shows its real outage, `kubectl rollout restart` fails no request.
+About 40 s: the stack's start and one drill run (time scale x0.2 of the pods' probes and grace)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from drills.context import DrillContext
+from drills.runner import exit_code, run
+from harness.clients.deployments import MERGE_PATCH, RESTARTED_AT
+from harness.clients.pods import Pods
+from harness.objectives import REPO
+from harness.target import StackState, load
+from tests.drills.runs import drill_stack, verdicts
+from tests.harness.kube_api_double import KubeApiDouble
+from tests.harness.kube_deployment_controller import LocalPodsController
+
+NS = "lucid-payment"
+NAME = "tron-payment-service"
+
+
+@pytest.fixture(scope="module")
+def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    with drill_stack(tmp_path_factory.mktemp("maintenance-kube-stack")) as run_dir:
+        yield run_dir
+
+
+@pytest.fixture
+def api(stack_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[KubeApiDouble]:
+    # No kubeconfig: the client connects as chaostoolkit-kubernetes does, to KUBERNETES_HOST.
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    double = KubeApiDouble()
+    monkeypatch.setenv("KUBERNETES_HOST", double.url)
+    controller = LocalPodsController(Pods(StackState.read(stack_dir).url("pods"), timeout=60))
+    double.add_deployment(yaml.safe_load((REPO / "deploy/k8s/deployment.yaml").read_text()), controller)
+    yield double
+    controller.stop()
+    double.stop()
+
+
+def _target(stack_dir: Path, tmp_path: Path) -> Path:
+    state = StackState.read(stack_dir)
+    path = tmp_path / "kube.yaml"
+    document = {
+        "kind": "kubernetes",
+        "context": "drill-test",
+        "namespace": NS,
+        "selector": f"app={NAME}",
+        "base_url": state.service_url,
+        "prometheus_url": state.url("prometheus"),
+        "virtual_service": "tron-payment-vs",
+        "deployment": NAME,
+    }
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_the_seeds_scale_to_zero_shows_its_outage_and_a_rollout_restart_fails_no_request(
+    stack_dir: Path, api: KubeApiDouble, tmp_path: Path
+) -> None:
+    pods = Pods(StackState.read(stack_dir).url("pods"))
+    before = {p["name"] for p in pods.pods()}
+    result = run(["maintenance"], DrillContext(load(_target(stack_dir, tmp_path)), say=print))[0]
+
+    found = verdicts(result)
+    assert not [s.error for s in result.timeline.steps if s.error], result.timeline.steps
+    assert result.figures["failed_seed"] >= 1  # scaled to 0 through the API: the real mesh had no pod
+    assert found["RTO"]["outcome"] == "pass"
+    assert result.figures["failed_rolling"] == 0, found
+    assert result.outcome == "PASS" and exit_code([result]) == 0
+    # what it asked of the API server: the scale subresource to 0 and back, then the restart annotation
+    writes = [(c.path.rsplit("/", 1)[-1], c.content_type, c.body) for c in api.calls if c.method == "PATCH"]
+    assert writes[:2] == [
+        ("scale", MERGE_PATCH, {"spec": {"replicas": 0}}),
+        ("scale", MERGE_PATCH, {"spec": {"replicas": 3}}),
+    ]
+    assert (
+        writes[2][0] == NAME and RESTARTED_AT in writes[2][2]["spec"]["template"]["metadata"]["annotations"]
+    )
+    after = {p["name"] for p in pods.ready()}
+    assert len(after) == 3 and not after & before  # every pod replaced, and left as found: 3 ready
