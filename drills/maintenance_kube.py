@@ -23,17 +23,19 @@ from drills.timeline import DrillCannotRun, Timeline
 from harness.clients.deployments import KubernetesDeployment, connect
 from harness.clients.http import ControlError
 from harness.clients.kubernetes import KubernetesPods
-from harness.target import KubernetesTarget, TargetError
+from harness.target import KubernetesTarget
 from harness.waiting import wait_for
 
 
 def workload(ctx: DrillContext, target: KubernetesTarget) -> Workload:
+    name = ctx.kube_needs(
+        target, "deployment", "the maintenance drill (it scales and restarts the Deployment)"
+    )
     try:
-        name = target.needs("deployment", "the maintenance drill (it scales and restarts the Deployment)")
         api = connect(target.context)
         deployment = KubernetesDeployment(target.namespace, name, api)
         replicas = deployment.replicas()
-    except (TargetError, ControlError) as error:
+    except ControlError as error:
         raise DrillCannotRun(str(error)) from error
     except (ConfigException, HTTPError) as error:  # no such kube context, or no API server there
         raise DrillCannotRun(

@@ -79,7 +79,11 @@ def _move_traffic(clients: list[Api], url: str) -> None:
 
 
 def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
-    base = ctx.stack_dir / "regions"
+    local = ctx.local_only(
+        "region-loss starts two local regions and loses one whole; losing a cluster needs a second "
+        "target and a traffic switch between them, which the drill cannot drive"
+    )
+    base = local.stack_dir / "regions"
     try:
         with timeline.step("two regions on one shared chain") as step:
             primary = _start_region(base / "primary", chain_url=None)

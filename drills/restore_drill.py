@@ -46,7 +46,10 @@ def _kill_store(state: StackState) -> None:
 
 
 def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
-    stack_dir = ctx.stack_dir
+    stack_dir = ctx.local_only(
+        "restore kills the local store process and deletes its files; on a cluster it would scale the "
+        "Deployment to 0 and restore into the target's database, which is not built"
+    ).stack_dir
     with timeline.step("the local stack and its backup agent") as step:
         try:
             state = StackState.read(stack_dir)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -180,7 +180,7 @@ class KubernetesTarget:
     deployment: str | None = None
     backups: str | None = None
     mongo_url: str | None = None
-    source: str = "the target file"  # the file it came from, for errors naming it
+    source: str = field(default="the target file", compare=False)  # the file, for errors naming it
 
     kind = "kubernetes"
 

@@ -52,6 +52,19 @@ def test_kubernetes_target(tmp_path: Path) -> None:
     )
 
 
+def test_a_key_a_drill_needs_is_read_when_given_and_named_when_missing(tmp_path: Path) -> None:
+    path = _file(tmp_path, KUBERNETES + "deployment: tron-payment-service\n")
+    loaded = target.load(path)
+    assert isinstance(loaded, KubernetesTarget)
+    assert loaded.needs("deployment", "the maintenance drill") == "tron-payment-service"
+    with pytest.raises(TargetError) as error:
+        loaded.needs("mongo_url", "backup-check")
+    assert str(error.value) == (
+        f"{path}: backup-check needs `mongo_url` in a kubernetes target; add mongo_url: "
+        "mongodb://HOST:27017 (where a scratch copy may be restored)"
+    )
+
+
 def test_local_target_reads_the_stack_state_typed(tmp_path: Path) -> None:
     (tmp_path / "stack").mkdir()
     (tmp_path / "stack" / "stack.json").write_text(json.dumps(STATE))
@@ -88,6 +101,9 @@ def test_a_local_target_without_a_stack_says_how_to_start_one(tmp_path: Path) ->
             "payer_wallets must be a list of {user_id: ..., wallet_id: ...}",
         ),
         (KUBERNETES + "payer_wallets: [{wallet_id: w-1}]\n", "payer_wallets must be a list of"),
+        (KUBERNETES + "deployment: Tron_Payment\n", "write its metadata.name (lower-case letters"),
+        (KUBERNETES + "backups: ''\n", "backups must be non-empty text when given"),
+        (KUBERNETES + "mongo_url: localhost:27017\n", "mongo_url is 'localhost:27017'; write mongodb://"),
     ],
 )
 def test_a_bad_file_says_what_to_fix(tmp_path: Path, text: str, message: str) -> None:
