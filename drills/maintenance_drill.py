@@ -68,30 +68,61 @@ def _failed(probes: list[Probe], since: float, until: float) -> tuple[int, int]:
     return sum(not ok for ok in window), len(window)
 
 
-def _seed_procedure(timeline: Timeline, pods: Pods, replicas: int) -> float:
-    """The seed's steps 1-8, each as the pods API does it; returns when serving stopped."""
-    with timeline.step("seed 1. pre-maintenance checks (kubectl get pods -> GET /pods)") as step:
-        step.notes.append(f"{len(pods.pods())} pods, {len(pods.ready())} ready")
-    with timeline.step("seed 2-3. scale to 0 and wait for delete (kubectl scale -> POST /scale)") as step:
+@dataclass(frozen=True)
+class SeedSteps:
+    """The seed's kubectl steps as a target carries them out; `how` says so in each step's name."""
+
+    how: dict[str, str]  # "get", "scale", "wait-ready", "health": what stands for the kubectl call
+    survey: Callable[[], str]  # kubectl get pods: a note
+    scale_to_zero: Callable[[], str]  # kubectl scale --replicas=0, wait --for=delete: a note
+    scale_back: Callable[[int], None]  # kubectl scale --replicas=N, wait --for=condition=ready
+    health: Callable[[], tuple[str, int]]  # kubectl exec curl localhost/health: (where, status)
+
+
+def _seed_procedure(timeline: Timeline, seed: SeedSteps, replicas: int) -> float:
+    """The seed's steps 1-8 as the target does them; returns when serving stopped."""
+    with timeline.step(f"seed 1. pre-maintenance checks (kubectl get pods -> {seed.how['get']})") as step:
+        step.notes.append(seed.survey())
+    with timeline.step(
+        f"seed 2-3. scale to 0 and wait for delete (kubectl scale -> {seed.how['scale']})"
+    ) as step:
         down_at = time.time()
-        left = pods.scale(0)
-        step.notes.append(f"{len(left)} pods left; the pods API answers once every pod is gone")
+        step.notes.append(seed.scale_to_zero())
     with timeline.step("seed 4. maintenance tasks") as step:
         step.notes.append("the seed's script has none ('# Add specific maintenance tasks here')")
     with timeline.step(
-        f"seed 5-6. scale to {replicas} and wait for ready (kubectl wait -> endpoints)"
+        f"seed 5-6. scale to {replicas} and wait for ready (kubectl wait -> {seed.how['wait-ready']})"
     ) as step:
-        pods.scale(replicas)
-        _ready(pods, replicas)
+        seed.scale_back(replicas)
         step.notes.append(f"{replicas} pods ready after {time.time() - down_at:.1f} s")
     with timeline.step(
-        "seed 8. health check (kubectl exec curl localhost/health -> a pod's /health)"
+        f"seed 8. health check (kubectl exec curl localhost/health -> {seed.how['health']})"
     ) as step:
-        pod = pods.ready()[0]
-        answer = httpx.get(f"{pod['url']}/health", timeout=10)
-        step.notes.append(f"{pod['name']}: {answer.status_code}")
-        step.check("health after the seed's procedure", float(answer.status_code == 200), "==", 1.0)
+        where, status = seed.health()
+        step.notes.append(f"{where}: {status}")
+        step.check("health after the seed's procedure", float(status == 200), "==", 1.0)
     return down_at
+
+
+def _local_seed(pods: Pods) -> SeedSteps:
+    def scale_to_zero() -> str:
+        return f"{len(pods.scale(0))} pods left; the pods API answers once every pod is gone"
+
+    def scale_back(replicas: int) -> None:
+        pods.scale(replicas)
+        _ready(pods, replicas)
+
+    def health() -> tuple[str, int]:
+        pod = pods.ready()[0]
+        return pod["name"], httpx.get(f"{pod['url']}/health", timeout=10).status_code
+
+    return SeedSteps(
+        {"get": "GET /pods", "scale": "POST /scale", "wait-ready": "endpoints", "health": "a pod's /health"},
+        lambda: f"{len(pods.pods())} pods, {len(pods.ready())} ready",
+        scale_to_zero,
+        scale_back,
+        health,
+    )
 
 
 def _rolling(timeline: Timeline, pods: Pods, replicas: int) -> None:
@@ -121,7 +152,7 @@ class Workload:
     base_url: str
     replicas: int
     described: str  # how the seed's kubectl is carried out here, for the first step's note
-    seed: Callable[[Timeline, int], float]  # the seed's steps; returns when serving stopped
+    seed: SeedSteps
     rolling: Callable[[Timeline, int], None]
 
 
@@ -136,7 +167,7 @@ def _local(ctx: DrillContext) -> Workload:
         state.service_url,
         replicas,
         f"the seed's kubectl becomes the local pods API ({state.url('pods')})",
-        lambda timeline, count: _seed_procedure(timeline, pods, count),
+        _local_seed(pods),
         lambda timeline, count: _rolling(timeline, pods, count),
     )
 
@@ -174,7 +205,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
     try:
         time.sleep(SETTLE_S)
         seed_from = time.time()
-        down_at = service.seed(timeline, replicas)
+        down_at = _seed_procedure(timeline, service.seed, replicas)
         with timeline.step("the seed's procedure: its outage") as step:
             # serving again: RTO_WINDOW reads in a row within the latency SLO, given the RTO to come
             served = _within(LOCAL_RTO_SECONDS, lambda: reads[0].recovered_at(RTO_WINDOW, latency, down_at))

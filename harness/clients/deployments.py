@@ -39,6 +39,7 @@ class KubernetesDeployment:
         self.namespace = namespace
         self.name = name
         self.apps = client.AppsV1Api(api)
+        self.core = client.CoreV1Api(api)
 
     def _call(self, what: str, action: Any, *args: Any, **options: Any) -> Any:
         try:
@@ -47,6 +48,20 @@ class KubernetesDeployment:
             raise ControlError(
                 self.surface, f"{what} deployment {self.namespace}/{self.name}: {error.reason}", error.status
             ) from error
+
+    def pod_get(self, pod: str, port: int, path: str) -> int:
+        """GET `path` on one pod through the API server's pod proxy (pods/proxy): the status the pod
+        answered, as `kubectl exec POD -- curl localhost:PORT/path` would see it, without going through
+        the Service or the mesh. A pod that does not answer is the proxy's 503."""
+        try:
+            self.core.connect_get_namespaced_pod_proxy_with_path(
+                f"{pod}:{port}", self.namespace, path.lstrip("/")
+            )
+        except ApiException as error:
+            if error.status == 404 and "pods" in str(error.body):
+                raise ControlError(self.surface, f"pod {self.namespace}/{pod}: not found", 404) from error
+            return int(error.status)
+        return 200
 
     def replicas(self) -> int:
         """The desired replicas (`kubectl get deployment X -o jsonpath={.spec.replicas}`)."""

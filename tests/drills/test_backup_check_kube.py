@@ -33,7 +33,7 @@ def _context(tmp_path: Path, mongo: MongoClient[Any]) -> DrillContext:
         "prometheus_url": "https://prometheus.staging.example.com",
         "virtual_service": "tron-payment-vs",
         "backups": BACKUPS,
-        "mongo_url": f"mongodb://{mongo.address[0]}:{mongo.address[1]}",
+        "mongo_url": "mongodb://{}:{}".format(*mongo.address or ("unknown", 0)),
     }
     path.write_text(yaml.safe_dump(document))
     return DrillContext(load(path), say=print)

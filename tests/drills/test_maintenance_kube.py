@@ -74,7 +74,7 @@ def test_the_seeds_scale_to_zero_shows_its_outage_and_a_rollout_restart_fails_no
     assert result.figures["failed_seed"] >= 1  # scaled to 0 through the API: the real mesh had no pod
     assert found["RTO"]["outcome"] == "pass"
     assert result.figures["failed_rolling"] == 0, found
-    assert result.outcome == "PASS" and exit_code([result]) == 0
+    assert result.outcome == "PASS" and exit_code([result]) == 0, found
     # what it asked of the API server: the scale subresource to 0 and back, then the restart annotation
     writes = [(c.path.rsplit("/", 1)[-1], c.content_type, c.body) for c in api.calls if c.method == "PATCH"]
     assert writes[:2] == [
@@ -84,5 +84,6 @@ def test_the_seeds_scale_to_zero_shows_its_outage_and_a_rollout_restart_fails_no
     assert (
         writes[2][0] == NAME and RESTARTED_AT in writes[2][2]["spec"]["template"]["metadata"]["annotations"]
     )
+    assert any(c.path.endswith("/proxy/health") for c in api.calls)  # the seed's exec curl: one pod's
     after = {p["name"] for p in pods.ready()}
     assert len(after) == 3 and not after & before  # every pod replaced, and left as found: 3 ready

@@ -19,6 +19,9 @@ answers 409 Conflict, reason Conflict; every write stores a new resourceVersion)
   strategic merge are not modelled); JSON Patch is refused with 415 (not modelled). The Deployment
   controller is given (`add_deployment(document, controller)`): it reconciles each new spec and reports
   the status and pods (tests/harness/kube_deployment_controller.py drives a local stack's real pods).
+- GET    /api/v1/namespaces/{ns}/pods/{name}[:port]/proxy/{path} -> the pod's own answer to GET /{path},
+         status and body passed through, as the API server's pod proxy (pods/proxy subresource) does
+         (what `kubectl exec POD -- curl localhost:PORT/path` sees, without exec's streaming protocol)
 Missing objects answer 404 with a Status (reason NotFound). Every call is recorded in `calls`
 (method, path, content type, body); deletions also in `deleted` with their grace period."""
 
@@ -33,10 +36,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import httpx
 
 from stack.json_http import send_json
 
+POD_PROXY = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/:]+)(?::\d+)?/proxy(/.*)?$")
 PODS = re.compile(r"^/api/v1/namespaces/([^/]+)/pods(?:/([^/]+))?$")
 VIRTUAL_SERVICES = re.compile(r"^/apis/networking\.istio\.io/v1/namespaces/([^/]+)/virtualservices/([^/]+)$")
 DEPLOYMENTS = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)(/scale)?$")
@@ -74,6 +80,9 @@ class DeploymentController(Protocol):
     def status(self, deployment: dict[str, Any]) -> dict[str, Any]: ...
 
     def pods(self, deployment: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+    def pod_url(self, name: str) -> str | None:
+        """Where the pod `name` answers (its IP and port), or None when it is not one of its pods."""
 
 
 @dataclass
@@ -187,6 +196,10 @@ def _handler(double: KubeApiDouble) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             self._body()
+            if proxy := POD_PROXY.match(unquote(url.path)):  # the client escapes the ':' of name:port
+                return self._proxy(
+                    proxy[1], proxy[2], (proxy[3] or "/") + (f"?{url.query}" if url.query else "")
+                )
             if deployment := DEPLOYMENTS.match(url.path):
                 found_deployment = double.deployments.get((deployment[1], deployment[2]))
                 if found_deployment is None:
@@ -209,6 +222,22 @@ def _handler(double: KubeApiDouble) -> type[BaseHTTPRequestHandler]:
                     pods += owner.controller.pods(owner.document)
             items = [pod for pod in pods if _matches(pod["metadata"]["labels"], selector)]
             self._answer(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items})
+
+        def _proxy(self, namespace: str, name: str, path: str) -> None:
+            owners = [d for (ns, _), d in double.deployments.items() if ns == namespace]
+            pod_url = next((u for d in owners if (u := d.controller.pod_url(name))), None)
+            if pod_url is None:
+                return self._answer(404, _not_found(name))
+            try:
+                answer = httpx.get(f"{pod_url}{path}", timeout=10)
+            except httpx.HTTPError as error:  # the API server's proxy answers 503 when it cannot dial
+                return self._answer(
+                    503,
+                    _status(
+                        503, "ServiceUnavailable", f"error trying to reach service: {error}", name, "pods"
+                    ),
+                )
+            self._answer(answer.status_code, answer.json())
 
         def _write_virtual_service(self, patch: bool) -> None:
             vs = VIRTUAL_SERVICES.match(urlsplit(self.path).path)

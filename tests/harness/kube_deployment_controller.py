@@ -104,6 +104,9 @@ class LocalPodsController:
             "unavailableReplicas": max(desired - ready, 0),
         }
 
+    def pod_url(self, name: str) -> str | None:
+        return next((str(p["url"]) for p in self.local.pods() if p["name"] == name), None)
+
     def pods(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
         meta = deployment["metadata"]
         labels = deployment["spec"]["template"]["metadata"]["labels"]
