@@ -8,7 +8,8 @@ Followed: pkg/controller/deployment (rolling.go: a new ReplicaSet for the new te
 most maxSurge, old pods scaled down only as new ones become available, maxUnavailable 0 here as in
 deploy/k8s/deployment.yaml; sync.go calculateStatus: replicas = pods of every ReplicaSet,
 updatedReplicas = pods of the new one, readyReplicas and availableReplicas (minReadySeconds 0: ready is
-available), unavailableReplicas = desired total - available, never below 0; observedGeneration = the
+available), unavailableReplicas = the ReplicaSets' spec.replicas summed (here: the pods last asked of
+the pods API, the surge included) - available, never below 0; observedGeneration = the
 generation the controller synced, written at the end of a sync pass, which does not wait for pods).
 The ReplicaSet a pod belongs to is its `pod-template-hash` label, the hash of the template it was
 made from. An old pod is removed as kubelet does on deletion: out of the endpoints, preStop, SIGTERM,
@@ -37,6 +38,7 @@ class LocalPodsController:
         self.local = local
         self.template_of: dict[str, str] = {}  # pod name -> hash of the template it was made from
         self.observed_generation = 0
+        self._asked = 0  # the replicas last asked of the pods API: the ReplicaSets' spec.replicas summed
         self._wanted: dict[str, Any] | None = None
         self._current_hash: str | None = None
         self._wake = threading.Event()
@@ -67,6 +69,7 @@ class LocalPodsController:
         desired = int(deployment["spec"]["replicas"])
         if self._current_hash is None:  # adopting the pods that run: the Deployment's first ReplicaSet
             self.template_of = {p["name"]: new_hash for p in self.local.pods()}
+            self._asked = len(self.template_of)
         self._current_hash = new_hash
         self.observed_generation = int(deployment["metadata"]["generation"])
         old = [name for name in self._names() if self.template_of.get(name) != new_hash]
@@ -83,6 +86,7 @@ class LocalPodsController:
 
     def _scale(self, replicas: int, new_hash: str) -> None:
         before = set(self._names())
+        self._asked = replicas
         made = {p["name"] for p in self.local.scale(replicas)} - before
         for name in made:
             self.template_of[name] = new_hash
@@ -94,14 +98,13 @@ class LocalPodsController:
     def status(self, deployment: dict[str, Any]) -> dict[str, Any]:
         pods = self.local.pods()
         ready = sum(bool(p["ready"]) for p in pods)
-        desired = int(deployment["spec"]["replicas"])
         return {
             "observedGeneration": self.observed_generation,
             "replicas": len(pods),
             "updatedReplicas": sum(self.template_of.get(p["name"]) == self._current_hash for p in pods),
             "readyReplicas": ready,
             "availableReplicas": ready,
-            "unavailableReplicas": max(desired - ready, 0),
+            "unavailableReplicas": max(self._asked - ready, 0),
         }
 
     def pod_url(self, name: str) -> str | None:
