@@ -154,6 +154,9 @@ class Workload:
     described: str  # how the seed's kubectl is carried out here, for the first step's note
     seed: SeedSteps
     rolling: Callable[[Timeline, int], None]
+    # Put the replicas back when a procedure broke half-way (a scale to 0 is a fault: always undone);
+    # what it did, or None when they were as found.
+    put_back: Callable[[int], str | None]
 
 
 def _local(ctx: DrillContext) -> Workload:
@@ -169,6 +172,7 @@ def _local(ctx: DrillContext) -> Workload:
         f"the seed's kubectl becomes the local pods API ({state.url('pods')})",
         _local_seed(pods),
         lambda timeline, count: _rolling(timeline, pods, count),
+        lambda count: None if len(pods.pods()) == count else f"{len(pods.scale(count))} pods again",
     )
 
 
@@ -231,4 +235,6 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
     finally:
         for probe in probes:
             probe.stop()
+        if undone := service.put_back(replicas):
+            ctx.say(f"[maintenance] put back as found: {undone}")
     return {"rto": (rto, LOCAL_RTO_SECONDS), "lost": 0, "failed_seed": failed, "failed_rolling": failed_ours}

@@ -50,7 +50,17 @@ def workload(ctx: DrillContext, target: KubernetesTarget) -> Workload:
         f"the seed's kubectl becomes Kubernetes API calls on deployment {target.namespace}/{name}",
         _seed_steps(deployment, pods, target.base_url),
         lambda timeline, count: _rollout_restart(timeline, deployment, count),
+        lambda count: _put_back(deployment, count),
     )
+
+
+def _put_back(deployment: KubernetesDeployment, replicas: int) -> str | None:
+    """The Deployment's replicas as found (the cluster brings the pods back; nothing to wait for here)."""
+    found = deployment.replicas()
+    if found == replicas:
+        return None
+    deployment.scale(replicas)
+    return f"deployment {deployment.namespace}/{deployment.name} scaled from {found} back to {replicas}"
 
 
 def _seed_steps(deployment: KubernetesDeployment, pods: KubernetesPods, base_url: str) -> SeedSteps:

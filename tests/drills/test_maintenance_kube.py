@@ -2,7 +2,8 @@
 the API server (tests/harness/kube_api_double.py) whose Deployment controller drives the real pods of a
 local stack (tests/harness/kube_deployment_controller.py). Its traffic goes to the target's base_url,
 the real mesh: the seed's scale-to-0 shows its real outage, `kubectl rollout restart` fails no request.
-About 40 s: the stack's start and one drill run (time scale x0.2 of the pods' probes and grace)."""
+About 50 s: the stack's start, one drill run and one broken half-way (the pods' probes and grace
+periods x0.2)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ import yaml
 
 from drills.context import DrillContext
 from drills.runner import exit_code, run
-from harness.clients.deployments import MERGE_PATCH, RESTARTED_AT
+from harness.clients.deployments import MERGE_PATCH, RESTARTED_AT, KubernetesDeployment
+from harness.clients.http import ControlError
 from harness.clients.pods import Pods
 from harness.objectives import REPO
 from harness.target import StackState, load
+from harness.waiting import wait_for
 from tests.drills.runs import drill_stack, verdicts
 from tests.harness.kube_api_double import KubeApiDouble
 from tests.harness.kube_deployment_controller import LocalPodsController
@@ -87,3 +90,26 @@ def test_the_seeds_scale_to_zero_shows_its_outage_and_a_rollout_restart_fails_no
     assert any(c.path.endswith("/proxy/health") for c in api.calls)  # the seed's exec curl: one pod's
     after = {p["name"] for p in pods.ready()}
     assert len(after) == 3 and not after & before  # every pod replaced, and left as found: 3 ready
+
+
+def test_a_procedure_broken_after_the_scale_to_zero_still_leaves_the_deployment_as_found(
+    stack_dir: Path, api: KubeApiDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_scale = KubernetesDeployment.scale
+    asked: list[int] = []
+
+    def refused_once_back_up(self: KubernetesDeployment, replicas: int) -> int:
+        asked.append(replicas)
+        if asked == [0, 3]:  # the seed's scale back is refused (an admission webhook, a quota)
+            raise ControlError("kubernetes", "scaling deployment: Forbidden", 403)
+        return real_scale(self, replicas)
+
+    monkeypatch.setattr(KubernetesDeployment, "scale", refused_once_back_up)
+    result = run(["maintenance"], DrillContext(load(_target(stack_dir, tmp_path)), say=print))[0]
+
+    assert result.outcome == "FAIL" and exit_code([result]) == 1
+    assert any(s.error and "Forbidden" in s.error for s in result.timeline.steps)
+    assert asked == [0, 3, 3]  # put back by the drill itself
+    assert api.deployments[(NS, NAME)].document["spec"]["replicas"] == 3
+    pods = Pods(StackState.read(stack_dir).url("pods"))
+    wait_for(lambda: len(pods.ready()) == 3, 60, "the pods back")
