@@ -63,7 +63,9 @@ def _at_broadcast(tx: ChainTx, now_ms: int) -> dict[str, Any]:
         "tx_id": tx.tx_id,
         "updated_at": now_ms,
         "lease_owner": None,
-        "lease_until": None,
+        # A lease that ran out, as a replica that gives its work up leaves it (store.release_leases):
+        # any worker takes it over at once. None would never match the worker's `lease_until < now`.
+        "lease_until": 0,
         "next_check_at": now_ms,
         "broadcast_attempts": 1,
         "retries": 0,

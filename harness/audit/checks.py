@@ -45,11 +45,15 @@ def reconcile(
     ledger: LedgerSide, chain: ChainSide, *, since_ms: int, now_ms: int, stuck_after_ms: int
 ) -> list[Finding]:
     findings: list[Finding] = []
+    reported: set[tuple[str, str]] = set()
     owner_of: dict[str, str] = {}
-    for op in ledger.operations:
+    signed: dict[str, set[str]] = {}  # operation -> every transaction either read says it signed
+    for op in (*ledger.operations, *ledger.later):
+        signed.setdefault(op.operation_id, set()).update(op.tx_ids)
         for tx_id in op.tx_ids:
             other = owner_of.setdefault(tx_id, op.operation_id)
-            if other != op.operation_id:
+            if other != op.operation_id and (tx_id, op.operation_id) not in reported:
+                reported.add((tx_id, op.operation_id))
                 findings.append(
                     Finding(
                         PAID_TWICE,
@@ -60,12 +64,14 @@ def reconcile(
                 )
     for op in ledger.operations:
         if op.submitted_ms >= since_ms:
-            findings.extend(_operation(op, chain, now_ms, stuck_after_ms))
+            findings.extend(_operation(op, signed[op.operation_id], chain, now_ms, stuck_after_ms))
     findings.extend(_wallet_transactions(chain.sent.values(), owner_of))
     return findings
 
 
-def _operation(op: Operation, chain: ChainSide, now_ms: int, stuck_after_ms: int) -> Iterable[Finding]:
+def _operation(
+    op: Operation, signed: set[str], chain: ChainSide, now_ms: int, stuck_after_ms: int
+) -> Iterable[Finding]:
     if op.status in UNFINISHED and now_ms - op.submitted_ms > stuck_after_ms:
         minutes = (now_ms - op.submitted_ms) / 60_000
         yield Finding(
@@ -75,7 +81,7 @@ def _operation(op: Operation, chain: ChainSide, now_ms: int, stuck_after_ms: int
             tuple(op.tx_ids),
             {"status": op.status},
         )
-    landed = [chain.sent[t] for t in op.tx_ids if t in chain.sent and chain.sent[t].succeeded]
+    landed = [chain.sent[t] for t in sorted(signed) if t in chain.sent and chain.sent[t].succeeded]
     if len(landed) > 1:
         yield Finding(
             PAID_TWICE,

@@ -62,17 +62,26 @@ class Operation:
 class LedgerSide:
     operations: tuple[Operation, ...]
     wallets: tuple[str, ...]  # addresses the service holds keys for (soft-deleted ones too)
+    # Operations as a read taken after the chain's shows them: they name who sent a transaction, but
+    # are not judged against that chain read (what they say now may have landed after it was taken).
+    later: tuple[Operation, ...] = ()
 
     def unfinished(self) -> list[Operation]:
         return [op for op in self.operations if op.status in UNFINISHED]
 
     def tx_ids(self) -> set[str]:
-        return {tx_id for op in self.operations for tx_id in op.tx_ids}
+        return {tx_id for op in (*self.operations, *self.later) for tx_id in op.tx_ids}
 
     def merged(self, later: LedgerSide) -> LedgerSide:
-        """Both reads in one: every operation either saw (as the later read has it), every wallet."""
-        operations = {op.operation_id: op for op in (*self.operations, *later.operations)}
-        return LedgerSide(tuple(operations.values()), tuple(dict.fromkeys((*self.wallets, *later.wallets))))
+        """This read, judged, with a later read beside it to attribute transactions, every wallet.
+
+        Only this read was taken before the chain's, so only its statuses hold against it: an
+        operation the later read shows completed may have landed after the chain was read."""
+        return LedgerSide(
+            self.operations,
+            tuple(dict.fromkeys((*self.wallets, *later.wallets))),
+            (*self.later, *later.operations),
+        )
 
 
 def iso_ms(text: str) -> int:

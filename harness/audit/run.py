@@ -83,7 +83,8 @@ def audit_sides(
         # The ledger is paged by offset in submission order, and a request stamps its operation before
         # it inserts it: under traffic an insert can land on a page already read. Every transaction's
         # operation is stored before it is signed, so a read taken after the chain's holds it if it
-        # exists at all; only what neither read holds is unknown to the ledger.
+        # exists at all; only what neither read holds is unknown to the ledger. That later read only
+        # attributes: what it shows completed may have landed after the chain was read.
         ledger = ledger.merged(reread())
     findings = reconcile(ledger, chain, since_ms=since_ms, now_ms=until_ms, stuck_after_ms=stuck_after_ms)
     audited = sum(op.submitted_ms >= since_ms for op in ledger.operations)

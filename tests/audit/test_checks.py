@@ -90,3 +90,42 @@ def test_since_takes_an_iso_time_or_a_span_and_names_what_to_write_otherwise() -
     assert since_ms("30m", 3_600_000) == 1_800_000
     with pytest.raises(BadOption, match="ISO time"):
         since_ms("last tuesday", 0)
+
+
+def later_kinds(first: list[Operation], later: list[Operation], txs: list[ChainTx]) -> list[str]:
+    """A first ledger read, the chain read after it, and a ledger read taken after the chain's."""
+    ledger = LedgerSide(tuple(first), (WALLET,)).merged(LedgerSide(tuple(later), (WALLET,)))
+    chain = ChainSide({t.tx_id: t for t in txs}, {})
+    findings = reconcile(ledger, chain, since_ms=0, now_ms=NOW, stuck_after_ms=600_000)
+    return sorted(f.kind for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("first", "later", "txs", "expected"),
+    [
+        # Completed only after the chain was read: its transaction may have landed after that read.
+        ([op(status="processing")], [op()], [], []),
+        ([], [op()], [], []),
+        # A later read still names who sent a transaction the first read did not know of.
+        ([op(status="processing", tx=None)], [op()], [sent()], []),
+        # Re-signed between the reads, and both transactions landed: paid twice whenever seen.
+        ([op(status="processing")], [op(tx="t2", replaced=("t1",))], [sent(), sent("t2")], [PAID_TWICE]),
+        # What the first read says completed is judged against the chain read after it.
+        ([op()], [op()], [], [ACCEPTED_BUT_LOST]),
+        ([op()], [op(), op(operation_id="op2")], [sent()], [PAID_TWICE]),
+        ([op()], [], [sent(), sent("t9")], [UNKNOWN_TO_LEDGER]),
+    ],
+    ids=[
+        "completed-after-the-chain-read",
+        "new-after-the-chain-read",
+        "attributed-by-the-later-read",
+        "re-signed-between-reads-both-landed",
+        "lost-before-the-chain-read",
+        "shared-tx-in-the-later-read",
+        "unknown-to-both",
+    ],
+)
+def test_a_ledger_read_after_the_chain_read_attributes_but_is_not_judged(
+    first: list[Operation], later: list[Operation], txs: list[ChainTx], expected: list[str]
+) -> None:
+    assert later_kinds(first, later, txs) == expected

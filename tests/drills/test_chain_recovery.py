@@ -5,6 +5,8 @@ The chain side is a TronGrid test double (TronGrid cannot run here) answering `s
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +15,7 @@ from pymongo import MongoClient
 
 from drills.chain_recovery import operation_in, recover_operations
 from harness.audit.chain import ChainTx
+from service.ports.store import Store
 
 WALLET = {"_id": "w-1", "user_id": "u-1", "address": "TSourceWallet", "currency": "TRX"}
 
@@ -70,6 +73,23 @@ def test_recovery_puts_back_moves_and_holds(mongo: MongoClient[Any], database: s
     assert moved is not None and (moved["stage"], moved["tx_id"]) == ("broadcast", sent_after_backup.tx_id)
     token = db.operations.find_one({"_id": paid_usdt})
     assert token is not None and (token["currency"], token["amount"]) == ("USDT", 2_500_000)
+    # the service's workers take every recovered operation over at once, to settle it from the chain
+    assert asyncio.run(_claimed_by_a_worker(mongo, database)) == set(outcome.recovered)
     # run again: everything is known now, nothing is recovered twice
     again = recover_operations(mongo, database, grid, since_ms=0)  # type: ignore[arg-type]
     assert again.recovered == [] and again.held == [stake.tx_id]
+
+
+async def _claimed_by_a_worker(mongo: MongoClient[Any], database: str) -> set[str]:
+    host, port = mongo.address or ("127.0.0.1", 27017)
+    store = Store(f"mongodb://{host}:{port}", database)
+    claimed: set[str] = set()
+    try:
+        lease_until = int(time.time() * 1000) + 60_000
+        while (
+            op := await store.claim("worker-after-restore", lease_until, ["payout", "usdt_transfer"])
+        ) is not None:
+            claimed.add(op["_id"])
+    finally:
+        await store.close()
+    return claimed
