@@ -29,10 +29,12 @@ from harness.waiting import wait_for
 SERVICE_PORT = 8085  # the container's port (deploy/k8s/deployment.yaml), as the seed's curl uses it
 
 
-def workload(ctx: DrillContext, target: KubernetesTarget) -> Workload:
-    name = ctx.kube_needs(
-        target, "deployment", "the maintenance drill (it scales and restarts the Deployment)"
-    )
+def open_deployment(
+    ctx: DrillContext, target: KubernetesTarget, what_for: str
+) -> tuple[KubernetesDeployment, KubernetesPods, int]:
+    """The target's Deployment, its pods (the target's selector) and its desired replicas as found;
+    DrillCannotRun (exit 2) when the target names none or the API server cannot be reached."""
+    name = ctx.kube_needs(target, "deployment", what_for)
     try:
         api = connect(target.context)
         deployment = KubernetesDeployment(target.namespace, name, api)
@@ -43,18 +45,24 @@ def workload(ctx: DrillContext, target: KubernetesTarget) -> Workload:
         raise DrillCannotRun(
             f"cannot reach the Kubernetes API for context {target.context!r}: {error}"
         ) from error
-    pods = KubernetesPods(target.namespace, target.selector, client.CoreV1Api(api))
+    return deployment, KubernetesPods(target.namespace, target.selector, client.CoreV1Api(api)), replicas
+
+
+def workload(ctx: DrillContext, target: KubernetesTarget) -> Workload:
+    deployment, pods, replicas = open_deployment(
+        ctx, target, "the maintenance drill (it scales and restarts the Deployment)"
+    )
     return Workload(
         target.base_url,
         replicas,
-        f"the seed's kubectl becomes Kubernetes API calls on deployment {target.namespace}/{name}",
+        f"the seed's kubectl becomes Kubernetes API calls on deployment {target.namespace}/{deployment.name}",
         _seed_steps(deployment, pods, target.base_url),
         lambda timeline, count: _rollout_restart(timeline, deployment, count),
-        lambda count: _put_back(deployment, count),
+        lambda count: put_back(deployment, count),
     )
 
 
-def _put_back(deployment: KubernetesDeployment, replicas: int) -> str | None:
+def put_back(deployment: KubernetesDeployment, replicas: int) -> str | None:
     """The Deployment's replicas as found (the cluster brings the pods back; nothing to wait for here)."""
     found = deployment.replicas()
     if found == replicas:
@@ -63,20 +71,24 @@ def _put_back(deployment: KubernetesDeployment, replicas: int) -> str | None:
     return f"deployment {deployment.namespace}/{deployment.name} scaled from {found} back to {replicas}"
 
 
+def scale_to_zero(deployment: KubernetesDeployment, pods: KubernetesPods) -> str:
+    """`kubectl scale --replicas=0`, then `kubectl wait --for=delete pod -l ...`: what it took."""
+    started = time.time()
+    deployment.scale(0)
+    wait_for(lambda: not pods.pods(), READY_TIMEOUT_S, "every pod deleted", interval=0.25)
+    return f"spec.replicas 0; every pod gone after {time.time() - started:.1f} s"
+
+
+def scale_back(deployment: KubernetesDeployment, replicas: int) -> None:
+    """`kubectl scale --replicas=N`, then wait until status.readyReplicas reaches N."""
+    deployment.scale(replicas)
+    wait_for(lambda: deployment.status()["ready"] >= replicas, READY_TIMEOUT_S, "ready pods", 0.25)
+
+
 def _seed_steps(deployment: KubernetesDeployment, pods: KubernetesPods, base_url: str) -> SeedSteps:
     def survey() -> str:
         found = pods.pods()
         return f"{len(found)} pods, {sum(p['ready'] for p in found)} ready"
-
-    def scale_to_zero() -> str:
-        started = time.time()
-        deployment.scale(0)
-        wait_for(lambda: not pods.pods(), READY_TIMEOUT_S, "every pod deleted", interval=0.25)
-        return f"spec.replicas 0; every pod gone after {time.time() - started:.1f} s"
-
-    def scale_back(replicas: int) -> None:
-        deployment.scale(replicas)
-        wait_for(lambda: deployment.status()["ready"] >= replicas, READY_TIMEOUT_S, "ready pods", 0.25)
 
     def health() -> tuple[str, int]:
         pod = next(p["name"] for p in pods.pods() if p["ready"])
@@ -84,7 +96,9 @@ def _seed_steps(deployment: KubernetesDeployment, pods: KubernetesPods, base_url
 
     how = {"get": "GET pods", "scale": "PATCH deployments/scale", "wait-ready": "status.readyReplicas",
            "health": "the pod's /health through the API server's pod proxy"}  # fmt: skip
-    return SeedSteps(how, survey, scale_to_zero, scale_back, health)
+    return SeedSteps(
+        how, survey, lambda: scale_to_zero(deployment, pods), lambda n: scale_back(deployment, n), health
+    )
 
 
 def _rollout_restart(timeline: Timeline, deployment: KubernetesDeployment, replicas: int) -> None:

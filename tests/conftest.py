@@ -67,6 +67,7 @@ NEEDS = {
     "drills/test_restore_without_memos.py": "stack",
     "drills/test_maintenance_drill.py": "stack",
     "drills/test_maintenance_kube.py": "stack",
+    "drills/test_restore_kube.py": "stack",
     "drills/test_archive.py": "unit",
     "drills/test_probe.py": "unit",
     "drills/test_escrow_service.py": "e2e",

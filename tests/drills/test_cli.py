@@ -74,20 +74,26 @@ def test_an_unknown_drill_exits_2_saying_what_to_run() -> None:
     assert "no such drill: meteor (`tronops drill list`)" in result.stderr
 
 
-def test_on_a_kubernetes_target_restore_and_region_loss_exit_2_saying_why(tmp_path: Path) -> None:
+STAGING = (
+    "kind: kubernetes\ncontext: staging\nnamespace: lucid-payment\nselector: app=tron-payment-service\n"
+    "base_url: https://staging.example.com\nprometheus_url: https://prometheus.example.com\n"
+    "virtual_service: tron-payment-service\n"
+)
+
+
+def test_on_a_kubernetes_target_each_drill_names_what_it_lacks_and_exits_2(tmp_path: Path) -> None:
     target = tmp_path / "staging.yaml"
-    target.write_text(
-        "kind: kubernetes\ncontext: staging\nnamespace: lucid-payment\nselector: app=tron-payment-service\n"
-        "base_url: https://staging.example.com\nprometheus_url: https://prometheus.example.com\n"
-        "virtual_service: tron-payment-service\n"
-    )
+    target.write_text(STAGING)
     out = tmp_path / "out"
     drills = ("restore", "region-loss", "maintenance", "backup-check")
     result = tronops("drill", "run", *drills, "--target", str(target), "--out", str(out))
     assert result.returncode == 2
     said = {line.split("]")[0][1:]: line for line in result.stdout.splitlines() if "] cannot run: " in line}
     assert sorted(said) == sorted(drills)
-    assert "not supported on a kubernetes target yet: restore kills the local store" in said["restore"]
+    assert (
+        f"{target}: restore (it drops and restores the service's database) needs `mongo_url`"
+        in said["restore"]
+    )
     assert "not supported on a kubernetes target yet: region-loss starts two local" in said["region-loss"]
     # the drills that run on Kubernetes name the key the file lacks and what to write
     assert (
@@ -97,6 +103,32 @@ def test_on_a_kubernetes_target_restore_and_region_loss_exit_2_saying_why(tmp_pa
     assert "add deployment: tron-payment-service" in said["maintenance"]
     assert "needs `backups` in a kubernetes target; add backups: s3://BUCKET/PREFIX/" in said["backup-check"]
     assert (out / "drills-junit.xml").read_text().count("<error") == 4
+
+
+def test_restore_on_kubernetes_drops_nothing_without_allow_data_loss_nor_without_the_chain(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "staging.yaml"
+    # a database that answers: the drill must refuse before it touches it
+    target.write_text(STAGING + "deployment: tron-payment-service\nmongo_url: mongodb://127.0.0.1:1\n")
+    refused = tronops("drill", "run", "restore", "--target", str(target))
+    assert refused.returncode == 2
+    assert (
+        f"[restore] cannot run: {target}: restore drops the service's database at mongodb://127.0.0.1:1; "
+        "it runs only with `allow_data_loss: true` in the target"
+    ) in refused.stdout
+
+    target.write_text(target.read_text() + "allow_data_loss: true\n")
+    no_chain = tronops("drill", "run", "restore", "--target", str(target))
+    assert no_chain.returncode == 2
+    assert (
+        f"[restore] cannot run: {target}: restore (it recovers operations from the chain) needs `chain_url` "
+        "in a kubernetes target; add chain_url: https://api.trongrid.io"
+    ) in no_chain.stdout
+
+    target.write_text(target.read_text() + "chain_url: https://api.trongrid.io\n")
+    no_usdt = tronops("drill", "run", "restore", "--target", str(target))
+    assert no_usdt.returncode == 2 and "needs `usdt_contract`" in no_usdt.stdout
 
 
 def test_a_region_whose_shared_chain_does_not_answer_starts_nothing(tmp_path: Path) -> None:

@@ -11,22 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from drills.context import DrillContext
 from drills.runner import exit_code, run
 from harness.clients.deployments import MERGE_PATCH, RESTARTED_AT, KubernetesDeployment
 from harness.clients.http import ControlError
 from harness.clients.pods import Pods
-from harness.objectives import REPO
 from harness.target import StackState, load
 from harness.waiting import wait_for
+from tests.drills.kube_stack import NAME, NS, kube_api, kube_target
 from tests.drills.runs import drill_stack, verdicts
 from tests.harness.kube_api_double import KubeApiDouble
-from tests.harness.kube_deployment_controller import LocalPodsController
-
-NS = "lucid-payment"
-NAME = "tron-payment-service"
 
 
 @pytest.fixture(scope="module")
@@ -37,32 +32,8 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 def api(stack_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[KubeApiDouble]:
-    # No kubeconfig: the client connects as chaostoolkit-kubernetes does, to KUBERNETES_HOST.
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
-    double = KubeApiDouble()
-    monkeypatch.setenv("KUBERNETES_HOST", double.url)
-    controller = LocalPodsController(Pods(StackState.read(stack_dir).url("pods"), timeout=60))
-    double.add_deployment(yaml.safe_load((REPO / "deploy/k8s/deployment.yaml").read_text()), controller)
-    yield double
-    controller.stop()
-    double.stop()
-
-
-def _target(stack_dir: Path, tmp_path: Path) -> Path:
-    state = StackState.read(stack_dir)
-    path = tmp_path / "kube.yaml"
-    document = {
-        "kind": "kubernetes",
-        "context": "drill-test",
-        "namespace": NS,
-        "selector": f"app={NAME}",
-        "base_url": state.service_url,
-        "prometheus_url": state.url("prometheus"),
-        "virtual_service": "tron-payment-vs",
-        "deployment": NAME,
-    }
-    path.write_text(yaml.safe_dump(document))
-    return path
+    with kube_api(stack_dir, monkeypatch, tmp_path) as double:
+        yield double
 
 
 def test_the_seeds_scale_to_zero_shows_its_outage_and_a_rollout_restart_fails_no_request(
@@ -70,7 +41,7 @@ def test_the_seeds_scale_to_zero_shows_its_outage_and_a_rollout_restart_fails_no
 ) -> None:
     pods = Pods(StackState.read(stack_dir).url("pods"))
     before = {p["name"] for p in pods.pods()}
-    result = run(["maintenance"], DrillContext(load(_target(stack_dir, tmp_path)), say=print))[0]
+    result = run(["maintenance"], DrillContext(load(kube_target(stack_dir, tmp_path)), say=print))[0]
 
     found = verdicts(result)
     assert not [s.error for s in result.timeline.steps if s.error], result.timeline.steps
@@ -105,7 +76,7 @@ def test_a_procedure_broken_after_the_scale_to_zero_still_leaves_the_deployment_
         return real_scale(self, replicas)
 
     monkeypatch.setattr(KubernetesDeployment, "scale", refused_once_back_up)
-    result = run(["maintenance"], DrillContext(load(_target(stack_dir, tmp_path)), say=print))[0]
+    result = run(["maintenance"], DrillContext(load(kube_target(stack_dir, tmp_path)), say=print))[0]
 
     assert result.outcome == "FAIL" and exit_code([result]) == 1
     assert any(s.error and "Forbidden" in s.error for s in result.timeline.steps)

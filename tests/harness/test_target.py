@@ -52,6 +52,18 @@ def test_kubernetes_target(tmp_path: Path) -> None:
     )
 
 
+def test_the_restore_drills_keys_are_read(tmp_path: Path) -> None:
+    text = KUBERNETES + (
+        "allow_data_loss: true\nchain_url: https://api.trongrid.io/\n"
+        "usdt_contract: TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t\n"
+    )
+    loaded = target.load(_file(tmp_path, text))
+    assert isinstance(loaded, KubernetesTarget) and loaded.allow_data_loss is True
+    assert loaded.needs("chain_url", "restore") == "https://api.trongrid.io"
+    assert loaded.needs("usdt_contract", "restore") == "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+    assert target.load(_file(tmp_path, KUBERNETES)).allow_data_loss is False  # type: ignore[union-attr]
+
+
 def test_a_key_a_drill_needs_is_read_when_given_and_named_when_missing(tmp_path: Path) -> None:
     path = _file(tmp_path, KUBERNETES + "deployment: tron-payment-service\n")
     loaded = target.load(path)
@@ -104,6 +116,9 @@ def test_a_local_target_without_a_stack_says_how_to_start_one(tmp_path: Path) ->
         (KUBERNETES + "deployment: Tron_Payment\n", "write its metadata.name (lower-case letters"),
         (KUBERNETES + "backups: ''\n", "backups must be non-empty text when given"),
         (KUBERNETES + "mongo_url: localhost:27017\n", "mongo_url is 'localhost:27017'; write mongodb://"),
+        (KUBERNETES + "allow_data_loss: yes please\n", "allow_data_loss is 'yes please'; write true or"),
+        (KUBERNETES + "chain_url: api.trongrid.io\n", "chain_url is 'api.trongrid.io'; write an http(s)"),
+        (KUBERNETES + "usdt_contract: '0xdAC17F958D2ee523'\n", "is not a TRON address; write the contract's"),
     ],
 )
 def test_a_bad_file_says_what_to_fix(tmp_path: Path, text: str, message: str) -> None:
