@@ -28,6 +28,7 @@ from drills.backup_clock import ShippedBackups
 from drills.context import DrillContext
 from drills.database import default_database
 from drills.locations import LocationError, open_location
+from drills.maintenance_drill import READY_TIMEOUT_S
 from drills.maintenance_kube import open_deployment, put_back, scale_back, scale_to_zero
 from drills.recovery import FREEZE_REASON, Traffic, Writers
 from drills.restore_drill import Site
@@ -35,9 +36,11 @@ from drills.timeline import DrillCannotRun, Timeline
 from harness.clients.deployments import KubernetesDeployment
 from harness.target import KubernetesTarget
 from harness.waiting import wait_for
+from stack.processes import http_ok
 
 SETTINGS, PAYOUT_FREEZE = "settings", "payout_freeze"  # service/ports/store.py: where the freeze lives
 DRILL_ADMIN = "dr-drill"  # changed_by on the freeze the drill sets in the database
+ROUTED_CHECKS = 5  # consecutive ready answers through base_url that make the service routed again
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class StoppedDeployment:
     deployment: KubernetesDeployment
     replicas: int  # as found
     database: Any  # the service's pymongo Database at mongo_url
+    base_url: str  # where clients reach the service
 
     def _set_freeze(self, frozen: bool, where: dict[str, Any]) -> int:
         state = {"frozen": frozen, "reason": FREEZE_REASON, "changed_at": int(time.time() * 1000),
@@ -65,6 +69,10 @@ class StoppedDeployment:
             return
         with timeline.step(f"writers back: scale the Deployment to {self.replicas}, wait readyReplicas"):
             scale_back(self.deployment, self.replicas)
+            # ready pods are not yet routed to (endpoints, the mesh's health checks): the checks that
+            # follow read through base_url, where a 503 would count an acknowledged write lost
+            ready = f"{self.base_url}/health/ready"
+            wait_for(lambda: all(http_ok(ready) for _ in range(ROUTED_CHECKS)), READY_TIMEOUT_S, "routed")
 
     def undo(self) -> list[str]:
         """The Deployment's replicas as found and the drill's own freeze lifted: what it had to do."""
@@ -135,7 +143,7 @@ def kubernetes_site(ctx: DrillContext, target: KubernetesTarget, timeline: Timel
 
     @contextmanager
     def stopped(timeline: Timeline, clients: Traffic) -> Iterator[tuple[str, Writers]]:
-        writers = StoppedDeployment(deployment, replicas, database)
+        writers = StoppedDeployment(deployment, replicas, database, target.base_url)
         try:
             with timeline.step("stop the writers: scale the Deployment to 0 (the seed's restore)") as step:
                 step.notes.append(scale_to_zero(deployment, pods))

@@ -18,8 +18,11 @@ from pymongo import MongoClient
 from drills.context import DrillContext
 from drills.database import default_database
 from drills.runner import exit_code, run, table
-from harness.clients.deployments import MERGE_PATCH
+from harness.clients.deployments import MERGE_PATCH, KubernetesDeployment
+from harness.clients.http import ControlError
+from harness.clients.pods import Pods
 from harness.target import StackState, load
+from harness.waiting import wait_for
 from tests.drills.kube_stack import NAME, NS, kube_api, kube_target
 from tests.drills.runs import drill_stack, verdicts
 from tests.harness.kube_api_double import KubeApiDouble
@@ -37,14 +40,29 @@ def api(stack_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
         yield double
 
 
+def _restore_target(stack_dir: Path, tmp_path: Path) -> Path:
+    """The stack as a cluster the restore drill may act on: its store, its agent's backups, its chain."""
+    state = StackState.read(stack_dir)
+    return kube_target(
+        stack_dir, tmp_path, mongo_url=state.url("store"), backups=str(stack_dir / "backups"),
+        allow_data_loss=True, chain_url=state.url("devnet"), usdt_contract=state.usdt_contract,
+    )  # fmt: skip
+
+
+def _freeze(state: StackState) -> dict[str, Any] | None:
+    """The payout freeze as the service reads it (service/ports/store.py payout_freeze)."""
+    client: MongoClient[Any] = MongoClient(state.url("store"))
+    try:
+        return client[default_database()].settings.find_one({"_id": "payout_freeze"})
+    finally:
+        client.close()
+
+
 def test_restore_passes_on_a_kubernetes_target_with_the_writers_stopped(
     stack_dir: Path, api: KubeApiDouble, tmp_path: Path
 ) -> None:
     state = StackState.read(stack_dir)
-    target = kube_target(
-        stack_dir, tmp_path, mongo_url=state.url("store"), backups=str(stack_dir / "backups"),
-        allow_data_loss=True, chain_url=state.url("devnet"), usdt_contract=state.usdt_contract,
-    )  # fmt: skip
+    target = _restore_target(stack_dir, tmp_path)
     result = run(["restore"], DrillContext(load(target), say=print))[0]
     print(table([result]))
 
@@ -70,7 +88,34 @@ def test_restore_passes_on_a_kubernetes_target_with_the_writers_stopped(
         "restore the newest scheduled backup"
     )
     # the freeze the drill set in the database was lifted through the admin API
-    client: MongoClient[Any] = MongoClient(state.url("store"))
-    freeze = client[default_database()].settings.find_one({"_id": "payout_freeze"})
-    client.close()
+    freeze = _freeze(state)
     assert freeze is not None and not freeze["frozen"] and freeze["changed_by"] != "dr-drill"
+
+
+def test_a_recovery_that_breaks_after_the_scale_to_zero_still_scales_back_and_lifts_the_freeze(
+    stack_dir: Path, api: KubeApiDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = StackState.read(stack_dir)
+    target = _restore_target(stack_dir, tmp_path)
+    real_scale = KubernetesDeployment.scale
+    asked: list[int] = []
+
+    def refused_until_the_way_out(self: KubernetesDeployment, replicas: int) -> int:
+        asked.append(replicas)
+        if replicas and len(asked) < 4:  # the drill's own scale backs are refused (a quota, a webhook)
+            raise ControlError("kubernetes", "scaling deployment: Forbidden", 403)
+        return real_scale(self, replicas)
+
+    monkeypatch.setattr(KubernetesDeployment, "scale", refused_until_the_way_out)
+    said: list[str] = []
+    result = run(["restore"], DrillContext(load(target), say=said.append))[0]
+
+    assert result.outcome == "FAIL" and exit_code([result]) == 1, said
+    assert any(s.error and "Forbidden" in s.error for s in result.timeline.steps)
+    assert asked == [0, 3, 3, 3]  # the last by the way out, which also lifted the drill's freeze
+    assert any("undone on the way out" in line and "freeze lifted" in line for line in said), said
+    assert api.deployments[(NS, NAME)].document["spec"]["replicas"] == 3
+    freeze = _freeze(state)
+    assert freeze is not None and not freeze["frozen"]
+    pods = Pods(state.url("pods"))
+    wait_for(lambda: len(pods.ready()) == 3, 60, "the pods back")
