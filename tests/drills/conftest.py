@@ -12,7 +12,9 @@ import pytest
 from pymongo import MongoClient
 
 from stack.processes import store_part
+from tests.drills.kube_stack import kube_api_over
 from tests.drills.s3_double import S3Double, s3_double
+from tests.harness.kube_api_double import KubeApiDouble
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +45,10 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Double]:
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "double")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "double-secret")
         yield store
+
+
+@pytest.fixture
+def kube_api(stack_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[KubeApiDouble]:
+    """The Kubernetes API double over the test module's own local stack (its `stack_dir` fixture)."""
+    with kube_api_over(stack_dir, monkeypatch, tmp_path) as double:
+        yield double

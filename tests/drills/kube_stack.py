@@ -22,7 +22,9 @@ NAME = "tron-payment-service"
 
 
 @contextmanager
-def kube_api(stack_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[KubeApiDouble]:
+def kube_api_over(
+    stack_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[KubeApiDouble]:
     # No kubeconfig: the client connects as chaostoolkit-kubernetes does, to KUBERNETES_HOST.
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
     double = KubeApiDouble()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pymongo import MongoClient
 
 TRONOPS = [sys.executable, "-m", "tronops.cli"]
@@ -105,30 +106,34 @@ def test_on_a_kubernetes_target_each_drill_names_what_it_lacks_and_exits_2(tmp_p
     assert (out / "drills-junit.xml").read_text().count("<error") == 4
 
 
-def test_restore_on_kubernetes_drops_nothing_without_allow_data_loss_nor_without_the_chain(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("keys", "line"),
+    [
+        (
+            "mongo_url: mongodb://127.0.0.1:1\n",
+            "restore drops the service's database at mongodb://127.0.0.1:1; it runs only with "
+            "`allow_data_loss: true` in the target (never on a database whose loss is not meant)",
+        ),
+        (
+            "mongo_url: mongodb://127.0.0.1:1\nallow_data_loss: true\n",
+            "restore (it recovers operations from the chain) needs `chain_url` in a kubernetes target; "
+            "add chain_url: https://api.trongrid.io",
+        ),
+        (
+            "mongo_url: mongodb://127.0.0.1:1\nallow_data_loss: true\nchain_url: https://api.trongrid.io\n",
+            "restore (it recovers USDT transfers from the chain) needs `usdt_contract` in a kubernetes "
+            "target; add usdt_contract: T...",
+        ),
+    ],
+)
+def test_restore_on_kubernetes_exits_2_naming_the_key_before_it_drops_anything(
+    tmp_path: Path, keys: str, line: str
 ) -> None:
     target = tmp_path / "staging.yaml"
-    # a database that answers: the drill must refuse before it touches it
-    target.write_text(STAGING + "deployment: tron-payment-service\nmongo_url: mongodb://127.0.0.1:1\n")
-    refused = tronops("drill", "run", "restore", "--target", str(target))
-    assert refused.returncode == 2
-    assert (
-        f"[restore] cannot run: {target}: restore drops the service's database at mongodb://127.0.0.1:1; "
-        "it runs only with `allow_data_loss: true` in the target"
-    ) in refused.stdout
-
-    target.write_text(target.read_text() + "allow_data_loss: true\n")
-    no_chain = tronops("drill", "run", "restore", "--target", str(target))
-    assert no_chain.returncode == 2
-    assert (
-        f"[restore] cannot run: {target}: restore (it recovers operations from the chain) needs `chain_url` "
-        "in a kubernetes target; add chain_url: https://api.trongrid.io"
-    ) in no_chain.stdout
-
-    target.write_text(target.read_text() + "chain_url: https://api.trongrid.io\n")
-    no_usdt = tronops("drill", "run", "restore", "--target", str(target))
-    assert no_usdt.returncode == 2 and "needs `usdt_contract`" in no_usdt.stdout
+    target.write_text(STAGING + "deployment: tron-payment-service\n" + keys)
+    result = tronops("drill", "run", "restore", "--target", str(target))
+    assert result.returncode == 2
+    assert f"[restore] cannot run: {target}: {line}" in result.stdout
 
 
 def test_a_region_whose_shared_chain_does_not_answer_starts_nothing(tmp_path: Path) -> None:

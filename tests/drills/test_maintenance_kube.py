@@ -19,7 +19,7 @@ from harness.clients.http import ControlError
 from harness.clients.pods import Pods
 from harness.target import StackState, load
 from harness.waiting import wait_for
-from tests.drills.kube_stack import NAME, NS, kube_api, kube_target
+from tests.drills.kube_stack import NAME, NS, kube_target
 from tests.drills.runs import drill_stack, verdicts
 from tests.harness.kube_api_double import KubeApiDouble
 
@@ -30,14 +30,8 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield run_dir
 
 
-@pytest.fixture
-def api(stack_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[KubeApiDouble]:
-    with kube_api(stack_dir, monkeypatch, tmp_path) as double:
-        yield double
-
-
 def test_the_seeds_scale_to_zero_shows_its_outage_and_a_rollout_restart_fails_no_request(
-    stack_dir: Path, api: KubeApiDouble, tmp_path: Path
+    stack_dir: Path, kube_api: KubeApiDouble, tmp_path: Path
 ) -> None:
     pods = Pods(StackState.read(stack_dir).url("pods"))
     before = {p["name"] for p in pods.pods()}
@@ -50,7 +44,9 @@ def test_the_seeds_scale_to_zero_shows_its_outage_and_a_rollout_restart_fails_no
     assert result.figures["failed_rolling"] == 0, found
     assert result.outcome == "PASS" and exit_code([result]) == 0, found
     # what it asked of the API server: the scale subresource to 0 and back, then the restart annotation
-    writes = [(c.path.rsplit("/", 1)[-1], c.content_type, c.body) for c in api.calls if c.method == "PATCH"]
+    writes = [
+        (c.path.rsplit("/", 1)[-1], c.content_type, c.body) for c in kube_api.calls if c.method == "PATCH"
+    ]
     assert writes[:2] == [
         ("scale", MERGE_PATCH, {"spec": {"replicas": 0}}),
         ("scale", MERGE_PATCH, {"spec": {"replicas": 3}}),
@@ -58,13 +54,13 @@ def test_the_seeds_scale_to_zero_shows_its_outage_and_a_rollout_restart_fails_no
     assert (
         writes[2][0] == NAME and RESTARTED_AT in writes[2][2]["spec"]["template"]["metadata"]["annotations"]
     )
-    assert any(c.path.endswith("/proxy/health") for c in api.calls)  # the seed's exec curl: one pod's
+    assert any(c.path.endswith("/proxy/health") for c in kube_api.calls)  # the seed's exec curl: one pod's
     after = {p["name"] for p in pods.ready()}
     assert len(after) == 3 and not after & before  # every pod replaced, and left as found: 3 ready
 
 
 def test_a_procedure_broken_after_the_scale_to_zero_still_leaves_the_deployment_as_found(
-    stack_dir: Path, api: KubeApiDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack_dir: Path, kube_api: KubeApiDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_scale = KubernetesDeployment.scale
     asked: list[int] = []
@@ -81,6 +77,6 @@ def test_a_procedure_broken_after_the_scale_to_zero_still_leaves_the_deployment_
     assert result.outcome == "FAIL" and exit_code([result]) == 1
     assert any(s.error and "Forbidden" in s.error for s in result.timeline.steps)
     assert asked == [0, 3, 3]  # put back by the drill itself
-    assert api.deployments[(NS, NAME)].document["spec"]["replicas"] == 3
+    assert kube_api.deployments[(NS, NAME)].document["spec"]["replicas"] == 3
     pods = Pods(StackState.read(stack_dir).url("pods"))
     wait_for(lambda: len(pods.ready()) == 3, 60, "the pods back")

@@ -23,7 +23,7 @@ from harness.clients.http import ControlError
 from harness.clients.pods import Pods
 from harness.target import StackState, load
 from harness.waiting import wait_for
-from tests.drills.kube_stack import NAME, NS, kube_api, kube_target
+from tests.drills.kube_stack import NAME, NS, kube_target
 from tests.drills.runs import drill_stack, verdicts
 from tests.harness.kube_api_double import KubeApiDouble
 
@@ -32,12 +32,6 @@ from tests.harness.kube_api_double import KubeApiDouble
 def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with drill_stack(tmp_path_factory.mktemp("restore-kube-stack")) as run_dir:
         yield run_dir
-
-
-@pytest.fixture
-def api(stack_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[KubeApiDouble]:
-    with kube_api(stack_dir, monkeypatch, tmp_path) as double:
-        yield double
 
 
 def _restore_target(stack_dir: Path, tmp_path: Path) -> Path:
@@ -59,7 +53,7 @@ def _freeze(state: StackState) -> dict[str, Any] | None:
 
 
 def test_restore_passes_on_a_kubernetes_target_with_the_writers_stopped(
-    stack_dir: Path, api: KubeApiDouble, tmp_path: Path
+    stack_dir: Path, kube_api: KubeApiDouble, tmp_path: Path
 ) -> None:
     state = StackState.read(stack_dir)
     target = _restore_target(stack_dir, tmp_path)
@@ -79,10 +73,10 @@ def test_restore_passes_on_a_kubernetes_target_with_the_writers_stopped(
     setup = result.timeline.steps[0].notes[0]
     assert "the CronJob says */4 * * * *, 240 s: x0.05" in setup  # the interval read, stated
     # the writers were stopped through the API before the restore and put back as found
-    scales = [c.body for c in api.calls if c.method == "PATCH" and c.path.endswith("/scale")]
+    scales = [c.body for c in kube_api.calls if c.method == "PATCH" and c.path.endswith("/scale")]
     assert scales == [{"spec": {"replicas": 0}}, {"spec": {"replicas": 3}}]
-    assert all(c.content_type == MERGE_PATCH for c in api.calls if c.method == "PATCH")
-    assert api.deployments[(NS, NAME)].document["spec"]["replicas"] == 3
+    assert all(c.content_type == MERGE_PATCH for c in kube_api.calls if c.method == "PATCH")
+    assert kube_api.deployments[(NS, NAME)].document["spec"]["replicas"] == 3
     names = [s.name for s in result.timeline.steps]
     assert names.index("stop the writers: scale the Deployment to 0 (the seed's restore)") < names.index(
         "restore the newest scheduled backup"
@@ -93,7 +87,7 @@ def test_restore_passes_on_a_kubernetes_target_with_the_writers_stopped(
 
 
 def test_a_recovery_that_breaks_after_the_scale_to_zero_still_scales_back_and_lifts_the_freeze(
-    stack_dir: Path, api: KubeApiDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack_dir: Path, kube_api: KubeApiDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = StackState.read(stack_dir)
     target = _restore_target(stack_dir, tmp_path)
@@ -114,7 +108,7 @@ def test_a_recovery_that_breaks_after_the_scale_to_zero_still_scales_back_and_li
     assert any(s.error and "Forbidden" in s.error for s in result.timeline.steps)
     assert asked == [0, 3, 3, 3]  # the last by the way out, which also lifted the drill's freeze
     assert any("undone on the way out" in line and "freeze lifted" in line for line in said), said
-    assert api.deployments[(NS, NAME)].document["spec"]["replicas"] == 3
+    assert kube_api.deployments[(NS, NAME)].document["spec"]["replicas"] == 3
     freeze = _freeze(state)
     assert freeze is not None and not freeze["frozen"]
     pods = Pods(state.url("pods"))
