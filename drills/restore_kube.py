@@ -130,7 +130,7 @@ def kubernetes_site(ctx: DrillContext, target: KubernetesTarget, timeline: Timel
         step.notes.append(
             f"deployment {target.namespace}/{deployment.name} at {replicas} replicas; backups at "
             f"{backups.url} every {interval:.1f} s (the newest two; the CronJob says {cron.cron}, "
-            f"{cron.interval_seconds:g} s: x{scale:.3g}); RPO target {rpo_target:.3g} s"
+            f"{cron.interval_seconds:g} s: x{scale:.2g}); RPO target {rpo_target:.3g} s"
         )
     client: MongoClient[Any] = MongoClient(mongo_url, serverSelectionTimeoutMS=5000)
     database = client[default_database()]
