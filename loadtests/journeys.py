@@ -38,6 +38,7 @@ FUND_USDT = 1_000 * 1_000_000
 RECIPIENTS = [str(PrivateKey.random().public_key.to_base58check_address()) for _ in range(64)]
 # A careful client's patience with a money move before it retries the same request with the same key.
 MOVE_TIMEOUT_S = 10.0
+SETUP_PATIENCE_S = 120.0  # longer than any experiment's fault: a user's setup outlives the outage
 SETTINGS = RECORDER.settings
 
 
@@ -83,17 +84,25 @@ class Client(FastHttpUser):
             devnet.fund(self.trx_wallet["address"], FUND_TRX_SUN)
 
     def _setup_wallet(self, currency: str) -> dict[str, Any]:
+        """A test wallet; an outage at the start (a chaos run's fault) is waited out, for a while, so
+        the user joins the load when the service answers again instead of leaving it for good."""
         body = {"name": f"load {currency}", "currency": currency}
-        with self.client.post(
-            "/api/v1/wallets", json=body, headers=self.headers, context={"setup": True},
-            name="setup: POST /api/v1/wallets", catch_response=True,
-        ) as response:  # fmt: skip
-            if response.status_code != 201:
+        deadline = time.monotonic() + SETUP_PATIENCE_S
+        while True:
+            with self.client.post(
+                "/api/v1/wallets", json=body, headers=self.headers, context={"setup": True},
+                name="setup: POST /api/v1/wallets", catch_response=True,
+            ) as response:  # fmt: skip
+                if response.status_code == 201:
+                    return dict(response.json())
                 response.failure(f"creating a test wallet: {response.status_code}")
-                raise RuntimeError(
-                    f"cannot create a {currency} wallet: {response.status_code} {response.text}"
-                )
-            return dict(response.json())
+                passing = response.status_code in (0, 429) or response.status_code >= 500
+                if not passing or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"cannot create a {currency} wallet: {response.status_code} {response.text}"
+                    )
+                pause = min(10.0, float(response.headers.get("Retry-After") or 1.0))
+            time.sleep(pause)  # gevent's, under Locust
 
     # ---- requests -----------------------------------------------------------------------------------
 
