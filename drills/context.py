@@ -10,7 +10,7 @@ from pathlib import Path
 from drills.schedule import CRONJOB
 from drills.timeline import DrillCannotRun
 from harness.objectives import Objectives, current
-from harness.target import DEFAULT_STACK_DIR, LocalTarget, Target, TargetError
+from harness.target import DEFAULT_STACK_DIR, KubernetesTarget, LocalTarget, Target, TargetError
 from harness.target import load as load_target
 
 # Locally the backup schedule runs x0.05 (stack/topology.py); RTO is held to the issue's local bound.
@@ -33,6 +33,20 @@ class DrillContext:
         if not isinstance(self.target, LocalTarget):
             raise DrillCannotRun("this drill acts on the local stack only so far (its store and backups)")
         return self.target
+
+    def local_only(self, why: str) -> LocalTarget:
+        """The local target; on a kubernetes target DrillCannotRun saying what is not supported and why."""
+        if isinstance(self.target, KubernetesTarget):
+            raise DrillCannotRun(f"not supported on a kubernetes target yet: {why}")
+        return self.local
+
+    def kube_needs(self, target: KubernetesTarget, key: str, what_for: str) -> str:
+        """An optional key of the kubernetes target this drill needs; DrillCannotRun (exit 2) naming the
+        file, the key and what to write when it is missing."""
+        try:
+            return target.needs(key, what_for)
+        except TargetError as error:
+            raise DrillCannotRun(str(error)) from error
 
     @property
     def stack_dir(self) -> Path:

@@ -6,10 +6,11 @@ wallet created after the last backup, and the funds sent to it, are not lost."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from pymongo import MongoClient
+
+from drills.locations import Location
 
 WALLETS = "wallets"
 
@@ -18,24 +19,26 @@ class KeyRecoveryError(RuntimeError):
     """An escrow that cannot be read or does not match the database; the message names the wallet."""
 
 
-def escrowed(escrow_dir: Path) -> list[dict[str, Any]]:
-    if not escrow_dir.is_dir():
-        raise KeyRecoveryError(f"{escrow_dir}: no key escrow there (is KEY_ESCROW_DIR set on the service?)")
+def escrowed(escrow: Location) -> list[dict[str, Any]]:
+    """Every escrowed wallet: a directory here, the backup bucket's keys/ prefix on a cluster."""
+    names = [name for name in escrow.names() if name.endswith(".json")]
+    if not names:
+        raise KeyRecoveryError(f"{escrow.url}: no key escrow there (is KEY_ESCROW_DIR set on the service?)")
     records = []
-    for path in sorted(escrow_dir.glob("*.json")):
+    for name in names:
         try:
-            records.append(dict(json.loads(path.read_text())))
+            records.append(dict(json.loads(escrow.get(name) or b"")))
         except ValueError as error:
-            raise KeyRecoveryError(f"{path}: escrow record unreadable ({error})") from error
+            raise KeyRecoveryError(f"{escrow.url}/{name}: escrow record unreadable ({error})") from error
     return records
 
 
-def recover_wallets(client: MongoClient[Any], database: str, escrow_dir: Path) -> list[str]:
+def recover_wallets(client: MongoClient[Any], database: str, escrow: Location) -> list[str]:
     """Insert every escrowed wallet the database lacks; the ids put back. A wallet present under the same
     id with another address or key is a conflict for an operator, never overwritten."""
     wallets = client[database][WALLETS]
     recovered = []
-    for record in escrowed(escrow_dir):
+    for record in escrowed(escrow):
         present = wallets.find_one({"_id": record["_id"]})
         if present is None:
             wallets.insert_one(record)

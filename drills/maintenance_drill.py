@@ -5,7 +5,9 @@ every request counted. Locally the seed's `kubectl` calls become the pods API (s
 pod is gone), its `wait --for=condition=ready` a wait for the ready endpoints. Ours follows the
 Deployment's RollingUpdate (deploy/k8s/deployment.yaml: maxSurge 1, maxUnavailable 0): one new pod,
 ready, then one old pod deleted, drained (out of the endpoints, the preStop sleep that lets the mesh
-drop it, SIGTERM and the service's drain), until every old pod is replaced.
+drop it, SIGTERM and the service's drain), until every old pod is replaced. On a kubernetes target
+(drills/maintenance_kube.py) they are the Kubernetes API calls kubectl makes: the Deployment's scale
+subresource, and `kubectl rollout restart` followed as `kubectl rollout status` follows it.
 
 Measured: the seed's outage (RTO: from the scale-down to the first window of requests within the
 latency SLO) and its failed requests, which must show (else the load could not see an outage and the
@@ -17,6 +19,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,7 +29,7 @@ from drills.context import LOCAL_RTO_SECONDS, RTO_WINDOW, DrillContext
 from drills.timeline import DrillCannotRun, Timeline
 from harness.clients.api import Api
 from harness.clients.pods import Pods
-from harness.target import StackState
+from harness.target import KubernetesTarget, StackState
 from harness.waiting import wait_for
 
 READY_TIMEOUT_S = 60.0  # a new pod's startup probe allows ~12 s locally; restarts on a loaded machine
@@ -65,30 +68,61 @@ def _failed(probes: list[Probe], since: float, until: float) -> tuple[int, int]:
     return sum(not ok for ok in window), len(window)
 
 
-def _seed_procedure(timeline: Timeline, pods: Pods, replicas: int) -> float:
-    """The seed's steps 1-8, each as the pods API does it; returns when serving stopped."""
-    with timeline.step("seed 1. pre-maintenance checks (kubectl get pods -> GET /pods)") as step:
-        step.notes.append(f"{len(pods.pods())} pods, {len(pods.ready())} ready")
-    with timeline.step("seed 2-3. scale to 0 and wait for delete (kubectl scale -> POST /scale)") as step:
+@dataclass(frozen=True)
+class SeedSteps:
+    """The seed's kubectl steps as a target carries them out; `how` says so in each step's name."""
+
+    how: dict[str, str]  # "get", "scale", "wait-ready", "health": what stands for the kubectl call
+    survey: Callable[[], str]  # kubectl get pods: a note
+    scale_to_zero: Callable[[], str]  # kubectl scale --replicas=0, wait --for=delete: a note
+    scale_back: Callable[[int], None]  # kubectl scale --replicas=N, wait --for=condition=ready
+    health: Callable[[], tuple[str, int]]  # kubectl exec curl localhost/health: (where, status)
+
+
+def _seed_procedure(timeline: Timeline, seed: SeedSteps, replicas: int) -> float:
+    """The seed's steps 1-8 as the target does them; returns when serving stopped."""
+    with timeline.step(f"seed 1. pre-maintenance checks (kubectl get pods -> {seed.how['get']})") as step:
+        step.notes.append(seed.survey())
+    with timeline.step(
+        f"seed 2-3. scale to 0 and wait for delete (kubectl scale -> {seed.how['scale']})"
+    ) as step:
         down_at = time.time()
-        left = pods.scale(0)
-        step.notes.append(f"{len(left)} pods left; the pods API answers once every pod is gone")
+        step.notes.append(seed.scale_to_zero())
     with timeline.step("seed 4. maintenance tasks") as step:
         step.notes.append("the seed's script has none ('# Add specific maintenance tasks here')")
     with timeline.step(
-        f"seed 5-6. scale to {replicas} and wait for ready (kubectl wait -> endpoints)"
+        f"seed 5-6. scale to {replicas} and wait for ready (kubectl wait -> {seed.how['wait-ready']})"
     ) as step:
-        pods.scale(replicas)
-        _ready(pods, replicas)
+        seed.scale_back(replicas)
         step.notes.append(f"{replicas} pods ready after {time.time() - down_at:.1f} s")
     with timeline.step(
-        "seed 8. health check (kubectl exec curl localhost/health -> a pod's /health)"
+        f"seed 8. health check (kubectl exec curl localhost/health -> {seed.how['health']})"
     ) as step:
-        pod = pods.ready()[0]
-        answer = httpx.get(f"{pod['url']}/health", timeout=10)
-        step.notes.append(f"{pod['name']}: {answer.status_code}")
-        step.check("health after the seed's procedure", float(answer.status_code == 200), "==", 1.0)
+        where, status = seed.health()
+        step.notes.append(f"{where}: {status}")
+        step.check("health after the seed's procedure", float(status == 200), "==", 1.0)
     return down_at
+
+
+def _local_seed(pods: Pods) -> SeedSteps:
+    def scale_to_zero() -> str:
+        return f"{len(pods.scale(0))} pods left; the pods API answers once every pod is gone"
+
+    def scale_back(replicas: int) -> None:
+        pods.scale(replicas)
+        _ready(pods, replicas)
+
+    def health() -> tuple[str, int]:
+        pod = pods.ready()[0]
+        return pod["name"], httpx.get(f"{pod['url']}/health", timeout=10).status_code
+
+    return SeedSteps(
+        {"get": "GET /pods", "scale": "POST /scale", "wait-ready": "endpoints", "health": "a pod's /health"},
+        lambda: f"{len(pods.pods())} pods, {len(pods.ready())} ready",
+        scale_to_zero,
+        scale_back,
+        health,
+    )
 
 
 def _rolling(timeline: Timeline, pods: Pods, replicas: int) -> None:
@@ -111,18 +145,50 @@ def _rolling(timeline: Timeline, pods: Pods, replicas: int) -> None:
     _ready(pods, replicas)
 
 
+@dataclass(frozen=True)
+class Workload:
+    """The service on its target: where its traffic goes, and the two procedures as that target does them."""
+
+    base_url: str
+    replicas: int
+    described: str  # how the seed's kubectl is carried out here, for the first step's note
+    seed: SeedSteps
+    rolling: Callable[[Timeline, int], None]
+    # Put the replicas back when a procedure broke half-way (a scale to 0 is a fault: always undone);
+    # what it did, or None when they were as found.
+    put_back: Callable[[int], str | None]
+
+
+def _local(ctx: DrillContext) -> Workload:
+    try:
+        state = StackState.read(ctx.stack_dir)
+        pods = Pods(state.url("pods"), timeout=READY_TIMEOUT_S)
+        replicas = len(pods.pods())
+    except (OSError, ValueError, KeyError) as error:
+        raise DrillCannotRun(f"no local stack with pods ({error}); `tronops up --detach`") from error
+    return Workload(
+        state.service_url,
+        replicas,
+        f"the seed's kubectl becomes the local pods API ({state.url('pods')})",
+        _local_seed(pods),
+        lambda timeline, count: _rolling(timeline, pods, count),
+        lambda count: None if len(pods.pods()) == count else f"{len(pods.scale(count))} pods again",
+    )
+
+
 def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
-    with timeline.step("the local stack, its pods and the load") as step:
-        try:
-            state = StackState.read(ctx.stack_dir)
-            pods = Pods(state.url("pods"), timeout=READY_TIMEOUT_S)
-            replicas = len(pods.pods())
-        except (OSError, ValueError, KeyError) as error:
-            raise DrillCannotRun(f"no local stack with pods ({error}); `tronops up --detach`") from error
+    with timeline.step("the service, its pods and the load") as step:
+        if isinstance(ctx.target, KubernetesTarget):
+            from drills.maintenance_kube import workload
+
+            service = workload(ctx, ctx.target)
+        else:
+            service = _local(ctx)
+        replicas = service.replicas
         if replicas < 2:
             raise DrillCannotRun(f"{replicas} pod(s): a rolling procedure needs at least 2")
         users = [
-            Api(state.service_url, ctx.secret(), f"drill-{uuid.uuid4().hex[:8]}") for _ in range(READERS + 1)
+            Api(service.base_url, ctx.secret(), f"drill-{uuid.uuid4().hex[:8]}") for _ in range(READERS + 1)
         ]
         writer = users[-1]
         reads = [
@@ -131,7 +197,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             for user in users[:READERS]
         ]  # fmt: skip
         step.notes.append(
-            f"{replicas} pods; the seed's kubectl becomes the local pods API ({state.url('pods')}); "
+            f"{replicas} pods; {service.described}; "
             f"through the mesh, {READERS} readers each every {PACE_S * 1000:.0f} ms and a wallet created "
             f"every {WRITE_PACE_S * 1000:.0f} ms (a POST: the mesh retries reads only; writes show any gap)"
         )
@@ -143,7 +209,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
     try:
         time.sleep(SETTLE_S)
         seed_from = time.time()
-        down_at = _seed_procedure(timeline, pods, replicas)
+        down_at = _seed_procedure(timeline, service.seed, replicas)
         with timeline.step("the seed's procedure: its outage") as step:
             # serving again: RTO_WINDOW reads in a row within the latency SLO, given the RTO to come
             served = _within(LOCAL_RTO_SECONDS, lambda: reads[0].recovered_at(RTO_WINDOW, latency, down_at))
@@ -159,7 +225,7 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             step.check("seed's procedure: failed requests (the outage it causes shows)", failed, ">=", 1)
             step.check("RTO", rto, "<=", LOCAL_RTO_SECONDS, "s")
         ours_from = time.time()
-        _rolling(timeline, pods, replicas)
+        service.rolling(timeline, replicas)
         time.sleep(SETTLE_S)
         with timeline.step("ours, rolling and drained: failed requests") as step:
             failed_ours, sent_ours = _failed(probes, ours_from, time.time())
@@ -169,4 +235,6 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
     finally:
         for probe in probes:
             probe.stop()
+        if undone := service.put_back(replicas):
+            ctx.say(f"[maintenance] put back as found: {undone}")
     return {"rto": (rto, LOCAL_RTO_SECONDS), "lost": 0, "failed_seed": failed, "failed_rolling": failed_ours}

@@ -11,13 +11,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from pymongo import MongoClient
 
 from drills import backup
 from drills.agent import read_status
+from drills.backup_clock import BackupClock
 from drills.canaries import Canaries, Probe
 from drills.chain_recovery import recover_operations
 from drills.context import LOCAL_RTO_SECONDS, RTO_WINDOW, DrillContext
@@ -35,6 +36,7 @@ FUNDING = 10_000_000  # 10 TRX to the post-backup wallet: two 1 TRX payouts, 1 T
 SPEND = "1"  # TRX paid out of it after the restore
 AUDIT_SETTLE_S = 60.0  # the drill's payout reaches its confirmations first (19 blocks locally: ~60 s at 3 s)
 AUDIT_STUCK_AFTER_MS = 120_000
+FREEZE_REASON = "DR drill: recovery"
 FREEZE_WAIT_S = 30.0  # the pods' readiness returns within seconds of the store (probes x0.2 locally)
 
 
@@ -51,19 +53,30 @@ def process_start_time(pid: int) -> str | None:
     return fields[19]
 
 
-def wait_for_worst_point(clients: Traffic, status_file: Path, interval: float) -> float:
+def wait_for_worst_point(clients: Traffic, backups: BackupClock, interval: float) -> float:
     """A wallet the probe reads (404 until restored) is put in a backup; returns when the next backup is
     due, at least half an interval away (the post-backup writes need the time)."""
     held = clients.api.wallet("TRX", "in the backup")
     clients.probe.path = f"/api/v1/wallets/{held['wallet_id']}"
     made = time.time()
     wait_for(
-        lambda: (read_status(status_file)["last_success"] or {}).get("started_at", 0) > made or None,
+        lambda: (backups.newest() or {}).get("started_at", 0) > made or None,
         interval * 3,
         "a backup holding the probe's wallet",
     )
-    due = float(read_status(status_file)["next_run_at"])
+    due = backups.next_due()
     return due + interval if due - time.time() < interval * 0.5 else due
+
+
+def wait_for_backups_to_resume(timeline: Timeline, backups: BackupClock, interval: float) -> None:
+    with timeline.step("backups resume on schedule") as step:
+        recovered_at = time.time()
+        resumed = wait_for(
+            lambda: (backups.newest() or {}).get("started_at", 0) > recovered_at or None,
+            interval * 3 + 5,
+            "a backup after recovery",
+        )
+        step.check("a backup completed after recovery", float(bool(resumed)), "==", 1.0)
 
 
 def sleep_until_just_before(due: float, interval: float) -> None:
@@ -134,6 +147,32 @@ def make_post_backup_writes(clients: Traffic, devnet: Devnet) -> PostBackupWrite
     return PostBackupWrites(funded["wallet_id"], paid, key, tx_id)
 
 
+class Writers(Protocol):
+    """The service's replicas while its database is recovered: either serving on (locally: RTO counts
+    what clients see) or stopped first (the seed's procedure on a cluster: scaled to 0)."""
+
+    def freeze(self) -> None:
+        """Payouts frozen before the chain is reconciled (the restored settings say unfrozen)."""
+        ...
+
+    def back(self, timeline: Timeline) -> None:
+        """Serving on the recovered database; nothing to do when they never stopped, or are back."""
+        ...
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Replicas that stay up through the recovery: the freeze goes through the admin API."""
+
+    admin: Api
+
+    def freeze(self) -> None:
+        freeze(self.admin, True)
+
+    def back(self, timeline: Timeline) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class Recovery:
     """Where a recovery reads from and writes to."""
@@ -141,7 +180,7 @@ class Recovery:
     store_url: str  # the (empty) store the service now runs on
     backups: Location  # where the backup was shipped
     archive: str
-    escrow_dir: Path  # the escrowed wallet keys
+    escrow: Location  # the escrowed wallet keys
     devnet_url: str
     usdt_contract: str
     since: float  # the backup's start: operations the chain has from then on are brought back
@@ -154,27 +193,30 @@ def recover(
     writes: PostBackupWrites,
     fault_at: float,
     rpo_target: float,
+    writers: Writers,
 ) -> dict[str, tuple[float | None, int, int]]:
-    """Restore the backup, freeze payouts, put back escrowed keys and the chain's operations, measure RPO,
-    have a client retry its key, resume payouts. Returns the RPO per canary kind."""
+    """Restore the backup, freeze payouts, put back escrowed keys and the chain's operations, have the
+    writers back, measure RPO, have a client retry its key, resume payouts (the writers back and the
+    freeze lifted also when a step fails). Returns the RPO per canary kind."""
     api, admin, canaries = clients.api, clients.admin, clients.canaries
     client: MongoClient[Any] = MongoClient(recovery.store_url, serverSelectionTimeoutMS=5000)
     database = default_database()
     with timeline.step("restore the newest scheduled backup") as step:
         loaded = backup.load(recovery.backups, recovery.archive, service_name())
-        # force: the pods reconnect to the empty store at once and may have written (the seed's plan
-        # scales them to 0 first; this drill keeps them up so RTO counts what clients see)
+        # force: locally the pods reconnect to the empty store at once and may have written (the seed's
+        # plan scales them to 0 first, as the drill does on a cluster; locally they stay up so RTO counts
+        # what clients see)
         restored = backup.restore(client, loaded, database, force=True)
         step.notes.append(
             f"{recovery.archive}: " + ", ".join(f"{k} {v}" for k, v in sorted(restored.items()))
         )
     # at once: the restored settings say unfrozen, and the backup's unsent payouts may have been sent
-    # after it (the seed's plan scales the pods to 0 instead; these stay up so RTO is what clients see)
+    # after it
     with timeline.step("freeze payouts until the chain is reconciled"):
-        freeze(admin, True)
+        writers.freeze()
     try:
         with timeline.step("recover keys: escrowed wallets the backup lacks") as step:
-            back = recover_wallets(client, database, recovery.escrow_dir)
+            back = recover_wallets(client, database, recovery.escrow)
             step.measured["wallets_recovered"] = len(back)
             step.check("post-backup wallet recovered", float(writes.wallet_id in back), "==", 1.0)
         with timeline.step("recover operations from the chain") as step:
@@ -189,6 +231,7 @@ def recover(
                 f"{len(chain.held)} held for an operator"
             )
             step.check("operations recovered from the chain", len(chain.recovered), ">=", 1)
+        writers.back(timeline)
         with timeline.step("canaries: RPO and writes lost") as step:
             rpo = canaries.rpo(fault_at)
             for kind, (seconds, lost, acked) in rpo.items():
@@ -208,6 +251,7 @@ def recover(
             step.notes.append(f"the first payout's transaction burned {fee} SUN for its memo")
     finally:
         client.close()
+        writers.back(timeline)
         with timeline.step("payouts resume"):
             freeze(admin, False)
     return rpo
@@ -296,7 +340,7 @@ def figures(
 def freeze(admin: Api, frozen: bool) -> None:
     """Set the payout freeze, waiting out a service that is not ready yet (the store just came back):
     refused for FREEZE_WAIT_S is a drill that cannot run."""
-    body = {"frozen": frozen, "reason": "DR drill: recovery"}
+    body = {"frozen": frozen, "reason": FREEZE_REASON}
 
     def answered() -> Any:
         try:

@@ -15,6 +15,20 @@ A target is one small YAML file (`--target FILE`):
     production: false               # optional; chaos refuses a production target unless told so
     payer_wallets:                  # optional; pre-funded TRX wallets chaos pays out from (a cluster's
       - {user_id: ops-chaos-1, wallet_id: 7f0c...}  # node has no faucet the harness may use)
+    deployment: tron-payment-service  # drill maintenance: the Deployment it scales and restarts
+    backups: s3://lucid-backups/tron-payment/  # drill backup-check: where the backup CronJob uploads
+    mongo_url: mongodb://restore-check.internal:27017  # drill backup-check: a MongoDB for the scratch
+                                    # restore that verifies the newest backup (a scratch database);
+                                    # drill restore: the service's own MongoDB, which it drops and restores
+    allow_data_loss: false          # drill restore: true lets it drop the service's database (refused
+                                    # otherwise: never on a database whose loss is not meant)
+    chain_url: https://api.trongrid.io  # drill restore: TronGrid, operations are recovered from the chain
+    usdt_contract: TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t  # drill restore: the USDT contract the service uses
+
+The drills read `deployment`, `backups`, `mongo_url`, `allow_data_loss`, `chain_url` and `usdt_contract`
+only when they need them: a drill missing one stops (exit 2) with the file, the key and what to write.
+Connection to the API server follows chaostoolkit-kubernetes (the kubeconfig's `context`, in-pod, or
+KUBERNETES_HOST and its variables).
 
 Bad files raise `TargetError` naming the file, the key and what to write instead.
 """
@@ -23,7 +37,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -39,6 +53,12 @@ STATE_FILE = "stack.json"  # as stack/topology.py writes it
 # A Kubernetes label selector of equality terms (the form the harness's pod operations need).
 SELECTOR = re.compile(r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+)*$")
 KUBERNETES_KEYS = ("context", "namespace", "selector", "base_url", "prometheus_url", "virtual_service")
+DRILL_KEYS = ("deployment", "backups", "mongo_url", "chain_url", "usdt_contract")  # optional text; each
+# a drill's need (see above); allow_data_loss is the one optional flag
+# A TRON address in base58check: T and 33 more of bitcoin's base58 alphabet.
+TRON_ADDRESS = re.compile(r"^T[1-9A-HJ-NP-Za-km-z]{33}$")
+# A Deployment's name: a DNS-1123 subdomain (k8s.io/apimachinery/pkg/util/validation).
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 WALLET_KEYS = ("user_id", "wallet_id")  # a payer wallet: its owner (the token's subject) and its id
 
 
@@ -166,8 +186,31 @@ class KubernetesTarget:
     virtual_service: str
     production: bool = False
     payer_wallets: tuple[dict[str, str], ...] = ()
+    deployment: str | None = None
+    backups: str | None = None
+    mongo_url: str | None = None
+    chain_url: str | None = None
+    usdt_contract: str | None = None
+    allow_data_loss: bool = False
+    source: str = field(default="the target file", compare=False)  # the file, for errors naming it
 
     kind = "kubernetes"
+
+    def needs(self, key: str, what_for: str) -> str:
+        """The value of an optional key a drill needs; TargetError naming the file and what to write."""
+        value: str | None = getattr(self, key)
+        if value is None:
+            example = {
+                "deployment": "deployment: tron-payment-service (the Deployment's metadata.name)",
+                "backups": "backups: s3://BUCKET/PREFIX/ (where the backup CronJob uploads)",
+                "mongo_url": "mongo_url: mongodb://HOST:27017 (where a scratch copy may be restored)",
+                "chain_url": "chain_url: https://api.trongrid.io (TronGrid of the service's network)",
+                "usdt_contract": "usdt_contract: T... (the USDT contract the service pays with)",
+            }[key]
+            raise TargetError(
+                f"{self.source}: {what_for} needs `{key}` in a kubernetes target; add {example}"
+            )
+        return value
 
     def pods(self) -> PodControl:
         return KubernetesPods.from_kubeconfig(self.context, self.namespace, self.selector)
@@ -191,15 +234,40 @@ def _kubernetes(path: Path, raw: dict[str, Any]) -> KubernetesTarget:
     not_text = [key for key in KUBERNETES_KEYS if not isinstance(raw[key], str) or not raw[key].strip()]
     if not_text:
         raise TargetError(f"{path}: {', '.join(not_text)} must be non-empty text")
-    production = raw.get("production", False)
-    if not isinstance(production, bool):
-        raise TargetError(f"{path}: production is {production!r}; write true or false")
+    flags = {key: raw.get(key, False) for key in ("production", "allow_data_loss")}
+    for key, flag in flags.items():
+        if not isinstance(flag, bool):
+            raise TargetError(f"{path}: {key} is {flag!r}; write true or false")
     if not SELECTOR.match(raw["selector"]):
         raise TargetError(
             f"{path}: selector {raw['selector']!r} is not a label selector; write key=value[,key=value], "
             "e.g. app=tron-payment-service"
         )
     wallets = raw.get("payer_wallets", [])
+    drill_values = {key: raw.get(key) for key in DRILL_KEYS}
+    not_set = [
+        key
+        for key, value in drill_values.items()
+        if value is not None and (not isinstance(value, str) or not value.strip())
+    ]
+    if not_set:
+        raise TargetError(f"{path}: {', '.join(not_set)} must be non-empty text when given")
+    if drill_values["deployment"] is not None and not DNS_SUBDOMAIN.match(drill_values["deployment"]):
+        raise TargetError(
+            f"{path}: deployment {drill_values['deployment']!r} is not a Deployment name; write its "
+            "metadata.name (lower-case letters, digits, '-' and '.'), e.g. tron-payment-service"
+        )
+    if drill_values["mongo_url"] is not None and not drill_values["mongo_url"].startswith(
+        ("mongodb://", "mongodb+srv://")
+    ):
+        raise TargetError(f"{path}: mongo_url is {drill_values['mongo_url']!r}; write mongodb://HOST:PORT")
+    if drill_values["chain_url"] is not None:
+        drill_values["chain_url"] = _url(path, raw, "chain_url")
+    if drill_values["usdt_contract"] is not None and not TRON_ADDRESS.match(drill_values["usdt_contract"]):
+        raise TargetError(
+            f"{path}: usdt_contract {drill_values['usdt_contract']!r} is not a TRON address; write the "
+            "contract's base58 address (T followed by 33 characters), e.g. TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+        )
     if not isinstance(wallets, list) or not all(
         isinstance(w, dict)
         and sorted(w) == sorted(WALLET_KEYS)
@@ -217,8 +285,11 @@ def _kubernetes(path: Path, raw: dict[str, Any]) -> KubernetesTarget:
         base_url=_url(path, raw, "base_url"),
         prometheus_url=_url(path, raw, "prometheus_url"),
         virtual_service=raw["virtual_service"],
-        production=production,
+        production=flags["production"],
+        allow_data_loss=flags["allow_data_loss"],
         payer_wallets=tuple(dict(w) for w in wallets),
+        source=str(path),
+        **drill_values,
     )
 
 
@@ -235,7 +306,14 @@ def load(path: Path) -> Target:
     kind = raw.get("kind")
     allowed = {
         "local": ("kind", "stack_dir"),
-        "kubernetes": ("kind", *KUBERNETES_KEYS, "production", "payer_wallets"),
+        "kubernetes": (
+            "kind",
+            *KUBERNETES_KEYS,
+            "production",
+            "payer_wallets",
+            *DRILL_KEYS,
+            "allow_data_loss",
+        ),
     }
     if kind not in allowed:
         raise TargetError(f"{path}: kind is {kind!r}; write `kind: local` or `kind: kubernetes`")

@@ -66,6 +66,8 @@ NEEDS = {
     "drills": "component",
     "drills/test_restore_without_memos.py": "stack",
     "drills/test_maintenance_drill.py": "stack",
+    "drills/test_maintenance_kube.py": "stack",
+    "drills/test_restore_kube.py": "stack",
     "drills/test_archive.py": "unit",
     "drills/test_probe.py": "unit",
     "drills/test_escrow_service.py": "e2e",

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pymongo import MongoClient
 
 TRONOPS = [sys.executable, "-m", "tronops.cli"]
@@ -74,28 +75,65 @@ def test_an_unknown_drill_exits_2_saying_what_to_run() -> None:
     assert "no such drill: meteor (`tronops drill list`)" in result.stderr
 
 
-def test_a_drill_on_a_kubernetes_target_cannot_run_yet(tmp_path: Path) -> None:
+STAGING = (
+    "kind: kubernetes\ncontext: staging\nnamespace: lucid-payment\nselector: app=tron-payment-service\n"
+    "base_url: https://staging.example.com\nprometheus_url: https://prometheus.example.com\n"
+    "virtual_service: tron-payment-service\n"
+)
+
+
+def test_on_a_kubernetes_target_each_drill_names_what_it_lacks_and_exits_2(tmp_path: Path) -> None:
     target = tmp_path / "staging.yaml"
-    target.write_text(
-        "kind: kubernetes\ncontext: staging\nnamespace: lucid-payment\nselector: app=tron-payment-service\n"
-        "base_url: https://staging.example.com\nprometheus_url: https://prometheus.example.com\n"
-        "virtual_service: tron-payment-service\n"
-    )
+    target.write_text(STAGING)
     out = tmp_path / "out"
-    result = tronops(
-        "drill",
-        "run",
-        "backup-check",
-        "maintenance",
-        "region-loss",
-        "--target",
-        str(target),
-        "--out",
-        str(out),
-    )
+    drills = ("restore", "region-loss", "maintenance", "backup-check")
+    result = tronops("drill", "run", *drills, "--target", str(target), "--out", str(out))
     assert result.returncode == 2
-    assert result.stdout.count("ERROR: this drill acts on the local stack only") == 3
-    assert (out / "drills-junit.xml").read_text().count("<error") == 3
+    said = {line.split("]")[0][1:]: line for line in result.stdout.splitlines() if "] cannot run: " in line}
+    assert sorted(said) == sorted(drills)
+    assert (
+        f"{target}: restore (it drops and restores the service's database) needs `mongo_url`"
+        in said["restore"]
+    )
+    assert "not supported on a kubernetes target yet: region-loss starts two local" in said["region-loss"]
+    # the drills that run on Kubernetes name the key the file lacks and what to write
+    assert (
+        f"{target}: the maintenance drill (it scales and restarts the Deployment) needs `deployment`"
+        in said["maintenance"]
+    )
+    assert "add deployment: tron-payment-service" in said["maintenance"]
+    assert "needs `backups` in a kubernetes target; add backups: s3://BUCKET/PREFIX/" in said["backup-check"]
+    assert (out / "drills-junit.xml").read_text().count("<error") == 4
+
+
+@pytest.mark.parametrize(
+    ("keys", "line"),
+    [
+        (
+            "mongo_url: mongodb://127.0.0.1:1\n",
+            "restore drops the service's database at mongodb://127.0.0.1:1; it runs only with "
+            "`allow_data_loss: true` in the target (never on a database whose loss is not meant)",
+        ),
+        (
+            "mongo_url: mongodb://127.0.0.1:1\nallow_data_loss: true\n",
+            "restore (it recovers operations from the chain) needs `chain_url` in a kubernetes target; "
+            "add chain_url: https://api.trongrid.io",
+        ),
+        (
+            "mongo_url: mongodb://127.0.0.1:1\nallow_data_loss: true\nchain_url: https://api.trongrid.io\n",
+            "restore (it recovers USDT transfers from the chain) needs `usdt_contract` in a kubernetes "
+            "target; add usdt_contract: T...",
+        ),
+    ],
+)
+def test_restore_on_kubernetes_exits_2_naming_the_key_before_it_drops_anything(
+    tmp_path: Path, keys: str, line: str
+) -> None:
+    target = tmp_path / "staging.yaml"
+    target.write_text(STAGING + "deployment: tron-payment-service\n" + keys)
+    result = tronops("drill", "run", "restore", "--target", str(target))
+    assert result.returncode == 2
+    assert f"[restore] cannot run: {target}: {line}" in result.stdout
 
 
 def test_a_region_whose_shared_chain_does_not_answer_starts_nothing(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 from pymongo import MongoClient
 
 from drills.keys import KeyRecoveryError, recover_wallets
+from drills.locations import DirectoryLocation
 from service.ports.vault import KeyVault
 
 KEY = b"k" * 32
@@ -33,12 +34,12 @@ async def test_escrowed_wallet_comes_back_with_a_key_that_signs(
     for record in (kept, lost):
         await vault.escrow(record)
     mongo[database].wallets.insert_one(kept)  # what the restored backup holds: only the older wallet
-    assert recover_wallets(mongo, database, tmp_path / "keys") == ["w-lost"]
+    assert recover_wallets(mongo, database, DirectoryLocation(tmp_path / "keys")) == ["w-lost"]
     back = mongo[database].wallets.find_one({"_id": "w-lost"})
     assert back is not None
     key = vault.private_key(back["encrypted_key"], "w-lost")
     assert key.public_key.to_base58check_address() == lost["address"]
-    assert recover_wallets(mongo, database, tmp_path / "keys") == []  # idempotent
+    assert recover_wallets(mongo, database, DirectoryLocation(tmp_path / "keys")) == []  # idempotent
 
 
 async def test_an_escrow_that_cannot_be_written_raises(tmp_path: Path) -> None:
@@ -56,9 +57,9 @@ async def test_a_conflicting_key_is_held_for_an_operator(
     await vault.escrow(record)
     mongo[database].wallets.insert_one(wallet(vault, "w1"))  # same id, another key
     with pytest.raises(KeyRecoveryError, match="w1: the database and the escrow hold different keys"):
-        recover_wallets(mongo, database, tmp_path / "keys")
+        recover_wallets(mongo, database, DirectoryLocation(tmp_path / "keys"))
 
 
 def test_no_escrow_is_named(mongo: MongoClient[Any], database: str, tmp_path: Path) -> None:
     with pytest.raises(KeyRecoveryError, match="no key escrow there"):
-        recover_wallets(mongo, database, tmp_path / "nowhere")
+        recover_wallets(mongo, database, DirectoryLocation(tmp_path / "nowhere"))

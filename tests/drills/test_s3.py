@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,18 +9,9 @@ from pymongo import MongoClient
 
 from drills import backup
 from drills.locations import LocationError, open_location, split_backup
-from tests.drills.s3_double import S3Double, s3_double
+from tests.drills.s3_double import S3Double
 
 SERVICE = "tron-payment-service"
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Double]:
-    with s3_double("lucid-backups") as (endpoint, store):
-        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "double")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "double-secret")
-        yield store
 
 
 def test_backup_to_s3_restores_and_verifies(s3: S3Double, mongo: MongoClient[Any], database: str) -> None:

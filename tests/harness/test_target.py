@@ -52,6 +52,31 @@ def test_kubernetes_target(tmp_path: Path) -> None:
     )
 
 
+def test_the_restore_drills_keys_are_read(tmp_path: Path) -> None:
+    text = KUBERNETES + (
+        "allow_data_loss: true\nchain_url: https://api.trongrid.io/\n"
+        "usdt_contract: TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t\n"
+    )
+    loaded = target.load(_file(tmp_path, text))
+    assert isinstance(loaded, KubernetesTarget) and loaded.allow_data_loss is True
+    assert loaded.needs("chain_url", "restore") == "https://api.trongrid.io"
+    assert loaded.needs("usdt_contract", "restore") == "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+    assert target.load(_file(tmp_path, KUBERNETES)).allow_data_loss is False  # type: ignore[union-attr]
+
+
+def test_a_key_a_drill_needs_is_read_when_given_and_named_when_missing(tmp_path: Path) -> None:
+    path = _file(tmp_path, KUBERNETES + "deployment: tron-payment-service\n")
+    loaded = target.load(path)
+    assert isinstance(loaded, KubernetesTarget)
+    assert loaded.needs("deployment", "the maintenance drill") == "tron-payment-service"
+    with pytest.raises(TargetError) as error:
+        loaded.needs("mongo_url", "backup-check")
+    assert str(error.value) == (
+        f"{path}: backup-check needs `mongo_url` in a kubernetes target; add mongo_url: "
+        "mongodb://HOST:27017 (where a scratch copy may be restored)"
+    )
+
+
 def test_local_target_reads_the_stack_state_typed(tmp_path: Path) -> None:
     (tmp_path / "stack").mkdir()
     (tmp_path / "stack" / "stack.json").write_text(json.dumps(STATE))
@@ -88,6 +113,12 @@ def test_a_local_target_without_a_stack_says_how_to_start_one(tmp_path: Path) ->
             "payer_wallets must be a list of {user_id: ..., wallet_id: ...}",
         ),
         (KUBERNETES + "payer_wallets: [{wallet_id: w-1}]\n", "payer_wallets must be a list of"),
+        (KUBERNETES + "deployment: Tron_Payment\n", "write its metadata.name (lower-case letters"),
+        (KUBERNETES + "backups: ''\n", "backups must be non-empty text when given"),
+        (KUBERNETES + "mongo_url: localhost:27017\n", "mongo_url is 'localhost:27017'; write mongodb://"),
+        (KUBERNETES + "allow_data_loss: yes please\n", "allow_data_loss is 'yes please'; write true or"),
+        (KUBERNETES + "chain_url: api.trongrid.io\n", "chain_url is 'api.trongrid.io'; write an http(s)"),
+        (KUBERNETES + "usdt_contract: '0xdAC17F958D2ee523'\n", "is not a TRON address; write the contract's"),
     ],
 )
 def test_a_bad_file_says_what_to_fix(tmp_path: Path, text: str, message: str) -> None:

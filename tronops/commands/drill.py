@@ -35,6 +35,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         ctx = DrillContext(
             target_from(args.target), say=lambda line: print(line, flush=True), ops_files=args.ops_file or []
         )
+        if args.cronjob:  # else deploy/'s
+            ctx.cronjob = args.cronjob
     except DrillCannotRun as error:
         print(f"tronops drill run: {error}", file=sys.stderr)
         return 2
