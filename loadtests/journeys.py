@@ -101,7 +101,8 @@ class Client(FastHttpUser):
                     raise RuntimeError(
                         f"cannot create a {currency} wallet: {response.status_code} {response.text}"
                     )
-                pause = min(10.0, float(response.headers.get("Retry-After") or 1.0))
+                # no answer at all (status 0) comes with no headers
+                pause = min(10.0, float((response.headers or {}).get("Retry-After") or 1.0))
             time.sleep(pause)  # gevent's, under Locust
 
     # ---- requests -----------------------------------------------------------------------------------
