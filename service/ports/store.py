@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 import pymongo
@@ -28,9 +27,6 @@ _SETTLED_CACHE_MAX = 50_000
 SERVER_SELECTION_TIMEOUT_MS = 3000
 CONNECT_TIMEOUT_MS = 3000
 SOCKET_TIMEOUT_MS = 10_000
-# A client whose probes fail this long while a new client reaches the store is wedged (Store.ping).
-WEDGED_AFTER_S = 10.0
-WEDGE_CHECK_MS = 1000
 
 # The queries the worker runs, each served by the index beside it (`prepare` creates them all).
 PENDING_QUEUE = [("status", ASCENDING), ("priority_rank", ASCENDING), ("submitted_at", ASCENDING)]
@@ -71,14 +67,10 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
 
 
 class Store:
-    def __init__(self, uri: str, database: str, wedged_after_s: float = WEDGED_AFTER_S) -> None:
+    def __init__(self, uri: str, database: str) -> None:
         self._uri, self._database = uri, database
         self._connect(_client_for(uri))
         self.replaced_clients = 0  # wedged clients this store has replaced (see `ping`)
-        self._wedged_after_s = wedged_after_s
-        self._failing_since: float | None = None
-        self._checked_at = -wedged_after_s
-        self._wedge_check: asyncio.Future[None] | None = None
         # A payout in a final state is never written again, so reads of it can skip the store.
         self._settled_payouts: dict[str, Doc] = {}
         # Each of a payout request's store calls shares one round trip with the same call of the other
@@ -124,58 +116,39 @@ class Store:
         "RuntimeError: Lock is not acquired", after which every operation on that client waits for
         ever and the replica stays unready though the store is back (seen in chaos 08, store stalled).
         So the probe is never cancelled from outside (shielded, bounded by pymongo's own timeout), and
-        once probes have failed for `wedged_after_s`, a check in the background (one at a time, at
-        most once per that period) replaces the client if a new one reaches the store while this one
-        still does not. A busy but healthy client answers some probe meanwhile and is left alone."""
-        probe = asyncio.ensure_future(self._ping(self._client, within))
+        when it fails while a new client reaches the store at once, this client is wedged: replaced."""
+        probe = asyncio.ensure_future(self._ping(self._client, within / 2))
         probe.add_done_callback(_retrieve)
         try:
-            await asyncio.wait_for(asyncio.shield(probe), within)
-        except (TimeoutError, PyMongoError, RuntimeError):
-            self._suspect_wedge()
-            raise
-        self._failing_since = None
-        return True
-
-    def _suspect_wedge(self) -> None:
-        now = time.monotonic()
-        self._failing_since = self._failing_since or now
-        if now - self._failing_since < self._wedged_after_s or now - self._checked_at < self._wedged_after_s:
-            return
-        if self._wedge_check is None or self._wedge_check.done():
-            self._checked_at = now
-            self._wedge_check = asyncio.ensure_future(self._replace_if_wedged())
-            self._wedge_check.add_done_callback(_retrieve)
-
-    async def _replace_if_wedged(self) -> None:
-        if not await self._answers(_client_for(self._uri, WEDGE_CHECK_MS), close=True):
-            return  # the store itself is away: nothing to mend here
-        if await self._answers(self._client, close=False):
-            return
-        wedged = self._client
-        self._connect(_client_for(self._uri))
-        self._failing_since = None
-        self.replaced_clients += 1
-        log.warning("store client wedged (a new client reaches the store, this one did not): replaced")
-        # Closing the wedged client may wait on its broken lock too: left to finish on its own.
-        asyncio.ensure_future(wedged.close()).add_done_callback(_retrieve)
-
-    async def _answers(self, client: AsyncMongoClient[Doc], *, close: bool) -> bool:
-        probe = asyncio.ensure_future(self._ping(client, WEDGE_CHECK_MS / 1000))
-        probe.add_done_callback(_retrieve)
-        try:
-            await asyncio.wait_for(asyncio.shield(probe), WEDGE_CHECK_MS / 1000)
+            await asyncio.wait_for(asyncio.shield(probe), within / 2)
             return True
         except (TimeoutError, PyMongoError, RuntimeError):
-            return False
-        finally:
-            if close:
-                asyncio.ensure_future(client.close()).add_done_callback(_retrieve)
+            if await self._reachable_afresh(within / 2):
+                self._replace_client()
+            raise
 
     @staticmethod
     async def _ping(client: AsyncMongoClient[Doc], seconds: float) -> None:
         with pymongo.timeout(seconds):
             await client.admin.command("ping")
+
+    async def _reachable_afresh(self, seconds: float) -> bool:
+        fresh = _client_for(self._uri, int(seconds * 1000))
+        try:
+            await self._ping(fresh, seconds)
+            return True
+        except (PyMongoError, RuntimeError):
+            return False
+        finally:
+            asyncio.ensure_future(fresh.close()).add_done_callback(_retrieve)
+
+    def _replace_client(self) -> None:
+        wedged = self._client
+        self._connect(_client_for(self._uri))
+        self.replaced_clients += 1
+        log.warning("store client wedged (the store answers a new one): replaced")
+        # Closing the wedged client may wait on its broken lock too: left to finish on its own.
+        asyncio.ensure_future(wedged.close()).add_done_callback(_retrieve)
 
     async def close(self) -> None:
         await self._client.close()
