@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Any
 
-import pymongo
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from service import metrics
 from service.clock import now_ms
 from service.ports.batching import TurnBatch
 
 Doc = dict[str, Any]
-log = logging.getLogger("service.store")
 
 # Operation states every money move goes through; `final` ones never change again.
 FINAL_STATES = ("completed", "failed", "cancelled")
@@ -52,25 +48,20 @@ PROMISED = (*UNFINISHED, "reserving")
 DUPLICATE_KEY = 11000  # MongoDB's error code for an insert whose _id (or unique key) is taken
 
 
-def _client_for(uri: str, selection_timeout_ms: int = SERVER_SELECTION_TIMEOUT_MS) -> AsyncMongoClient[Doc]:
-    return AsyncMongoClient(
-        uri,
-        serverSelectionTimeoutMS=selection_timeout_ms,
-        connectTimeoutMS=CONNECT_TIMEOUT_MS,
-        socketTimeoutMS=SOCKET_TIMEOUT_MS,
-    )
-
-
-def _retrieve(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled():
-        task.exception()  # a probe nobody waits for any more: its failure was already reported
-
-
 class Store:
     def __init__(self, uri: str, database: str) -> None:
-        self._uri, self._database = uri, database
-        self._connect(_client_for(uri))
-        self.replaced_clients = 0  # wedged clients this store has replaced (see `ping`)
+        self._client: AsyncMongoClient[Doc] = AsyncMongoClient(
+            uri,
+            serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
+            connectTimeoutMS=CONNECT_TIMEOUT_MS,
+            socketTimeoutMS=SOCKET_TIMEOUT_MS,
+        )
+        db = self._client[database]
+        self.wallets = db["wallets"]
+        self.operations = db["operations"]
+        self.idempotency = db["idempotency_keys"]
+        self.webhook_events = db["webhook_events"]
+        self.settings = db["settings"]
         # A payout in a final state is never written again, so reads of it can skip the store.
         self._settled_payouts: dict[str, Doc] = {}
         # Each of a payout request's store calls shares one round trip with the same call of the other
@@ -99,56 +90,9 @@ class Store:
         await self.operations.create_index([("submitted_at", ASCENDING)])
         await self.wallets.create_index([("created_at", ASCENDING)])
 
-    def _connect(self, client: AsyncMongoClient[Doc]) -> None:
-        self._client = client
-        db = client[self._database]
-        self.wallets = db["wallets"]
-        self.operations = db["operations"]
-        self.idempotency = db["idempotency_keys"]
-        self.webhook_events = db["webhook_events"]
-        self.settings = db["settings"]
-
-    async def ping(self, within: float = 2.0) -> bool:
-        """The store answers this replica within `within` seconds, else raises.
-
-        On Python 3.11 pymongo's async topology lock can break when a task is cancelled during server
-        selection (a probe's timeout, a request whose client hung up while the store was stalled):
-        "RuntimeError: Lock is not acquired", after which every operation on that client waits for
-        ever and the replica stays unready though the store is back (seen in chaos 08, store stalled).
-        So the probe is never cancelled from outside (shielded, bounded by pymongo's own timeout), and
-        when it fails while a new client reaches the store at once, this client is wedged: replaced."""
-        probe = asyncio.ensure_future(self._ping(self._client, within / 2))
-        probe.add_done_callback(_retrieve)
-        try:
-            await asyncio.wait_for(asyncio.shield(probe), within / 2)
-            return True
-        except (TimeoutError, PyMongoError, RuntimeError):
-            if await self._reachable_afresh(within / 2):
-                self._replace_client()
-            raise
-
-    @staticmethod
-    async def _ping(client: AsyncMongoClient[Doc], seconds: float) -> None:
-        with pymongo.timeout(seconds):
-            await client.admin.command("ping")
-
-    async def _reachable_afresh(self, seconds: float) -> bool:
-        fresh = _client_for(self._uri, int(seconds * 1000))
-        try:
-            await self._ping(fresh, seconds)
-            return True
-        except (PyMongoError, RuntimeError):
-            return False
-        finally:
-            asyncio.ensure_future(fresh.close()).add_done_callback(_retrieve)
-
-    def _replace_client(self) -> None:
-        wedged = self._client
-        self._connect(_client_for(self._uri))
-        self.replaced_clients += 1
-        log.warning("store client wedged (the store answers a new one): replaced")
-        # Closing the wedged client may wait on its broken lock too: left to finish on its own.
-        asyncio.ensure_future(wedged.close()).add_done_callback(_retrieve)
+    async def ping(self) -> bool:
+        await self._client.admin.command("ping")
+        return True
 
     async def close(self) -> None:
         await self._client.close()

@@ -19,8 +19,6 @@ from service.runtime import runtime
 
 bp = Blueprint("health", __name__)
 PROBE_TIMEOUT_SECONDS = 2.0
-# The store bounds its own probe (Store.ping: never cancelled from outside), inside the probe's bound.
-STORE_PROBE_SECONDS = 1.5
 # How long a scrape waits for a fresh view of the node: well under the shortest scrape timeout (2 s, the
 # local stack's), so a slow node never makes the scrape itself fail.
 SCRAPE_NODE_WAIT_SECONDS = 0.5
@@ -54,9 +52,7 @@ async def _freeze() -> dict[str, Any]:
 @bp.get("/health")
 async def deep() -> Response:
     state = runtime()
-    database, redis = await asyncio.gather(
-        _up(state.ports.store.ping(STORE_PROBE_SECONDS)), _up(state.ports.cache.ping())
-    )
+    database, redis = await asyncio.gather(_up(state.ports.store.ping()), _up(state.ports.cache.ping()))
     network = await state.monitor.observe()
     tron = {
         "status": "up" if network.status != "down" else "down",
@@ -95,7 +91,7 @@ async def ready() -> Response:
         return _answer(False, {"reason": "draining: shutting down"})
     # [decided] The database only: a Redis outage must not take every pod out of the Service at once
     # (rate limits fall back to a per-pod cap meanwhile, and /health reports it).
-    database = await _up(state.ports.store.ping(STORE_PROBE_SECONDS))
+    database = await _up(state.ports.store.ping())
     return _answer(database["status"] == "up", {"components": {"database": database}})
 
 
@@ -111,7 +107,7 @@ async def _scrape_dependencies() -> None:
     """Each dependency's reachability and the kill switch, fresh per scrape and bounded like it."""
     state = runtime()
     database, redis = await asyncio.gather(
-        _up(state.ports.store.ping(SCRAPE_STORE_WAIT_SECONDS)),
+        _up(asyncio.wait_for(state.ports.store.ping(), SCRAPE_STORE_WAIT_SECONDS)),
         _up(asyncio.wait_for(state.ports.cache.ping(), SCRAPE_STORE_WAIT_SECONDS)),
     )
     node = {"status": "down" if state.monitor.last_status() == "down" else "up"}
