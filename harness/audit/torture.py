@@ -242,7 +242,9 @@ class Torture:
             self.coverage.kills += 1
             self.coverage.kills_between_sign_and_record += in_flight
         elif action == "lose_answer":
-            self._fault("lose_answer", ttl, share=0.5, mode="drop", seed=self.rng.randrange(1 << 30))
+            # Every answer in the window, as a blip between the service and its node loses them (losing
+            # half of them left a short run with as few as 2 lost answers).
+            self._fault("lose_answer", ttl, share=1.0, mode="drop", seed=self.rng.randrange(1 << 30))
         elif action == "lag":
             self._fault("lag", ttl, seconds=4)
         elif action == "internal_error":
