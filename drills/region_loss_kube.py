@@ -162,6 +162,9 @@ def _drill(
         writes = make_post_backup_writes(clients, Devnet(regions.primary_chain))
         sleep_until_just_before(due, shipped.interval)
     with timeline.step("fault: the primary region lost (Deployment scaled to 0, database unused)") as step:
+        # the newest backup shipped before the loss: a lost region's CronJob ships none after it (here the
+        # primary's keeps running, so later ones are left alone)
+        newest = shipped.clock.newest()
         fault_at = time.time()
         clients.probe.start()
         step.notes.append(fence.lose())
@@ -178,10 +181,12 @@ def _drill(
             "balancer moves the service's name to the secondary's ingress: the drill does not drive it"
         )
     with timeline.step("the secondary finds the primary's newest shipped backup") as step:
-        newest = shipped.clock.newest()
         if newest is None:
             raise RuntimeError(f"the secondary cannot restore the primary: {shipped.backups.url}: no backup")
-        step.notes.append(f"{newest['archive']} at {shipped.backups.url}")
+        step.notes.append(
+            f"{newest['archive']} at {shipped.backups.url}, {fault_at - newest['finished_at']:.1f} s older "
+            "than the loss"
+        )
     stopped = writers_stopped(
         ctx, timeline, regions.standby, secondary.base_url, regions.mongo_url, "the secondary"
     )
