@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from kubernetes.config import kube_config
 
 from harness.clients.pods import Pods
 from harness.objectives import REPO
@@ -53,6 +52,9 @@ def kube_clusters_over(
 ) -> Iterator[dict[str, KubeApiDouble]]:
     """One double per stack, each its own cluster: a kubeconfig with a context per stack (named as in
     `stacks`), which chaostoolkit-kubernetes loads by the target's `context`."""
+    from kubernetes import client
+    from kubernetes.config import kube_config
+
     with ExitStack() as running:
         doubles = {name: running.enter_context(_double_over(d)) for name, d in stacks.items()}
         config = tmp_path / "kubeconfig"
@@ -63,8 +65,10 @@ def kube_clusters_over(
             "users": [{"name": "drill", "user": {}}],
         }))  # fmt: skip
         monkeypatch.setenv("KUBECONFIG", str(config))
-        # the client reads KUBECONFIG once, when imported (kubernetes/config/kube_config.py)
+        # the client reads KUBECONFIG once, when imported (kubernetes/config/kube_config.py), and keeps the
+        # context it loads last as the default configuration: put back after the test
         monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(config))
+        monkeypatch.setattr(client.Configuration, "_default", client.Configuration._default)
         monkeypatch.delenv("KUBERNETES_HOST", raising=False)
         yield doubles
 
