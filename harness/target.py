@@ -19,7 +19,8 @@ A target is one small YAML file (`--target FILE`):
     backups: s3://lucid-backups/tron-payment/  # drill backup-check: where the backup CronJob uploads
     mongo_url: mongodb://restore-check.internal:27017  # drill backup-check: a MongoDB for the scratch
                                     # restore that verifies the newest backup (a scratch database);
-                                    # drill restore: the service's own MongoDB, which it drops and restores
+                                    # drill restore: the service's own MongoDB, which it drops and restores;
+                                    # drill region-loss: the primary's, fenced (payouts frozen) as it returns
     allow_data_loss: false          # drill restore: true lets it drop the service's database (refused
                                     # otherwise: never on a database whose loss is not meant)
     chain_url: https://api.trongrid.io  # drill restore: TronGrid, operations are recovered from the chain
@@ -38,7 +39,8 @@ A target is one small YAML file (`--target FILE`):
       usdt_contract: TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t
 
 The drills read `deployment`, `backups`, `mongo_url`, `allow_data_loss`, `chain_url`, `usdt_contract` and
-`secondary` only when they need them: a drill missing one stops (exit 2) with the file, the key and what to write.
+`secondary` only when they need them: a drill missing one stops (exit 2) with the file, the key and what
+to write.
 Connection to the API server follows chaostoolkit-kubernetes (the kubeconfig's `context`, in-pod, or
 KUBERNETES_HOST and its variables).
 
