@@ -26,7 +26,6 @@ from drills.backup_clock import AgentClock, archive_time
 from drills.context import DrillContext
 from drills.locations import DirectoryLocation, LocationError, newest, open_location
 from drills.timeline import Timeline
-from harness.clients.api import Api
 from harness.clients.devnet import Devnet
 from harness.target import KubernetesTarget, StackState
 from harness.waiting import wait_for
@@ -69,14 +68,6 @@ def _lose_region(state: StackState) -> list[str]:
 
 def _wait_gone(pid: int, name: str) -> None:
     wait_for(lambda: steps.process_start_time(pid) is None or None, 10, f"{name} to die")
-
-
-def move_traffic(clients: list[Api], url: str) -> None:
-    """What a DNS record or a global load balancer does on Kubernetes: the name clients use now
-    resolves to the secondary's ingress. Locally, each client's base URL changes."""
-    for client in clients:
-        client.base_url = url
-        client.http.base_url = url  # type: ignore[assignment]  # httpx parses the string
 
 
 def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
@@ -128,7 +119,7 @@ def _drill(
         step.check("primary answering", float(http_ok(f"{primary.service_url}/health/ready")), "==", 0.0)
     clients.canaries.stop()
     with timeline.step("traffic moves to the secondary") as step:
-        move_traffic([clients.api, clients.admin], secondary.service_url)
+        steps.move_traffic(clients, secondary.service_url)
         step.notes.append(
             f"clients now use {secondary.service_url} (on Kubernetes: the API's DNS name or the global "
             "load balancer fails over to the secondary cluster's ingress)"

@@ -38,13 +38,13 @@ from drills.recovery import (
     audit_step,
     figures,
     make_post_backup_writes,
+    move_traffic,
     prove_serving,
     recover,
     sleep_until_just_before,
     traffic,
     wait_for_worst_point,
 )
-from drills.region_loss_drill import move_traffic
 from drills.restore_kube import (
     Opened,
     ShippedSchedule,
@@ -175,7 +175,7 @@ def _drill(
         step.check("primary answering", float(http_ok(f"{primary.base_url}/health/ready")), "==", 0.0)
     clients.canaries.stop()
     with timeline.step("traffic moves to the secondary (client-side failover)") as step:
-        move_traffic([clients.api, clients.admin], secondary.base_url)
+        move_traffic(clients, secondary.base_url)
         step.notes.append(
             f"the drill's clients now use {secondary.base_url}; on a cluster a DNS record or a global load "
             "balancer moves the service's name to the secondary's ingress: the drill does not drive it"
