@@ -100,7 +100,8 @@ def run_on_kubernetes(ctx: DrillContext, target: KubernetesTarget, timeline: Tim
         step.notes.append(
             f"primary {target.namespace}/{primary[0].name} ({target.context}) at {primary[2]} replicas, "
             f"{target.base_url}; secondary {secondary.namespace}/{standby[0].name} ({secondary.context}) at "
-            f"{standby[2]} replicas, {secondary.base_url}; chain {chain_url}; the primary's {shipped.described}"
+            f"{standby[2]} replicas, {secondary.base_url}; chain {chain_url}; "
+            f"the primary's {shipped.described}"
         )
     regions = _Regions(target, secondary, standby, primary_chain, mongo_url, chain_url, usdt, shipped)
     fence = _Fence(primary, primary_mongo, target.base_url)
@@ -132,11 +133,13 @@ class _Fence:
             deployment, replicas, client[default_database()], self.base_url, FENCE_REASON
         )
         try:
-            with timeline.step("the primary fenced: payouts frozen in its database", keep_going=True) as fenced:
+            fencing = "the primary fenced: payouts frozen in its database"
+            with timeline.step(fencing, keep_going=True) as fenced:
                 primary.freeze()
                 fenced.notes.append(
-                    f"at {self.mongo_url}; it diverged from the secondary, which serves now: a payout pending "
-                    "in both would be paid twice on the shared chain; failing back is an operator's move"
+                    f"at {self.mongo_url}; it diverged from the secondary, which serves now: a payout "
+                    "pending in both would be paid twice on the shared chain; failing back is an "
+                    "operator's move"
                 )
             if fenced.error:  # back unfenced it could pay twice: left at 0, said
                 ctx.say(

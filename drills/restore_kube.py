@@ -176,7 +176,8 @@ def kubernetes_site(ctx: DrillContext, target: KubernetesTarget, timeline: Timel
     mongo_url, chain_url, usdt = recovery_keys(ctx, target, "restore", "drops the service's database")
     with timeline.step("the target's Deployment, database and backups") as step:
         opened = open_deployment(ctx, target, "restore (it scales the writers to 0)")
-        shipped = shipped_schedule(ctx, target, "restore (it restores the newest backup the CronJob uploaded)")
+        uploaded = "restore (it restores the newest backup the CronJob uploaded)"
+        shipped = shipped_schedule(ctx, target, uploaded)
         step.notes.append(
             f"deployment {target.namespace}/{opened[0].name} at {opened[2]} replicas; {shipped.described}"
         )

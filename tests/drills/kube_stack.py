@@ -73,7 +73,9 @@ def kube_clusters_over(
         yield doubles
 
 
-def kube_target_document(stack_dir: Path, context: str = "drill-test", **drill_keys: object) -> dict[str, Any]:
+def kube_target_document(
+    stack_dir: Path, context: str = "drill-test", **drill_keys: object
+) -> dict[str, Any]:
     """A kubernetes target for the stack's Deployment, with the drill keys given."""
     state = StackState.read(stack_dir)
     return {

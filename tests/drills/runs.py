@@ -17,9 +17,7 @@ from stack.processes import free_port
 
 
 @contextmanager
-def drill_stack(
-    run_dir: Path, *service_env: tuple[str, str], chain_url: str | None = None
-) -> Iterator[Path]:
+def drill_stack(run_dir: Path, *service_env: tuple[str, str], chain_url: str | None = None) -> Iterator[Path]:
     """With `chain_url`: a second region on the devnet another stack runs (one shared chain)."""
     options = topology.StackOptions(
         run_dir=run_dir, port=free_port(), block_interval=0.5, confirmations=2, service_env=service_env,

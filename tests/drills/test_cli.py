@@ -91,10 +91,7 @@ def test_on_a_kubernetes_target_each_drill_names_what_it_lacks_and_exits_2(tmp_p
     assert result.returncode == 2
     said = {line.split("]")[0][1:]: line for line in result.stdout.splitlines() if "] cannot run: " in line}
     assert sorted(said) == sorted(drills)
-    assert (
-        f"{target}: restore (it drops the service's database) needs `mongo_url`"
-        in said["restore"]
-    )
+    assert f"{target}: restore (it drops the service's database) needs `mongo_url`" in said["restore"]
     assert f"{target}: region-loss needs the second region: add a `secondary:` block" in said["region-loss"]
     # the drills that run on Kubernetes name the key the file lacks and what to write
     assert (
