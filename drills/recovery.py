@@ -194,6 +194,18 @@ class Recovery:
     usdt_contract: str
     since: float  # the backup's start: operations the chain has from then on are brought back
 
+    @classmethod
+    def of_newest(
+        cls,
+        store_url: str,
+        backups: Location,
+        escrow: Location,
+        newest: dict[str, Any],
+        chain: tuple[str, str],
+    ) -> Recovery:
+        """From the newest backup as a BackupClock names it, and the chain's (devnet URL, USDT contract)."""
+        return cls(store_url, backups, newest["archive"], escrow, *chain, since=newest["started_at"])
+
 
 def recover(
     timeline: Timeline,

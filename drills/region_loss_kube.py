@@ -194,10 +194,8 @@ def _drill(
         ctx, timeline, regions.standby, secondary.base_url, regions.mongo_url, "the secondary"
     )
     with stopped as (store_url, writers):
-        recovery = Recovery(
-            store_url, shipped.backups, newest["archive"], shipped.escrow, regions.chain_url, regions.usdt,
-            since=newest["started_at"],
-        )  # fmt: skip
+        chain = (regions.chain_url, regions.usdt)
+        recovery = Recovery.of_newest(store_url, shipped.backups, shipped.escrow, newest, chain)
         rpo = recover(timeline, recovery, clients, writes, fault_at, shipped.rpo_target, writers)
     prove_serving(ctx, timeline, clients, writes, fault_at)
     audit = audit_step(ctx, timeline, secondary.base_url, regions.chain_url, regions.usdt, clients.started_at)
