@@ -34,12 +34,6 @@ class DrillContext:
             raise DrillCannotRun("this drill acts on the local stack only so far (its store and backups)")
         return self.target
 
-    def local_only(self, why: str) -> LocalTarget:
-        """The local target; on a kubernetes target DrillCannotRun saying what is not supported and why."""
-        if isinstance(self.target, KubernetesTarget):
-            raise DrillCannotRun(f"not supported on a kubernetes target yet: {why}")
-        return self.local
-
     def kube_needs(self, target: KubernetesTarget, key: str, what_for: str) -> str:
         """An optional key of the kubernetes target this drill needs; DrillCannotRun (exit 2) naming the
         file, the key and what to write when it is missing."""

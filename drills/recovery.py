@@ -120,6 +120,15 @@ def traffic(ctx: DrillContext, service_url: str) -> Iterator[Traffic]:
         running.probe.stop()
 
 
+def move_traffic(clients: Traffic, url: str) -> None:
+    """Client-side failover: the drill's clients now use the secondary's URL. For everyone else a DNS
+    record or a global load balancer does it on Kubernetes (the name resolves to the secondary's
+    ingress), which the drill does not drive."""
+    for client in (clients.api, clients.admin):
+        client.base_url = url
+        client.http.base_url = url  # type: ignore[assignment]  # httpx parses the string
+
+
 @dataclass(frozen=True)
 class PostBackupWrites:
     """A wallet created and funded after the backup, and a payout out of it broadcast under a key that
@@ -184,6 +193,18 @@ class Recovery:
     devnet_url: str
     usdt_contract: str
     since: float  # the backup's start: operations the chain has from then on are brought back
+
+    @classmethod
+    def of_newest(
+        cls,
+        store_url: str,
+        backups: Location,
+        escrow: Location,
+        newest: dict[str, Any],
+        chain: tuple[str, str],
+    ) -> Recovery:
+        """From the newest backup as a BackupClock names it, and the chain's (devnet URL, USDT contract)."""
+        return cls(store_url, backups, newest["archive"], escrow, *chain, since=newest["started_at"])
 
 
 def recover(

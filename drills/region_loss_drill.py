@@ -7,7 +7,8 @@ recovers the operations the chain has after it, and serves. Measured as `restore
 RTO, RPO per kind, writes lost, retried keys not paid twice, the post-backup wallet spendable, the audit.
 
 Time scale: backups every 12 s (the CronJob's */4 min x0.05), blocks every 0.5 s with 2 confirmations;
-RPO is held to the database objective x0.05, RTO to the local 60 s bound."""
+RPO is held to the database objective x0.05, RTO to the local 60 s bound. On a kubernetes target naming
+its `secondary:` the drill runs across the two clusters (drills/region_loss_kube.py)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,8 @@ from drills.backup_clock import AgentClock, archive_time
 from drills.context import DrillContext
 from drills.locations import DirectoryLocation, LocationError, newest, open_location
 from drills.timeline import Timeline
-from harness.clients.api import Api
 from harness.clients.devnet import Devnet
-from harness.target import StackState
+from harness.target import KubernetesTarget, StackState
 from harness.waiting import wait_for
 from stack import topology
 from stack.processes import free_port, http_ok
@@ -70,20 +70,12 @@ def _wait_gone(pid: int, name: str) -> None:
     wait_for(lambda: steps.process_start_time(pid) is None or None, 10, f"{name} to die")
 
 
-def _move_traffic(clients: list[Api], url: str) -> None:
-    """What a DNS record or a global load balancer does on Kubernetes: the name clients use now
-    resolves to the secondary's ingress. Locally, each client's base URL changes."""
-    for client in clients:
-        client.base_url = url
-        client.http.base_url = url  # type: ignore[assignment]  # httpx parses the string
-
-
 def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
-    local = ctx.local_only(
-        "region-loss starts two local regions and loses one whole; losing a cluster needs a second "
-        "target and a traffic switch between them, which the drill cannot drive"
-    )
-    base = local.stack_dir / "regions"
+    if isinstance(ctx.target, KubernetesTarget):
+        from drills.region_loss_kube import run_on_kubernetes
+
+        return run_on_kubernetes(ctx, ctx.target, timeline)
+    base = ctx.stack_dir / "regions"
     try:
         with timeline.step("two regions on one shared chain") as step:
             primary = _start_region(base / "primary", chain_url=None)
@@ -127,7 +119,7 @@ def _drill(
         step.check("primary answering", float(http_ok(f"{primary.service_url}/health/ready")), "==", 0.0)
     clients.canaries.stop()
     with timeline.step("traffic moves to the secondary") as step:
-        _move_traffic([clients.api, clients.admin], secondary.service_url)
+        steps.move_traffic(clients, secondary.service_url)
         step.notes.append(
             f"clients now use {secondary.service_url} (on Kubernetes: the API's DNS name or the global "
             "load balancer fails over to the secondary cluster's ingress)"

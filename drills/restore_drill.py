@@ -130,10 +130,8 @@ def run(ctx: DrillContext, timeline: Timeline) -> dict[str, Any]:
             )
         clients.canaries.stop()
         with site.recovering(timeline, clients) as (store_url, writers):
-            recovery = Recovery(
-                store_url, site.backups, newest["archive"], site.escrow, site.chain_url, site.usdt_contract,
-                since=newest["started_at"],
-            )  # fmt: skip
+            chain = (site.chain_url, site.usdt_contract)
+            recovery = Recovery.of_newest(store_url, site.backups, site.escrow, newest, chain)
             rpo = recover(timeline, recovery, clients, writes, fault_at, site.rpo_target, writers)
         prove_serving(ctx, timeline, clients, writes, fault_at)
         wait_for_backups_to_resume(timeline, site.clock, site.interval)

@@ -10,13 +10,14 @@ fails after the scale to 0, the Deployment is scaled back and the freeze lifted 
 
 No agent answers on a cluster: the backup interval is the gap between the newest backups at the
 location. The RPO target is scaled by that interval against deploy/'s CronJob schedule, never above
-x1 (a test pointing the target at a local stack's agent runs it x0.05, and the output says so)."""
+x1 (a test pointing the target at a local stack's agent runs it x0.05, and the output says so).
+`region-loss` on a kubernetes target (drills/region_loss_kube.py) uses the same pieces on its secondary."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,13 +28,14 @@ from drills import schedule
 from drills.backup_clock import ShippedBackups
 from drills.context import DrillContext
 from drills.database import default_database
-from drills.locations import LocationError, open_location
+from drills.locations import Location, LocationError, open_location
 from drills.maintenance_drill import READY_TIMEOUT_S
 from drills.maintenance_kube import open_deployment, put_back, scale_back, scale_to_zero
 from drills.recovery import FREEZE_REASON, Traffic, Writers
 from drills.restore_drill import Site
 from drills.timeline import DrillCannotRun, Timeline
 from harness.clients.deployments import KubernetesDeployment
+from harness.clients.kubernetes import KubernetesPods
 from harness.target import KubernetesTarget
 from harness.waiting import wait_for
 from stack.processes import http_ok
@@ -51,9 +53,10 @@ class StoppedDeployment:
     replicas: int  # as found
     database: Any  # the service's pymongo Database at mongo_url
     base_url: str  # where clients reach the service
+    reason: str = FREEZE_REASON  # on the freeze the drill sets, for whoever reads it
 
     def _set_freeze(self, frozen: bool, where: dict[str, Any]) -> int:
-        state = {"frozen": frozen, "reason": FREEZE_REASON, "changed_at": int(time.time() * 1000),
+        state = {"frozen": frozen, "reason": self.reason, "changed_at": int(time.time() * 1000),
                  "changed_by": DRILL_ADMIN}  # fmt: skip
         found = self.database[SETTINGS].update_one(
             {"_id": PAYOUT_FREEZE, **where}, {"$set": state}, upsert=not where
@@ -82,17 +85,17 @@ class StoppedDeployment:
         return done
 
 
-def _allowed(ctx: DrillContext, target: KubernetesTarget) -> tuple[str, str, str]:
-    """mongo_url, chain_url and usdt_contract; exit 2 naming the key when one is missing or the target
-    does not allow the data loss."""
-    mongo_url = ctx.kube_needs(target, "mongo_url", "restore (it drops and restores the service's database)")
+def recovery_keys(ctx: DrillContext, target: KubernetesTarget, drill: str, loss: str) -> tuple[str, str, str]:
+    """mongo_url, chain_url and usdt_contract of the target a drill recovers into; exit 2 naming the key
+    when one is missing or the target does not allow the data loss (`loss`: what the drill does there)."""
+    mongo_url = ctx.kube_needs(target, "mongo_url", f"{drill} (it {loss})")
     if not target.allow_data_loss:
         raise DrillCannotRun(
-            f"{target.source}: restore drops the service's database at {mongo_url}; it runs only with "
-            "`allow_data_loss: true` in the target (never on a database whose loss is not meant)"
+            f"{target.source}: {drill} {loss} at {mongo_url}; it runs only with `allow_data_loss: true` in "
+            "the target (never on a database whose loss is not meant)"
         )
-    chain_url = ctx.kube_needs(target, "chain_url", "restore (it recovers operations from the chain)")
-    usdt = ctx.kube_needs(target, "usdt_contract", "restore (it recovers USDT transfers from the chain)")
+    chain_url = ctx.kube_needs(target, "chain_url", f"{drill} (it recovers operations from the chain)")
+    usdt = ctx.kube_needs(target, "usdt_contract", f"{drill} (it recovers USDT transfers from the chain)")
     return mongo_url, chain_url, usdt
 
 
@@ -112,49 +115,87 @@ def _interval(clock: ShippedBackups, worst_age: float) -> float:
         return clock.interval()  # raises, naming how many there are
 
 
-def kubernetes_site(ctx: DrillContext, target: KubernetesTarget, timeline: Timeline) -> Site:
-    mongo_url, chain_url, usdt = _allowed(ctx, target)
-    spec = ctx.kube_needs(target, "backups", "restore (it restores the newest backup the CronJob uploaded)")
-    with timeline.step("the target's Deployment, database and backups") as step:
-        deployment, pods, replicas = open_deployment(ctx, target, "restore (it scales the writers to 0)")
-        cron = schedule.read(ctx.cronjob)
-        try:
-            backups = open_location(spec)
-            escrow = open_location(spec.rstrip("/") + "/keys/")
-            clock = ShippedBackups(backups)
-            interval = _interval(clock, cron.worst_backup_age_seconds)
-        except (LocationError, ValueError) as error:
-            raise DrillCannotRun(f"{target.source}: backups: {error}") from error
-        scale = min(1.0, interval / cron.interval_seconds)
-        rpo_target = ctx.objectives.disaster_recovery.rpo_seconds["database"] * scale
-        step.notes.append(
-            f"deployment {target.namespace}/{deployment.name} at {replicas} replicas; backups at "
-            f"{backups.url} every {interval:.1f} s (the newest two; the CronJob says {cron.cron}, "
-            f"{cron.interval_seconds:g} s: x{scale:.2g}); RPO target {rpo_target:.3g} s"
-        )
+@dataclass(frozen=True)
+class ShippedSchedule:
+    """A cluster's backups as its CronJob ships them: the archives, the key escrow beside them (`keys/`),
+    when they are taken, and the RPO target at that pace."""
+
+    backups: Location
+    escrow: Location
+    clock: ShippedBackups
+    interval: float
+    rpo_target: float
+    described: str  # as the setup step notes it
+
+
+def shipped_schedule(ctx: DrillContext, target: KubernetesTarget, what_for: str) -> ShippedSchedule:
+    """The target's `backups`, the interval between the newest two and the RPO target scaled by it against
+    the CronJob's schedule (never above x1); exit 2 when there are none to read."""
+    spec = ctx.kube_needs(target, "backups", what_for)
+    cron = schedule.read(ctx.cronjob)
+    try:
+        backups = open_location(spec)
+        escrow = open_location(spec.rstrip("/") + "/keys/")
+        clock = ShippedBackups(backups)
+        interval = _interval(clock, cron.worst_backup_age_seconds)
+    except (LocationError, ValueError) as error:
+        raise DrillCannotRun(f"{target.source}: backups: {error}") from error
+    scale = min(1.0, interval / cron.interval_seconds)
+    rpo_target = ctx.objectives.disaster_recovery.rpo_seconds["database"] * scale
+    described = (
+        f"backups at {backups.url} every {interval:.1f} s (the newest two; the CronJob says {cron.cron}, "
+        f"{cron.interval_seconds:g} s: x{scale:.2g}); RPO target {rpo_target:.3g} s"
+    )
+    return ShippedSchedule(backups, escrow, clock, interval, rpo_target, described)
+
+
+Opened = tuple[KubernetesDeployment, KubernetesPods, int]  # drills/maintenance_kube.py open_deployment
+
+
+@contextmanager
+def writers_stopped(
+    ctx: DrillContext, timeline: Timeline, opened: Opened, base_url: str, mongo_url: str, why: str
+) -> Iterator[tuple[str, Writers]]:
+    """The Deployment scaled to 0 for a recovery into `mongo_url` (its replicas as found and the drill's
+    freeze put back on the way out, whatever failed), as the seed's restore stops writers first."""
+    deployment, pods, replicas = opened
     client: MongoClient[Any] = MongoClient(mongo_url, serverSelectionTimeoutMS=5000)
-    database = client[default_database()]
+    writers = StoppedDeployment(deployment, replicas, client[default_database()], base_url)
+    try:
+        with timeline.step(f"stop the writers: scale the Deployment to 0 ({why})") as step:
+            step.notes.append(scale_to_zero(deployment, pods))
+        yield mongo_url, writers
+    finally:
+        undone = writers.undo()
+        client.close()
+        if undone:
+            ctx.say(f"[{timeline.drill}] undone on the way out: {'; '.join(undone)}")
+
+
+def kubernetes_site(ctx: DrillContext, target: KubernetesTarget, timeline: Timeline) -> Site:
+    mongo_url, chain_url, usdt = recovery_keys(ctx, target, "restore", "drops the service's database")
+    with timeline.step("the target's Deployment, database and backups") as step:
+        opened = open_deployment(ctx, target, "restore (it scales the writers to 0)")
+        uploaded = "restore (it restores the newest backup the CronJob uploaded)"
+        shipped = shipped_schedule(ctx, target, uploaded)
+        step.notes.append(
+            f"deployment {target.namespace}/{opened[0].name} at {opened[2]} replicas; {shipped.described}"
+        )
+    database = default_database()
 
     def lose() -> None:
+        client: MongoClient[Any] = MongoClient(mongo_url, serverSelectionTimeoutMS=5000)
         try:
-            client.drop_database(database.name)
+            client.drop_database(database)
         except PyMongoError as error:
-            raise DrillCannotRun(f"cannot drop {database.name} at {mongo_url}: {error}") from error
-
-    @contextmanager
-    def stopped(timeline: Timeline, clients: Traffic) -> Iterator[tuple[str, Writers]]:
-        writers = StoppedDeployment(deployment, replicas, database, target.base_url)
-        try:
-            with timeline.step("stop the writers: scale the Deployment to 0 (the seed's restore)") as step:
-                step.notes.append(scale_to_zero(deployment, pods))
-            yield mongo_url, writers
+            raise DrillCannotRun(f"cannot drop {database} at {mongo_url}: {error}") from error
         finally:
-            undone = writers.undo()
             client.close()
-            if undone:
-                ctx.say(f"[restore] undone on the way out: {'; '.join(undone)}")
+
+    def stopped(timeline: Timeline, _clients: Traffic) -> AbstractContextManager[tuple[str, Writers]]:
+        return writers_stopped(ctx, timeline, opened, target.base_url, mongo_url, "the seed's restore")
 
     return Site(
-        target.base_url, chain_url, usdt, backups, escrow, clock, interval, rpo_target,
-        f"the service's database {database.name} dropped at {mongo_url}", lose, stopped,
+        target.base_url, chain_url, usdt, shipped.backups, shipped.escrow, shipped.clock, shipped.interval,
+        shipped.rpo_target, f"the service's database {database} dropped at {mongo_url}", lose, stopped,
     )  # fmt: skip

@@ -19,14 +19,28 @@ A target is one small YAML file (`--target FILE`):
     backups: s3://lucid-backups/tron-payment/  # drill backup-check: where the backup CronJob uploads
     mongo_url: mongodb://restore-check.internal:27017  # drill backup-check: a MongoDB for the scratch
                                     # restore that verifies the newest backup (a scratch database);
-                                    # drill restore: the service's own MongoDB, which it drops and restores
+                                    # drill restore: the service's own MongoDB, which it drops and restores;
+                                    # drill region-loss: the primary's, fenced (payouts frozen) as it returns
     allow_data_loss: false          # drill restore: true lets it drop the service's database (refused
                                     # otherwise: never on a database whose loss is not meant)
     chain_url: https://api.trongrid.io  # drill restore: TronGrid, operations are recovered from the chain
     usdt_contract: TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t  # drill restore: the USDT contract the service uses
+    secondary:                      # drill region-loss: the second region's cluster, with the keys of a
+      context: dr                   # kubernetes target (the required ones, and deployment, mongo_url,
+      namespace: lucid-payment      # allow_data_loss: true, chain_url, usdt_contract: the secondary
+      selector: app=tron-payment-service  # restores this target's `backups` into its own mongo_url)
+      base_url: https://payments.dr.example.com
+      prometheus_url: https://prometheus.dr.example.com
+      virtual_service: tron-payment-service
+      deployment: tron-payment-service
+      mongo_url: mongodb://mongo.dr.internal:27017
+      allow_data_loss: true
+      chain_url: https://api.trongrid.io
+      usdt_contract: TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t
 
-The drills read `deployment`, `backups`, `mongo_url`, `allow_data_loss`, `chain_url` and `usdt_contract`
-only when they need them: a drill missing one stops (exit 2) with the file, the key and what to write.
+The drills read `deployment`, `backups`, `mongo_url`, `allow_data_loss`, `chain_url`, `usdt_contract` and
+`secondary` only when they need them: a drill missing one stops (exit 2) with the file, the key and what
+to write.
 Connection to the API server follows chaostoolkit-kubernetes (the kubeconfig's `context`, in-pod, or
 KUBERNETES_HOST and its variables).
 
@@ -55,6 +69,8 @@ SELECTOR = re.compile(r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+(,[A-Za-z0-9./_-]+=[A-Z
 KUBERNETES_KEYS = ("context", "namespace", "selector", "base_url", "prometheus_url", "virtual_service")
 DRILL_KEYS = ("deployment", "backups", "mongo_url", "chain_url", "usdt_contract")  # optional text; each
 # a drill's need (see above); allow_data_loss is the one optional flag
+# A secondary region's keys: a kubernetes target's, without `kind` and without a secondary of its own.
+SECONDARY_KEYS = (*KUBERNETES_KEYS, "production", "payer_wallets", *DRILL_KEYS, "allow_data_loss")
 # A TRON address in base58check: T and 33 more of bitcoin's base58 alphabet.
 TRON_ADDRESS = re.compile(r"^T[1-9A-HJ-NP-Za-km-z]{33}$")
 # A Deployment's name: a DNS-1123 subdomain (k8s.io/apimachinery/pkg/util/validation).
@@ -192,6 +208,7 @@ class KubernetesTarget:
     chain_url: str | None = None
     usdt_contract: str | None = None
     allow_data_loss: bool = False
+    secondary: KubernetesTarget | None = None  # drill region-loss: the second region's cluster
     source: str = field(default="the target file", compare=False)  # the file, for errors naming it
 
     kind = "kubernetes"
@@ -219,7 +236,7 @@ class KubernetesTarget:
 Target = LocalTarget | KubernetesTarget
 
 
-def _url(path: Path, raw: dict[str, Any], key: str) -> str:
+def _url(path: str, raw: dict[str, Any], key: str) -> str:
     value = raw[key]
     parsed = urlsplit(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -227,7 +244,23 @@ def _url(path: Path, raw: dict[str, Any], key: str) -> str:
     return str(value).rstrip("/")
 
 
-def _kubernetes(path: Path, raw: dict[str, Any]) -> KubernetesTarget:
+def _secondary(path: str, raw: dict[str, Any]) -> KubernetesTarget | None:
+    """The second region's cluster (drill region-loss): a kubernetes target's keys, one level down."""
+    if "secondary" not in raw:
+        return None
+    where, block = f"{path}: secondary", raw["secondary"]
+    if not isinstance(block, dict):
+        raise TargetError(
+            f"{where} must be a mapping with the keys of a kubernetes target ({', '.join(KUBERNETES_KEYS)}, "
+            "and the drill keys the secondary's restore needs)"
+        )
+    unknown = sorted(set(block) - set(SECONDARY_KEYS))
+    if unknown:
+        raise TargetError(f"{where}: unknown keys {unknown}; allowed: {list(SECONDARY_KEYS)}")
+    return _kubernetes(where, block)
+
+
+def _kubernetes(path: str, raw: dict[str, Any]) -> KubernetesTarget:
     missing = [key for key in KUBERNETES_KEYS if key not in raw]
     if missing:
         raise TargetError(f"{path}: a kubernetes target needs {', '.join(missing)} (see harness/target.py)")
@@ -288,7 +321,8 @@ def _kubernetes(path: Path, raw: dict[str, Any]) -> KubernetesTarget:
         production=flags["production"],
         allow_data_loss=flags["allow_data_loss"],
         payer_wallets=tuple(dict(w) for w in wallets),
-        source=str(path),
+        secondary=_secondary(path, raw),
+        source=path,
         **drill_values,
     )
 
@@ -306,14 +340,7 @@ def load(path: Path) -> Target:
     kind = raw.get("kind")
     allowed = {
         "local": ("kind", "stack_dir"),
-        "kubernetes": (
-            "kind",
-            *KUBERNETES_KEYS,
-            "production",
-            "payer_wallets",
-            *DRILL_KEYS,
-            "allow_data_loss",
-        ),
+        "kubernetes": ("kind", *SECONDARY_KEYS, "secondary"),
     }
     if kind not in allowed:
         raise TargetError(f"{path}: kind is {kind!r}; write `kind: local` or `kind: kubernetes`")
@@ -323,7 +350,7 @@ def load(path: Path) -> Target:
             f"{path}: unknown keys {unknown} for a {kind} target; allowed: {list(allowed[kind])}"
         )
     if kind == "kubernetes":
-        return _kubernetes(path, raw)
+        return _kubernetes(str(path), raw)
     stack_dir = raw.get("stack_dir", DEFAULT_STACK_DIR)
     if not isinstance(stack_dir, str | Path):
         raise TargetError(f"{path}: stack_dir must be a directory path")

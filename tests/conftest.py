@@ -73,6 +73,7 @@ NEEDS = {
     "drills/test_escrow_service.py": "e2e",
     "drills/test_drill_runs.py": "stack",
     "drills/test_region_loss_drill.py": "stack",
+    "drills/test_region_loss_kube.py": "stack",
     "gameday": "unit",
     "gameday/test_day_live.py": "live",
     "gameday/test_report_verdict.py": "unit",

@@ -17,10 +17,12 @@ from stack.processes import free_port
 
 
 @contextmanager
-def drill_stack(run_dir: Path, *service_env: tuple[str, str]) -> Iterator[Path]:
+def drill_stack(run_dir: Path, *service_env: tuple[str, str], chain_url: str | None = None) -> Iterator[Path]:
+    """With `chain_url`: a second region on the devnet another stack runs (one shared chain)."""
     options = topology.StackOptions(
-        run_dir=run_dir, port=free_port(), block_interval=0.5, confirmations=2, service_env=service_env
-    )
+        run_dir=run_dir, port=free_port(), block_interval=0.5, confirmations=2, service_env=service_env,
+        chain_url=chain_url,
+    )  # fmt: skip
     topology.up(options, progress=lambda _line: None)
     try:
         wait_for(
@@ -43,3 +45,18 @@ def drill(stack_dir: Path, name: str, **options: object) -> Result:
 
 def verdicts(result: Result) -> dict[str, dict[str, object]]:
     return {v["name"]: v for v in result.timeline.verdicts()}
+
+
+def assert_recovered(result: Result) -> None:
+    """What a data-loss drill must show after recovery: no step broke, the fault acted (the primary was
+    gone), the RTO held, keys and operations came back, nothing was paid twice or lost, the audit clean."""
+    found = verdicts(result)
+    assert not [s.error for s in result.timeline.steps if s.error]
+    assert found["primary answering"]["outcome"] == "pass"
+    assert found["RTO"]["outcome"] == "pass" and float(found["RTO"]["measured"]) <= 60  # type: ignore[arg-type]
+    assert found["post-backup wallet recovered"]["outcome"] == "pass"
+    assert found["operations recovered from the chain"]["outcome"] == "pass"
+    assert found["retried idempotency keys paid twice"]["outcome"] == "pass"
+    assert found["payout from the post-backup wallet broadcast"]["outcome"] == "pass"
+    assert found["RPO wallet"]["outcome"] == "pass" and result.figures["lost"] == 0
+    assert result.figures["audit"] == "clean", result.timeline.steps[-1].notes

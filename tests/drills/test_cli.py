@@ -82,6 +82,17 @@ STAGING = (
 )
 
 
+SECONDARY = (
+    "secondary:\n  context: dr\n  namespace: lucid-payment\n  selector: app=tron-payment-service\n"
+    "  base_url: https://dr.example.com\n  prometheus_url: https://prometheus.dr.example.com\n"
+    "  virtual_service: tron-payment-service\n  deployment: tron-payment-service\n"
+)
+SECONDARY_RESTORES = (
+    "  mongo_url: mongodb://127.0.0.1:1\n  allow_data_loss: true\n  chain_url: https://api.trongrid.io\n"
+    "  usdt_contract: TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t\n"
+)
+
+
 def test_on_a_kubernetes_target_each_drill_names_what_it_lacks_and_exits_2(tmp_path: Path) -> None:
     target = tmp_path / "staging.yaml"
     target.write_text(STAGING)
@@ -91,11 +102,8 @@ def test_on_a_kubernetes_target_each_drill_names_what_it_lacks_and_exits_2(tmp_p
     assert result.returncode == 2
     said = {line.split("]")[0][1:]: line for line in result.stdout.splitlines() if "] cannot run: " in line}
     assert sorted(said) == sorted(drills)
-    assert (
-        f"{target}: restore (it drops and restores the service's database) needs `mongo_url`"
-        in said["restore"]
-    )
-    assert "not supported on a kubernetes target yet: region-loss starts two local" in said["region-loss"]
+    assert f"{target}: restore (it drops the service's database) needs `mongo_url`" in said["restore"]
+    assert f"{target}: region-loss needs the second region: add a `secondary:` block" in said["region-loss"]
     # the drills that run on Kubernetes name the key the file lacks and what to write
     assert (
         f"{target}: the maintenance drill (it scales and restarts the Deployment) needs `deployment`"
@@ -124,16 +132,26 @@ def test_on_a_kubernetes_target_each_drill_names_what_it_lacks_and_exits_2(tmp_p
             "restore (it recovers USDT transfers from the chain) needs `usdt_contract` in a kubernetes "
             "target; add usdt_contract: T...",
         ),
+        (
+            SECONDARY,
+            "secondary: region-loss (it restores the primary's backup over the service's database) needs "
+            "`mongo_url` in a kubernetes target; add mongo_url: mongodb://HOST:27017",
+        ),
+        (
+            SECONDARY + SECONDARY_RESTORES,
+            "region-loss (it funds a wallet on the primary) needs `chain_url` in a kubernetes target",
+        ),
     ],
 )
-def test_restore_on_kubernetes_exits_2_naming_the_key_before_it_drops_anything(
+def test_a_data_loss_drill_on_kubernetes_exits_2_naming_the_key_before_it_touches_anything(
     tmp_path: Path, keys: str, line: str
 ) -> None:
     target = tmp_path / "staging.yaml"
     target.write_text(STAGING + "deployment: tron-payment-service\n" + keys)
-    result = tronops("drill", "run", "restore", "--target", str(target))
+    drill = line.removeprefix("secondary: ").split()[0]
+    result = tronops("drill", "run", drill, "--target", str(target))
     assert result.returncode == 2
-    assert f"[restore] cannot run: {target}: {line}" in result.stdout
+    assert f"[{drill}] cannot run: {target}: {line}" in result.stdout
 
 
 def test_a_region_whose_shared_chain_does_not_answer_starts_nothing(tmp_path: Path) -> None:

@@ -9,21 +9,12 @@ from pathlib import Path
 
 from drills.runner import exit_code, write_outputs
 from harness.summary import validate
-from tests.drills.runs import drill, verdicts
+from tests.drills.runs import assert_recovered, drill
 
 
 def test_the_secondary_region_takes_over_within_the_rto(tmp_path: Path) -> None:
     result = drill(tmp_path, "region-loss")
-    found = verdicts(result)
-    assert not [s.error for s in result.timeline.steps if s.error]
-    assert found["primary answering"]["outcome"] == "pass"  # the fault acted: the primary was gone
-    assert found["RTO"]["outcome"] == "pass" and float(found["RTO"]["measured"]) <= 60  # type: ignore[arg-type]
-    assert found["post-backup wallet recovered"]["outcome"] == "pass"
-    assert found["operations recovered from the chain"]["outcome"] == "pass"
-    assert found["retried idempotency keys paid twice"]["outcome"] == "pass"
-    assert found["payout from the post-backup wallet broadcast"]["outcome"] == "pass"
-    assert found["RPO wallet"]["outcome"] == "pass" and result.figures["lost"] == 0
-    assert result.figures["audit"] == "clean", result.timeline.steps[-1].notes
+    assert_recovered(result)
     assert result.outcome == "PASS", result.timeline.verdicts()
     summary, junit = write_outputs([result], "local", tmp_path / "out")
     validate(__import__("json").loads(summary.read_text()))

@@ -77,6 +77,34 @@ def test_a_key_a_drill_needs_is_read_when_given_and_named_when_missing(tmp_path:
     )
 
 
+def test_a_secondary_region_is_a_kubernetes_target_of_its_own(tmp_path: Path) -> None:
+    block = "".join(f"  {line}\n" for line in KUBERNETES.replace("staging", "dr").splitlines()[1:])
+    path = _file(tmp_path, KUBERNETES + "secondary:\n" + block + "  allow_data_loss: true\n")
+    loaded = target.load(path)
+    assert isinstance(loaded, KubernetesTarget) and isinstance(loaded.secondary, KubernetesTarget)
+    assert loaded.secondary.context == "dr" and loaded.secondary.allow_data_loss is True
+    assert loaded.secondary.base_url == "https://payments.dr.example.com" and loaded.secondary.source == (
+        f"{path}: secondary"
+    )
+    assert target.load(_file(tmp_path, KUBERNETES)).secondary is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("secondary", "message"),
+    [
+        ("secondary: dr\n", "secondary must be a mapping with the keys of a kubernetes target (context,"),
+        ("secondary:\n  context: dr\n", "secondary: a kubernetes target needs namespace, selector"),
+        ("secondary:\n  kind: kubernetes\n", "secondary: unknown keys ['kind']; allowed: ['context'"),
+        ("secondary:\n  secondary: {}\n", "secondary: unknown keys ['secondary']"),
+    ],
+)
+def test_a_bad_secondary_says_what_to_fix(tmp_path: Path, secondary: str, message: str) -> None:
+    path = _file(tmp_path, KUBERNETES + secondary)
+    with pytest.raises(TargetError) as error:
+        target.load(path)
+    assert str(error.value).startswith(f"{path}: ") and message in str(error.value)
+
+
 def test_local_target_reads_the_stack_state_typed(tmp_path: Path) -> None:
     (tmp_path / "stack").mkdir()
     (tmp_path / "stack" / "stack.json").write_text(json.dumps(STATE))
