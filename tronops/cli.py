@@ -4,6 +4,7 @@ generated alerts and dashboards."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from tronops.commands import (
@@ -56,6 +57,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Ctrl-C (SIGINT) must stop a run and play its rollbacks also when a shell started us in the
+    # background: a shell without job control starts background commands with SIGINT ignored, and
+    # Python then installs no handler of its own, so the signal did nothing (a chaos run sent SIGINT
+    # mid-method held its fault to the end).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     args = parser().parse_args(argv)
     sys.exit(args.func(args))
 
