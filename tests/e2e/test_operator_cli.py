@@ -70,10 +70,11 @@ def test_production_mode_refuses_to_start_without_secrets() -> None:
     assert done.returncode == 2 and "JWT_SECRET is not set" in done.stderr
 
 
-def test_logs_are_json_with_request_ids_and_no_secrets(backends: Backends, api: Api, service: object) -> None:
+def test_logs_are_json_with_request_ids_and_no_secrets(backends: Backends, api: Api, service: Part) -> None:
     api.wallet("TRX")
     api.get("/api/v1/wallets", headers={"X-Request-ID": "log-check-1"})
-    log = Path(backends.replicas[0].log_path)
+    # The replica `api` talks to: not replicas[0], which is another test's when that one ran first.
+    log = Path(service.log_path)
 
     def traced() -> list[dict[str, Any]]:
         entries = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
