@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,22 +38,28 @@ class JsonFormatter(logging.Formatter):
         self._service, self._pod = service, pod
 
     def format(self, record: logging.LogRecord) -> str:
+        fields = {
+            name: value
+            for name, value in record.__dict__.items()
+            if name not in _STANDARD and not name.startswith("_")
+        }
+        if record.exc_info:
+            fields["exception"] = self.formatException(record.exc_info)
+        return self.line(record.created, record.levelname.lower(), record.name, record.getMessage(), fields)
+
+    def line(self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]) -> str:
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": _scrub(record.getMessage()),
+            "ts": datetime.fromtimestamp(created, UTC).isoformat(),
+            "level": level,
+            "logger": logger,
+            "message": _scrub(message),
             "service": self._service,
             "pod": self._pod,
         }
         if has_request_context():
             entry["request_id"] = getattr(g, "request_id", None)
-        for name, value in record.__dict__.items():
-            if name in _STANDARD or name.startswith("_"):
-                continue
+        for name, value in fields.items():
             entry[name] = "[redacted]" if _secret_field(name) else _scrub(value)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
@@ -79,6 +86,27 @@ class TurnFlushedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().flush()
 
 
+_access = logging.getLogger("service.access")
+_configured: TurnFlushedStreamHandler | None = None
+
+
+def access(fields: dict[str, Any]) -> None:
+    """The access log's line for one request: the line the `service.access` logger would write
+    through `configure`'s handler, without building a LogRecord on the way (the record, the handler
+    chain and the walk over the record's attributes were 11 µs of a 300 µs read in `tronops bench`).
+    When logging is set up some other way, it goes through the logger."""
+    handler = _configured
+    ours = handler is not None and logging.getLogger().handlers == [handler] and not _access.handlers
+    if not ours or not _access.isEnabledFor(logging.INFO):
+        _access.info("request", extra=fields)
+        return
+    assert handler is not None and isinstance(handler.formatter, JsonFormatter)
+    text = handler.formatter.line(time.time(), "info", _access.name, "request", fields)
+    with handler.lock:  # type: ignore[union-attr]
+        handler.stream.write(text + handler.terminator)
+    handler.flush()
+
+
 def configure(service: str, pod: str, level: int = logging.INFO) -> None:
     # What a record gathers that no line of ours prints (caller's file and line, thread, process:
     # JsonFormatter leaves the standard attributes out): off, as the logging HOWTO's "Optimization"
@@ -89,6 +117,8 @@ def configure(service: str, pod: str, level: int = logging.INFO) -> None:
     handler.setFormatter(JsonFormatter(service, pod))
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    global _configured
+    _configured = handler
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "pymongo"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -417,7 +417,8 @@ async def _find_by_id(collection: Any, ids: list[str]) -> list[Doc | None]:
     """The documents with these ids, in order (None for a missing one), in one query."""
     if len(ids) == 1:
         return [await collection.find_one({"_id": ids[0]})]
-    found = {doc["_id"]: doc async for doc in collection.find({"_id": {"$in": list(set(ids))}})}
+    # to_list: one call for the whole batch; `async for` pays pymongo's cursor steps per document.
+    found = {doc["_id"]: doc for doc in await collection.find({"_id": {"$in": list(set(ids))}}).to_list(None)}
     return [found.get(doc_id) for doc_id in ids]
 
 

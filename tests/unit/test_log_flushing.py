@@ -50,3 +50,28 @@ def test_outside_an_event_loop_every_line_is_flushed_at_once() -> None:
     logger.info("starting")
     logger.info("stopped")
     assert sink.delivered == ["starting\n", "stopped\n"]
+
+
+def test_the_access_line_is_the_line_the_access_logger_writes() -> None:
+    """`logs.access` skips the LogRecord, not a field: same keys, order and masking as the logger."""
+    import json
+
+    from service import logs
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    sink = io.StringIO()
+    try:
+        logs.configure("svc", "pod-1")
+        root.handlers[0].setStream(sink)  # type: ignore[attr-defined]
+        fields = {"method": "GET", "route": "/r/{id}", "status": 200, "duration_ms": 1.5, "api_key": "k"}
+        logs.access(fields)
+        logging.getLogger("service.access").info("request", extra=fields)
+        root.handlers[0].flush()
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    direct, logged = (json.loads(line) for line in sink.getvalue().splitlines())
+    assert direct.pop("ts")[:10] == logged.pop("ts")[:10]
+    assert list(direct.items()) == list(logged.items())
+    assert direct["api_key"] == "[redacted]" and direct["status"] == 200 and direct["pod"] == "pod-1"

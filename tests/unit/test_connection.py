@@ -1,0 +1,112 @@
+"""The service's ASGI connection keeps Quart's contract with fewer tasks: the body reaches the view,
+a client that leaves cancels its handler (and the request ends quietly), a server that cancels the
+request still sees its cancel. Driven through the ASGI callables a server would give it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from quart import Quart, request
+
+from service.connection import LeanHTTPConnection
+
+
+def _app(seen: dict[str, Any]) -> Quart:
+    app = Quart("connection-test")
+    app.asgi_http_class = LeanHTTPConnection
+
+    @app.post("/echo")
+    async def echo() -> dict[str, Any]:
+        return {"body": (await request.get_data()).decode()}
+
+    @app.get("/slow")
+    async def slow() -> str:
+        seen["started"].set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            seen["cancelled"] = True
+            raise
+        return "never"
+
+    return app
+
+
+def _scope(method: str, path: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+async def _run(
+    app: Quart, scope: dict[str, Any], incoming: asyncio.Queue[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await app(scope, incoming.get, send)  # type: ignore[arg-type]
+    return sent
+
+
+def test_a_body_sent_in_parts_reaches_the_view_and_the_response_goes_out() -> None:
+    async def scenario() -> list[dict[str, Any]]:
+        incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        for part, more in ((b"hel", True), (b"lo", False)):
+            incoming.put_nowait({"type": "http.request", "body": part, "more_body": more})
+        return await _run(_app({}), _scope("POST", "/echo"), incoming)
+
+    sent = asyncio.run(scenario())
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b'{"body":"hello"}\n'
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+def test_a_client_that_leaves_cancels_the_handler_and_the_request_ends_quietly() -> None:
+    seen: dict[str, Any] = {"cancelled": False}
+
+    async def scenario() -> list[dict[str, Any]]:
+        seen["started"] = asyncio.Event()
+        incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        incoming.put_nowait({"type": "http.request", "body": b"", "more_body": False})
+        request_task = asyncio.create_task(_run(_app(seen), _scope("GET", "/slow"), incoming))
+        await asyncio.wait_for(seen["started"].wait(), 5)
+        incoming.put_nowait({"type": "http.disconnect"})
+        done, _ = await asyncio.wait([request_task], timeout=5)  # waits without cancelling it
+        assert request_task in done, "the handler went on after its client left"
+        return request_task.result()
+
+    sent = asyncio.run(scenario())
+    assert seen["cancelled"] is True
+    assert not any(m["type"] == "http.response.start" for m in sent)
+
+
+def test_a_server_cancelling_the_request_still_sees_its_cancel() -> None:
+    seen: dict[str, Any] = {"cancelled": False}
+
+    async def scenario() -> None:
+        seen["started"] = asyncio.Event()
+        incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        incoming.put_nowait({"type": "http.request", "body": b"", "more_body": False})
+        request_task = asyncio.create_task(_run(_app(seen), _scope("GET", "/slow"), incoming))
+        await asyncio.wait_for(seen["started"].wait(), 5)
+        request_task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request_task
+
+    asyncio.run(scenario())
+    assert seen["cancelled"] is True
