@@ -28,16 +28,9 @@ class LeanHTTPConnection(ASGIHTTPConnection):
 
         async def read_until_disconnect() -> None:
             nonlocal disconnected
-            while True:
-                message = await receive()
-                if message["type"] == "http.request":
-                    request.body.append(message.get("body", b""))
-                    if not message.get("more_body", False):
-                        request.body.set_complete()
-                elif message["type"] == "http.disconnect":
-                    disconnected = True
-                    handler.cancel()
-                    return
+            await self.handle_messages(request, receive)  # Quart's: feeds the body, returns on disconnect
+            disconnected = True
+            handler.cancel()
 
         reader = asyncio.ensure_future(read_until_disconnect())
         try:
