@@ -72,9 +72,10 @@ async def require_funds(address: str, currency: str, amount: int, code: str) -> 
     chain = ports().chain
     try:
         balance = await chain.balance(address, currency)
-        activated = currency == "TRX" or bool(await chain.account(address))
+        account = {} if currency == "TRX" else await chain.account(address)  # one node call, not two
+        activated = currency == "TRX" or bool(account)
         memo_fee = await chain.memo_fee()
-        trx = balance if currency == "TRX" else await chain.trx_balance(address)
+        trx = balance if currency == "TRX" else int(account.get("balance", 0))  # unseen: {}, 0 TRX
     except ChainUnavailable as exc:
         raise chain_error(exc) from None
     if not activated:
