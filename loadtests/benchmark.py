@@ -6,7 +6,9 @@ service replica at a time as deployed (its background worker on), the bare app s
 by the same server, and wrk as the load generator with the same settings for every target. With 2+
 CPUs the measured process gets a CPU to itself and wrk and the backends share the others, so every
 target gets the same core. Each server is measured in turn within the one run, so the ratios between
-them hold even on a machine whose other load drifts between runs.
+them hold even on a machine whose other load drifts between runs. With `rounds` > 1 every contender is
+measured once per round, in alternating order (so a drift in the machine's load favours none), and
+each figure is the median of its rounds: one noisy round does not decide a target.
 """
 
 from __future__ import annotations
@@ -72,11 +74,33 @@ class Measured:
     write: wrk.WrkResult
     cpu: dict[str, float]  # % of one core the target used, by run ("bare", "read", "write")
 
+    def result(self, run: str) -> wrk.WrkResult | None:
+        return {"bare": self.bare, "read": self.read, "write": self.write}[run]
+
     def runs(self) -> list[tuple[wrk.WrkResult, float] | None]:
         return [
             None if result is None else (result, self.cpu[name])
             for name, result in (("bare", self.bare), ("read", self.read), ("write", self.write))
         ]
+
+
+def _rps(result: wrk.WrkResult | None) -> float:
+    return result.rps if result is not None else 0.0
+
+
+def median_of(rounds: list[Measured]) -> Measured:
+    """Per run (bare, read, write), the round with the median req/s, with that round's CPU share: a
+    figure that one run measured, not a blend. Rounds are odd in number, so the median is one of them."""
+    picked: dict[str, Measured] = {}
+    for run in ("bare", "read", "write"):
+        ranked = sorted(rounds, key=lambda m: _rps(m.result(run)))
+        picked[run] = ranked[len(ranked) // 2]
+    return Measured(
+        picked["bare"].bare,
+        picked["read"].read,
+        picked["write"].write,
+        {run: picked[run].cpu[run] for run in picked},
+    )
 
 
 class _Terminated(Exception):
@@ -97,15 +121,16 @@ class Bench:
         soak: float,
         servers: list[str],
         baseline_ref: str | None,
+        rounds: int = 1,
     ) -> None:
         self.run_dir = run_dir
+        self.rounds = rounds
         self.baseline_ref = baseline_ref
         self.contenders = [Contender(server, server) for server in servers]
         if baseline_ref is not None:
             self.contenders.append(
                 Contender(BASELINE_LABEL, None, checkout(baseline_ref, run_dir / "baseline"))
             )
-        self.payout_ids: list[str] | None = None
         self.wrk_binary = wrk_binary
         self.seconds = max(1, round(duration))
         self.concurrency = concurrency
@@ -220,31 +245,41 @@ class Bench:
             # First, while the store holds only the seeded payouts: after the write runs nx-27017
             # counts every payout for each history page (60 ms for 5,000, all other queries waiting),
             # and the soak ran at 18 req/s: it measured the store, not the replica's memory.
-            replica = self._start_replica(Contender(DEPLOYED_SERVER, DEPLOYED_SERVER))
-            self._soak(replica, self._seeded(replica), SOAK_RATE_GUESS)
+            replica = self._start_replica(Contender(DEPLOYED_SERVER, DEPLOYED_SERVER), DEPLOYED_SERVER)
+            self._soak(replica, self._seed(replica, DEPLOYED_SERVER), SOAK_RATE_GUESS)
             self._stop_part(replica)
-        measured: dict[str, Measured] = {}
-        for contender in self.contenders:
-            replica = self._start_replica(contender)
-            measured[contender.label] = self._measure_contender(contender, replica, self._seeded(replica))
-            self._stop_part(replica)  # one replica at a time: none competes with the measured one
-        if measured:
-            self._verdict(measured)
+        rounds: dict[str, list[Measured]] = {contender.label: [] for contender in self.contenders}
+        for number in range(1, self.rounds + 1):
+            order = self.contenders if number % 2 else self.contenders[::-1]
+            for contender in order:
+                name = contender.label if self.rounds == 1 else f"{contender.label}.{number}"
+                replica = self._start_replica(contender, name)
+                rounds[contender.label].append(
+                    self._measure_contender(contender, name, replica, self._seed(replica, name))
+                )
+                self._stop_part(replica)  # one replica at a time: none competes with the measured one
+        if self.contenders:
+            if self.rounds > 1:
+                self._print_rounds(rounds)
+            self._verdict({label: median_of(runs) for label, runs in rounds.items()})
         return self._summary()
 
-    def _seeded(self, replica: Part) -> list[str]:
-        """The payouts the reads fetch, queued through the first replica started."""
-        if self.payout_ids is None:
-            self.payout_ids = self._seed(replica)
-        return self.payout_ids
+    def _print_rounds(self, rounds: dict[str, list[Measured]]) -> None:
+        print("\nreq/s per round (rounds alternate the order; the tables below take each figure's median)")
+        for label, runs in rounds.items():
+            for run in ("bare", "read", "write"):
+                if all(m.result(run) is not None for m in runs):
+                    print(f"  {label:<10} {run:<6}" + "".join(f"{_rps(m.result(run)):>9.1f}" for m in runs))
 
-    def _start_replica(self, contender: Contender) -> Part:
+    def _start_replica(self, contender: Contender, name: str) -> Part:
         assert self.backends is not None
-        self.say(f"{contender.label}: starting one service replica ...")
+        self.say(f"{name}: starting one service replica ...")
         env = {"ASGI_SERVER": contender.server} if contender.server else {}
-        part = service_part(
-            self.backends.run_dir, f"bench-{contender.label}", self.backends.service_env(**env)
-        )
+        # A database of its own (one SQLite file in nx-27017): each write run leaves thousands of
+        # payouts, and a store holding more answers slower, so a shared one favoured whoever ran first
+        # (one run: uvicorn's write 398, 334, 240 req/s over three rounds, the baseline's 228, 206, 183).
+        env["MONGODB_DB"] = "bench_" + name.replace(".", "_")
+        part = service_part(self.backends.run_dir, f"bench-{name}", self.backends.service_env(**env))
         if contender.source != REPO:
             # `-P`: the baseline's `service` package (first on PYTHONPATH) shadows this checkout's.
             part = dataclasses.replace(
@@ -260,33 +295,36 @@ class Bench:
         part.stop()
         self.parts.remove(part)
 
-    def _seed(self, replica: Part) -> list[str]:
+    def _seed(self, replica: Part, name: str) -> list[str]:
+        """The payouts the reads fetch, queued in the replica's own database."""
         assert self.backends is not None
-        self.say("funding a wallet from the devnet faucet and queueing payouts to read ...")
+        self.say(f"{name}: funding a wallet from the devnet faucet and queueing payouts to read ...")
         seeder = asyncio.run(
             provision_writers(
                 replica.url,
                 self.backends.devnet.url,
                 self._secret(),
-                [f"bench-seeder-{self.nonce}"],
+                [f"bench-seeder-{self.nonce}-{name}"],
                 FUND_SUN,
                 self.ttl,
             )
         )[0]
         return asyncio.run(seed_payouts(replica.url, seeder, self.backends.treasury, SEED_PAYOUTS))
 
-    def _measure_contender(self, contender: Contender, replica: Part, payout_ids: list[str]) -> Measured:
+    def _measure_contender(
+        self, contender: Contender, name: str, replica: Part, payout_ids: list[str]
+    ) -> Measured:
         assert self.backends is not None
         bare = None
         if contender.server is not None:
-            self.say(f"{contender.label}: starting the hello-world app on the same server ...")
+            self.say(f"{name}: starting the hello-world app on the same server ...")
             hello = hello_part(self.run_dir)
             hello.env = {**hello.env, "ASGI_SERVER": contender.server}
             self.parts.append(hello)  # before it starts, so an interrupt while it starts still stops it
             self._pin(hello.start(), self.target_cpu)
             # The bare app ignores the token; it is sent so that every target gets the same request bytes.
             bare = self.measure(
-                f"{contender.label}-bare",
+                f"{name}-bare",
                 hello.url,
                 wrk.Plan("GET", ["/"], self.admin_tokens(1, 1, "bare")),
                 hello,
@@ -294,20 +332,18 @@ class Bench:
             self._stop_part(hello)
         read_seconds = WARMUP_SECONDS + self.seconds
         read = self.measure(
-            f"{contender.label}-read",
+            f"{name}-read",
             replica.url,
             wrk.Plan(
                 "GET",
                 [f"/api/v1/payouts/{payout_ids[0]}"],
-                self.admin_tokens(
-                    max(bare.rps if bare else 0, 3000), read_seconds, f"reader-{contender.label}"
-                ),
+                self.admin_tokens(max(bare.rps if bare else 0, 3000), read_seconds, f"reader-{name}"),
             ),
             replica,
         )
-        writers = self._writers(contender.label, replica, read.rps)
+        writers = self._writers(name, replica, read.rps)
         write = self.measure(
-            f"{contender.label}-write",
+            f"{name}-write",
             replica.url,
             wrk.Plan(
                 "POST",
@@ -317,8 +353,7 @@ class Bench:
             ),
             replica,
         )
-        label = contender.label
-        cpu = {run: self.target_cpu_used.get(f"{label}-{run}", 0.0) for run in ("bare", "read", "write")}
+        cpu = {run: self.target_cpu_used.get(f"{name}-{run}", 0.0) for run in ("bare", "read", "write")}
         return Measured(bare, read, write, cpu)
 
     def _intro(self) -> None:
@@ -397,7 +432,7 @@ class Bench:
         """(target, met, figure) for the targets this run can judge."""
 
         def rate(m: Measured, run: str) -> float:
-            result = {"bare": m.bare, "read": m.read, "write": m.write}[run]
+            result = m.result(run)
             if result is None:
                 return 0.0
             return result.rps / (m.cpu[run] / 100) if per_cpu and m.cpu[run] > 0 else result.rps
@@ -464,9 +499,16 @@ def run_benchmark(
     soak_seconds: float,
     servers: list[str] | None = None,
     baseline_ref: str | None = None,
+    rounds: int = 1,
 ) -> int:
     """Run the whole benchmark and return the exit code: 0 when every check passed. `servers=None`:
     every one; `[]`: none, only the soak."""
+    if rounds < 1 or rounds % 2 == 0:
+        print(
+            f"bench: --rounds: expected an odd number >= 1 (the median is one round), got {rounds}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         wrk_binary = wrk.ensure_installed()
     except wrk.WrkError as exc:
@@ -489,6 +531,7 @@ def run_benchmark(
             soak_seconds,
             list(SERVERS) if servers is None else servers,
             baseline_ref,
+            rounds,
         )
     except SetupError as exc:
         shutil.rmtree(run_dir, ignore_errors=True)

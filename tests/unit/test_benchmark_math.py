@@ -1,6 +1,6 @@
 import pytest
 
-from loadtests.benchmark import Bench, Measured
+from loadtests.benchmark import Bench, Measured, median_of, run_benchmark
 from loadtests.stats import pool_size, rss_slope, rss_verdict, share
 from loadtests.wrk import Plan, WrkError, WrkResult, lua_string, parse_output
 
@@ -111,3 +111,28 @@ def test_server_targets_are_judged_per_cpu_second_when_the_replica_did_not_get_i
     by_cpu = {what.split(" on")[0]: ok for what, ok, _ in Bench._checks(measured, per_cpu=True)}
     assert by_rps == {"read path": False, "read": False, "write": True}
     assert by_cpu == {"read path": True, "read": True, "write": True}
+
+
+def test_the_median_round_decides_each_figure_with_that_rounds_cpu_share() -> None:
+    rounds = [
+        Measured(_run(9000), _run(3000), _run(300), {"bare": 97, "read": 90, "write": 60}),
+        Measured(_run(8000), _run(3900), _run(460), {"bare": 95, "read": 92, "write": 70}),
+        Measured(_run(9500), _run(2500), _run(420), {"bare": 98, "read": 80, "write": 65}),
+    ]
+    median = median_of(rounds)
+    assert median.bare is not None and median.bare.rps == 9000
+    assert (median.read.rps, median.write.rps) == (3000, 420), "each run's median is taken on its own"
+    assert median.cpu == {"bare": 97, "read": 90, "write": 65}, "the CPU share of the round picked"
+
+
+def test_one_round_is_its_own_median() -> None:
+    only = Measured(None, _run(1500), _run(100), {"bare": 0, "read": 100, "write": 100})
+    assert median_of([only]) == only
+
+
+@pytest.mark.parametrize("rounds", [0, 2, -1])
+def test_an_even_or_empty_number_of_rounds_is_refused_before_anything_starts(
+    rounds: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_benchmark(1, 1, 0, servers=["uvicorn"], rounds=rounds) == 2
+    assert "--rounds: expected an odd number >= 1" in capsys.readouterr().err

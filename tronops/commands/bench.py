@@ -24,6 +24,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         soak_seconds=args.soak,
         servers=_servers(args),
         baseline_ref=None if args.baseline == "none" or args.memory_only else args.baseline,
+        rounds=args.rounds,
     )
 
 
@@ -46,6 +47,13 @@ def register(commands: Commands) -> None:
         default="main",
         help="git ref whose service is measured beside them, served as it serves itself (default: main; "
         "'none' skips it)",
+    )
+    bench.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="measure every server and the baseline this many times (odd), alternating their order, and "
+        "judge each figure's median (default: 3)",
     )
     bench.add_argument(
         "--memory-only",
