@@ -7,6 +7,10 @@ are sent together at the end of that turn, as one command: every caller still ge
 and each one's command leaves after the caller asked, so a read never sees older data than it would
 have alone (a write finished before the read began is in every batch sent after it). With one
 request at a time a batch holds one call and costs one extra loop hop.
+
+While a batch is out, the next one gathers instead of leaving (group commit, as databases do for
+their log flushes): under load the store answers one command at a time anyway, so calls that would
+have queued there as their own commands queue here and leave as one. An idle replica sends at once.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ V = TypeVar("V")
 
 
 class TurnBatch(Generic[K, V]):
-    """`await batch(key)`: the answer for `key`, from one `send(keys)` shared by this turn's callers.
+    """`await batch(key)`: the answer for `key`, from one `send(keys)` shared by this turn's callers
+    (and, while a batch is out, by every caller until it returns).
 
     `send` gets the keys in call order (repeats included) and returns one answer per key, in order.
     """
@@ -29,23 +34,37 @@ class TurnBatch(Generic[K, V]):
         self._send = send
         self._keys: list[K] = []
         self._waiters: list[asyncio.Future[V]] = []
-        self._flights: set[asyncio.Task[None]] = set()  # held until done: the loop keeps weak refs
+        self._flush_due = False
+        self._flight: asyncio.Task[None] | None = None  # held until done: the loop keeps weak refs
 
     async def __call__(self, key: K) -> V:
         loop = asyncio.get_running_loop()
-        if not self._keys:
-            loop.call_soon(self._flush)  # after the callbacks already due in this turn
         waiter: asyncio.Future[V] = loop.create_future()
         self._keys.append(key)
         self._waiters.append(waiter)
+        self._schedule_flush()
         return await waiter
 
+    def _schedule_flush(self) -> None:
+        if self._keys and not self._flush_due and self._flight is None:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._flush)  # after the callbacks already due
+
     def _flush(self) -> None:
+        self._flush_due = False
         keys, waiters = self._keys, self._waiters
         self._keys, self._waiters = [], []
-        flight = asyncio.get_running_loop().create_task(self._answer(keys, waiters))
-        self._flights.add(flight)
-        flight.add_done_callback(self._flights.discard)
+        self._flight = asyncio.get_running_loop().create_task(self._answer(keys, waiters))
+        self._flight.add_done_callback(self._landed)
+
+    def _landed(self, flight: asyncio.Task[None]) -> None:
+        self._flight = None
+        if not flight.cancelled():
+            self._schedule_flush()
+            return
+        for waiter in self._waiters:  # the replica is stopping: the gathered callers stop with it
+            waiter.cancel()
+        self._keys, self._waiters = [], []
 
     async def _answer(self, keys: list[K], waiters: list[asyncio.Future[V]]) -> None:
         try:

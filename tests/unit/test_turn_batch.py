@@ -72,3 +72,59 @@ def test_a_caller_that_gave_up_does_not_break_the_others() -> None:
         return await stayer
 
     assert asyncio.run(scenario()) == 20
+
+
+class Gate(Recorder):
+    """A round trip that stays out until the test opens it, as a busy store's does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened = asyncio.Event()
+
+    async def send(self, keys: list[int]) -> list[int]:
+        answers = await super().send(keys)
+        if len(self.sent) == 1:
+            await self.opened.wait()
+        return answers
+
+
+def test_calls_made_while_a_batch_is_out_gather_and_leave_as_one_when_it_returns() -> None:
+    async def scenario() -> tuple[list[int], Gate]:
+        gate = Gate()
+        batch = TurnBatch(gate.send)
+        first = asyncio.ensure_future(batch(1))
+        while not gate.sent:  # the first batch is out
+            await asyncio.sleep(0)
+        later = []
+        for key in (2, 3, 4):  # each in a turn of its own
+            later.append(asyncio.ensure_future(batch(key)))
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+        assert gate.sent == [[1]], "nothing leaves while a batch is out"
+        gate.opened.set()
+        return [await first, *await asyncio.gather(*later)], gate
+
+    answers, gate = asyncio.run(scenario())
+    assert answers == [10, 20, 30, 40]
+    assert gate.sent == [[1], [2, 3, 4]], "the calls gathered while it was out leave as one batch"
+
+
+def test_callers_gathered_behind_a_cancelled_batch_are_cancelled_not_left_waiting() -> None:
+    async def scenario() -> BaseException | int:
+        gate = Gate()
+        batch = TurnBatch(gate.send)
+        first = asyncio.ensure_future(batch(1))
+        while not gate.sent:
+            await asyncio.sleep(0)
+        gathered = asyncio.ensure_future(batch(2))
+        await asyncio.sleep(0)
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task() and task is not gathered:
+                task.cancel()  # what a stopping replica does to its tasks
+        try:
+            return await asyncio.wait_for(gathered, timeout=1)
+        except asyncio.CancelledError as exc:
+            assert first.cancelled()
+            return exc
+
+    assert isinstance(asyncio.run(scenario()), asyncio.CancelledError)
