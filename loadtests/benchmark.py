@@ -381,10 +381,15 @@ class Bench:
             f"  machine: {os.cpu_count()} CPUs, {busy:.0%} busy just before the start"
             + (": other work competes, so figures will be low and noisy" if busy > BUSY_WARNING else "")
         )
+        if self.rounds > 1:
+            print(
+                f"  rounds: {self.rounds}, every contender once per round in alternating order; each figure "
+                "is the median of its rounds"
+            )
         print(
-            "  replica: as deployed, background worker on; requests spread over many users (readers hold "
-            f"the admin role, which sees every payout) so the {PAYOUTS_PER_MINUTE}/min per-user limit "
-            "is never reached",
+            "  replica: as deployed, background worker on, on a store database of its own; requests spread "
+            "over many users (readers hold the admin role, which sees every payout) so the "
+            f"{PAYOUTS_PER_MINUTE}/min per-user limit is never reached",
             flush=True,
         )
 
