@@ -9,9 +9,11 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from service import metrics
 from service.clock import now_ms
+from service.ports import mongo_cancel_safety
 from service.ports.batching import TurnBatch
 
 Doc = dict[str, Any]
+mongo_cancel_safety.install()
 
 # Operation states every money move goes through; `final` ones never change again.
 FINAL_STATES = ("completed", "failed", "cancelled")
