@@ -208,8 +208,14 @@ class Chain:
         """The raw account, {} for an address the chain has not seen."""
         return await self._call("wallet/getaccount", {"address": address})
 
+    async def trx_account(self, address: str) -> tuple[bool, int]:
+        """Whether the chain has seen the address (activated: it has held TRX) and its TRX balance, from
+        one getaccount."""
+        account = await self.account(address)
+        return bool(account), int(account.get("balance", 0))
+
     async def trx_balance(self, address: str) -> int:
-        return int((await self.account(address)).get("balance", 0))
+        return (await self.trx_account(address))[1]
 
     async def usdt_balance(self, address: str) -> int:
         return await self._constant("balanceOf(address)", ["address"], [address])

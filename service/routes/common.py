@@ -72,10 +72,8 @@ async def require_funds(address: str, currency: str, amount: int, code: str) -> 
     chain = ports().chain
     try:
         balance = await chain.balance(address, currency)
-        account = {} if currency == "TRX" else await chain.account(address)  # one node call, not two
-        activated = currency == "TRX" or bool(account)
+        activated, trx = (True, balance) if currency == "TRX" else await chain.trx_account(address)
         memo_fee = await chain.memo_fee()
-        trx = balance if currency == "TRX" else int(account.get("balance", 0))  # unseen: {}, 0 TRX
     except ChainUnavailable as exc:
         raise chain_error(exc) from None
     if not activated:

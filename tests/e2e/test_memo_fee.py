@@ -82,3 +82,27 @@ def test_a_payout_carries_its_operation_and_pays_the_memo_fee_once(charging: tup
     assert info["fee"] == MAINNET_MEMO_FEE
     account = devnet.node("wallet/getaccount", {"address": wallet["address"], "visible": True})
     assert account["balance"] == 3_000_000 - 1_000_000 - MAINNET_MEMO_FEE  # paid once, fee once
+
+
+def test_a_usdt_payout_needs_trx_for_its_fees(charging: tuple[Backends, Part]) -> None:
+    backends, service = charging
+    api = Api(service.url, backends.service_env()["JWT_SECRET"], f"memo-{uuid.uuid4().hex[:8]}")
+    devnet = Devnet(backends.devnet.url)
+    wallet = api.wallet("USDT", "no TRX yet")
+    devnet.fund(wallet["address"], 5_000_000, "USDT")
+    body = {"amount": "1", "currency": "USDT", "source_wallet_id": wallet["wallet_id"],
+            "recipient_address": new_address()}  # fmt: skip
+
+    never_held_trx = api.post("/api/v1/payouts/initiate", body, key=str(uuid.uuid4()))
+    assert never_held_trx.status_code == 409, never_held_trx.text
+    assert "never held TRX" in never_held_trx.json()["error"]["message"]
+
+    devnet.fund(wallet["address"], MAINNET_MEMO_FEE // 2)
+    short_of_the_fee = api.post("/api/v1/payouts/initiate", body, key=str(uuid.uuid4()))
+    assert short_of_the_fee.status_code == 409, short_of_the_fee.text
+    assert short_of_the_fee.json()["error"]["details"] == {
+        "available": "0.500000", "required": "1.000000", "needs": "TRX for fees"
+    }  # fmt: skip
+    queued = [p for p in api.get("/api/v1/payouts/history?currency=USDT").json()["payouts"]
+              if p.get("source_wallet_id") == wallet["wallet_id"]]  # fmt: skip
+    assert queued == [], "a refused payout queues nothing"
