@@ -14,6 +14,10 @@ class MeshAdmin(JsonClient):
         """Every route: name, match, timeout, retries, fault."""
         return list(self.call("GET", "/routes")["routes"])
 
+    def ejected(self) -> set[str]:
+        """The endpoints outlier detection has ejected: the mesh sends them nothing until it ends."""
+        return {e["name"] for e in self.call("GET", "/endpoints")["endpoints"] if e["ejected"]}
+
     def faults(self) -> dict[str, Any]:
         """Route name -> its active fault."""
         return dict(self.call("GET", "/faults")["active_faults"])
