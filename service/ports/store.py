@@ -356,7 +356,7 @@ class Store:
 
     async def sends_in_flight(self, since_ms: int) -> int:
         """Outbound moves marked as on their way to the chain since `since_ms` (see operations)."""
-        return int(await self.operations.count_documents({"sending_since": {"$gte": since_ms}}))
+        return await _count(self.operations, {"sending_since": {"$gte": since_ms}})
 
     # -- idempotency records -----------------------------------------------------------------
     async def claim_idempotency_key(self, record: Doc) -> Doc | None:
@@ -408,11 +408,21 @@ class Store:
     async def _page(
         collection: Any, query: Doc, sort: list[tuple[str, int]], skip: int, limit: int
     ) -> tuple[list[Doc], int]:
-        total = await collection.count_documents(query)
+        total = await _count(collection, query)
         cursor = collection.find(query).sort(sort).skip(skip)
         if limit:
             cursor = cursor.limit(limit)
         return [doc async for doc in cursor], total
+
+
+async def _count(collection: Any, query: Doc) -> int:
+    """The documents matching `query`. Not count_documents: its `$group` on a constant makes nx-27017
+    read the whole collection (53 ms against 0.5 ms at 2,000 operations, growing with every one), so
+    each page of a list cost more as the store filled; `$count` uses the index, and MongoDB answers
+    both alike."""
+    async for row in await collection.aggregate([{"$match": query}, {"$count": "n"}]):
+        return int(row["n"])
+    return 0  # no match: $count gives no document at all
 
 
 async def _find_by_id(collection: Any, ids: list[str]) -> list[Doc | None]:

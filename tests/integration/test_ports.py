@@ -43,6 +43,22 @@ async def check_store_semantics(url: str) -> None:
         await store.close()
 
 
+async def test_a_page_counts_every_match_not_only_its_own(backends: Backends) -> None:
+    store = Store(backends.store.url, f"ports_{uuid.uuid4().hex[:6]}")
+    await store.prepare()
+    try:
+        for user in ("a", "a", "a", "b"):
+            await store.insert_operation(
+                new_operation("payout", str(uuid.uuid4()), user, from_address="A", amount=1, currency="TRX")
+            )
+        page, total = await store.find_operations({"kind": "payout", "user_id": "a"}, 0, 2)
+        assert (len(page), total) == (2, 3)
+        assert await store.find_operations({"kind": "payout", "user_id": "nobody"}, 0, 2) == ([], 0)
+        assert await store.sends_in_flight(0) == 0
+    finally:
+        await store.close()
+
+
 async def test_rate_limit_window_is_shared(backends: Backends) -> None:
     first, second = Cache(backends.redis.url), Cache(backends.redis.url)  # as two replicas
     user = f"u-{uuid.uuid4().hex[:6]}"
