@@ -50,9 +50,8 @@ def _fail_lines(done: Run) -> list[str]:
 def test_smoke_passes_and_a_delay_on_one_route_group_fails_it(stack: dict[str, Any], tmp_path: Path) -> None:
     """Baseline, the same run again (passes), then with a 300 ms delay on one group (fails, naming it):
     back to back, so the machine's other work drifts as little as possible between them. The baseline
-    is the second of two: the store's list queries (history, reconciliation, staking status) slow as
-    it fills, up to 2x between a run on an empty store and the next, so a baseline of an empty store
-    is one the same code misses a minute later (seen in a fresh-clone run: staking p95 43 -> 129 ms)."""
+    is the second of two: a run on an empty store is faster than any after it, so its baseline is one
+    the same code can miss a minute later (store-bound groups' p95 1.1-1.4x the first run's here)."""
     for name in ("filling", "baseline"):
         recorded = load(stack, tmp_path / name, "baseline", "smoke", *SHORT)
         said = recorded.stdout + recorded.stderr
