@@ -47,12 +47,18 @@ async def test_a_page_counts_every_match_not_only_its_own(backends: Backends) ->
     store = Store(backends.store.url, f"ports_{uuid.uuid4().hex[:6]}")
     await store.prepare()
     try:
-        for user in ("a", "a", "a", "b"):
+        ids = [str(uuid.uuid4()) for _ in range(4)]
+        for user, op_id in zip(("a", "a", "a", "b"), ids, strict=True):
             await store.insert_operation(
-                new_operation("payout", str(uuid.uuid4()), user, from_address="A", amount=1, currency="TRX")
+                new_operation("payout", op_id, user, from_address="A", amount=1, currency="TRX")
             )
         page, total = await store.find_operations({"kind": "payout", "user_id": "a"}, 0, 2)
         assert (len(page), total) == (2, 3)
+        await store.transition(ids[0], {"status": "pending"}, {"status": "cancelled"})
+        # A wallet's transactions (routes/wallets.py): `$or` first, a field after it.
+        either = {"$or": [{"from_address": "A"}, {"to_address": "A"}], "status": {"$ne": "cancelled"}}
+        page, total = await store.find_operations(either, 0, 10)
+        assert (len(page), total) == (3, 3)
         assert await store.find_operations({"kind": "payout", "user_id": "nobody"}, 0, 2) == ([], 0)
         assert await store.sends_in_flight(0) == 0
     finally:
