@@ -11,6 +11,11 @@ from service.operations import KINDS, PRIORITY_RANK, Processor
 from service.ports import Ports
 
 log = logging.getLogger(__name__)
+# Operations taken per round: the round's chores (lease renewal, due re-checks, refund recovery, the
+# queue depth) and the claim's sorted query are paid once per batch, not once per operation. Small
+# enough that a batch is carried well within its lease, and that an operation queued meanwhile with a
+# higher priority waits at most one batch.
+CLAIM_BATCH = 20
 
 
 class Worker:
@@ -76,8 +81,18 @@ class Worker:
         busy = False
         # While frozen, new work stays pending (and counted in the queue depth) instead of being held.
         frozen = await store.payouts_frozen()
-        op = None if frozen else await store.claim(processor.worker_name, lease_until, list(KINDS))
-        if op is not None:
+        taken = (
+            [] if frozen else await store.claim(processor.worker_name, lease_until, list(KINDS), CLAIM_BATCH)
+        )
+        # Carried while its lease has more than half left (a hung node takes up to its timeout per
+        # step) and the worker is still taking work; the rest is handed back at once for any worker
+        # to take, not left waiting for its lease to run out.
+        loop = asyncio.get_running_loop()
+        carry_until = loop.time() + processor.lease.total_seconds() / 2
+        for index, op in enumerate(taken):
+            if not self._accepting or loop.time() > carry_until:
+                await store.release_leases(processor.worker_name, [held["_id"] for held in taken[index:]])
+                break
             await processor.step(op)
             busy = True
         for held in await store.due_operations(processor.worker_name, limit=50):

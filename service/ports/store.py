@@ -178,30 +178,45 @@ class Store:
             {"_id": operation_id, **expected}, update, return_document=ReturnDocument.AFTER
         )
 
-    async def claim(self, worker: str, lease_until: int, kinds: list[str]) -> Doc | None:
-        """Take the next operation that needs work: one whose worker's lease ran out (a crashed or
-        stopped replica's), else the next pending one."""
+    async def claim(self, worker: str, lease_until: int, kinds: list[str], limit: int = 1) -> list[Doc]:
+        """Take up to `limit` operations that need work: ones whose worker's lease ran out (a crashed
+        or stopped replica's) first, then the next pending ones in priority order.
+
+        The candidates come from one sorted query, and each is taken with a compare-and-set on its
+        id that repeats the query's condition, so of workers racing for one operation exactly one
+        wins it; a worker that lost some asks again, so losing a race never leaves work untaken. One
+        sorted query per batch, not per operation: nx-27017 sorts the whole pending queue for it
+        (6 ms at 2,000 pending, 18 ms at 5,000), which per operation made the worker, not the
+        requests, the store's main load."""
         moment = now_ms()
         abandoned = {"status": "processing", "lease_until": {"$lt": moment}, "kind": {"$in": kinds}}
-        for query in (abandoned, {"status": "pending", "kind": {"$in": kinds}}):
-            claimed = await self.operations.find_one_and_update(
-                query,
-                {
-                    "$set": {
-                        "status": "processing",
-                        "lease_owner": worker,
-                        "lease_until": lease_until,
-                        "updated_at": moment,
-                    }
-                },
-                sort=[("priority_rank", ASCENDING), ("submitted_at", ASCENDING)],
-                return_document=ReturnDocument.AFTER,
-            )
-            if claimed is not None:
-                if query is abandoned:
-                    metrics.LEASE_TAKEOVERS.inc()
-                return claimed
-        return None
+        pending = {"status": "pending", "kind": {"$in": kinds}}
+        lease = {"status": "processing", "lease_owner": worker, "lease_until": lease_until}
+        taken: list[Doc] = []
+        for query in (abandoned, pending):
+            while len(taken) < limit:
+                candidates = (
+                    await self.operations.find(query, {"_id": 1})
+                    .sort([("priority_rank", ASCENDING), ("submitted_at", ASCENDING)])
+                    .limit(limit - len(taken))
+                    .to_list(None)
+                )
+                lost = 0
+                for candidate in candidates:
+                    claimed = await self.operations.find_one_and_update(
+                        {"_id": candidate["_id"], **query},
+                        {"$set": {**lease, "updated_at": moment}},
+                        return_document=ReturnDocument.AFTER,
+                    )
+                    if claimed is None:
+                        lost += 1  # another worker took it between the query and now
+                        continue
+                    if query is abandoned:
+                        metrics.LEASE_TAKEOVERS.inc()
+                    taken.append(claimed)
+                if not lost:
+                    break  # the query gave all it had, or all that was wanted
+        return taken
 
     async def claim_callback(self, owner: str, lease_until: int) -> Doc | None:
         """Take one callback to attempt, counting the attempt: one whose attempt died with its replica
@@ -246,10 +261,14 @@ class Store:
             {"$set": {"lease_until": lease_until}},
         )
 
-    async def release_leases(self, worker: str) -> int:
-        """Give up every lease this worker holds, so another replica takes the work over at once."""
+    async def release_leases(self, worker: str, operation_ids: list[str] | None = None) -> int:
+        """Give up every lease this worker holds (or only those on `operation_ids`), so another
+        replica takes the work over at once."""
+        query: Doc = {"lease_owner": worker, "status": "processing"}
+        if operation_ids is not None:
+            query["_id"] = {"$in": operation_ids}
         result = await self.operations.update_many(
-            {"lease_owner": worker, "status": "processing"},
+            query,
             {"$set": {"lease_owner": None, "lease_until": 0, "updated_at": now_ms()}},
         )
         return int(result.modified_count)

@@ -86,10 +86,9 @@ async def _claimed_by_a_worker(mongo: MongoClient[Any], database: str) -> set[st
     claimed: set[str] = set()
     try:
         lease_until = int(time.time() * 1000) + 60_000
-        while (
-            op := await store.claim("worker-after-restore", lease_until, ["payout", "usdt_transfer"])
-        ) is not None:
-            claimed.add(op["_id"])
+        kinds = ["payout", "usdt_transfer"]
+        while taken := await store.claim("worker-after-restore", lease_until, kinds, 50):
+            claimed.update(op["_id"] for op in taken)
     finally:
         await store.close()
     return claimed

@@ -32,13 +32,40 @@ async def check_store_semantics(url: str) -> None:
             )
         lease = now_ms() + 30_000
         claims = await asyncio.gather(*(store.claim(f"w{i}", lease, ["payout"]) for i in range(12)))
-        claimed = [c["_id"] for c in claims if c is not None]
+        claimed = [op["_id"] for taken in claims for op in taken]
         assert sorted(claimed) == [f"op-{i}" for i in range(5)], "each operation claimed exactly once"
         assert await store.reserved("A", "TRX") == 5
         again, created = await store.insert_operation(
             new_operation("payout", "op-0", "u", from_address="A", amount=99, currency="TRX")
         )
         assert not created and again["amount"] == 1, "an id derived from an idempotency key is never reused"
+    finally:
+        await store.close()
+
+
+async def test_a_batch_claim_takes_the_queue_in_order_and_racing_batches_share_nothing(
+    backends: Backends,
+) -> None:
+    store = Store(backends.store.url, f"ports_{uuid.uuid4().hex[:6]}")
+    await store.prepare()
+    try:
+        start = now_ms()
+        for index, priority in enumerate(("low", "normal", "high", "normal", "low", "high", "normal")):
+            op = new_operation(
+                "payout", f"op-{index}", "u", from_address="A", amount=1, currency="TRX", priority=priority
+            )
+            op["submitted_at"] = start + index
+            await store.insert_operation(op)
+        lease = now_ms() + 30_000
+        first = await store.claim("first", lease, ["payout"], 3)
+        assert [op["_id"] for op in first] == ["op-2", "op-5", "op-1"], "high first, then oldest first"
+        racing = await asyncio.gather(*(store.claim(f"w{i}", lease, ["payout"], 2) for i in range(5)))
+        taken = [op["_id"] for batch in racing for op in batch]
+        assert sorted(taken) == ["op-0", "op-3", "op-4", "op-6"], "the rest, each taken exactly once"
+        assert await store.release_leases("first", ["op-5"]) == 1, "only the one named is handed back"
+        again = await store.claim("second", lease, ["payout"], 5)
+        assert [op["_id"] for op in again] == ["op-5"], "a handed-back operation is taken over at once"
+        assert await store.release_leases("first") == 2, "the first worker still held the other two"
     finally:
         await store.close()
 

@@ -99,8 +99,8 @@ class World:
         """A new worker claims the operation once its lease ran out, as after a crash."""
         successor = self.processor()
         taken = await self.ports.store.claim(successor.worker_name, successor.lease_until(), [op["kind"]])
-        assert taken is not None and taken["_id"] == op["_id"], taken
-        return successor, taken
+        assert [t["_id"] for t in taken] == [op["_id"]], taken
+        return successor, taken[0]
 
     def assert_only_on_chain(self, wallet: Doc, txid: str) -> None:
         sent = [tx.tx_id for tx in self.sent_from(wallet["address"])]

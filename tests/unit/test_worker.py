@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import pytest
 from pymongo import monitoring
 from pymongo.errors import PyMongoError
 
-from service.operations import Processor
+from service.operations import Processor, new_operation
 from service.ports.store import SOCKET_TIMEOUT_MS, Store
 from service.worker import Worker
 from stack.local import Backends
@@ -32,7 +34,7 @@ async def test_an_operation_created_for_a_request_is_leased_to_it_so_no_worker_c
 ) -> None:
     request, _, stored = await world.new_payout()  # stored as the routes do: leased to the request
     other = world.processor()
-    assert await world.ports.store.claim(other.worker_name, other.lease_until(), ["payout"]) is None
+    assert await world.ports.store.claim(other.worker_name, other.lease_until(), ["payout"]) == []
     signed = await request.step(stored)
     assert signed["tx_id"], "the request that created it signs it: its 202 carries the tx id"
     await world.run(request, signed, ("completed",))
@@ -69,8 +71,8 @@ async def test_stopping_is_bounded_and_hands_every_lease_back(world: World) -> N
     world.devnet.reset()
     successor = world.processor()
     taken = await world.ports.store.claim(successor.worker_name, successor.lease_until(), ["payout"])
-    assert taken is not None and taken["_id"] == op["_id"], "taken over at once, not after the lease"
-    await world.run(successor, taken, ("completed",))
+    assert [t["_id"] for t in taken] == [op["_id"]], "taken over at once, not after the lease"
+    await world.run(successor, taken[0], ("completed",))
 
 
 @pytest.fixture
@@ -81,6 +83,69 @@ def private_store(tmp_path: Path) -> Iterator[Part]:
     finally:
         part.signal(signal.SIGCONT)
         part.stop()
+
+
+async def _queued(world: World, wallet: dict[str, Any], count: int) -> list[str]:
+    """Payouts stored pending, as the routes queue them, oldest first: the order a worker takes them."""
+    ids = []
+    for index in range(count):
+        op = new_operation(
+            "payout",
+            str(uuid.uuid4()),
+            "unit",
+            wallet_id=wallet["_id"],
+            from_address=wallet["address"],
+            to_address=new_address(),
+            amount=1_000_000,
+            currency="TRX",
+        )
+        op["submitted_at"] += index  # distinct times: the queue's order is theirs
+        stored, created = await world.ports.store.insert_operation(op)
+        assert created
+        ids.append(stored["_id"])
+    return ids
+
+
+async def _stored(world: World, ids: list[str]) -> list[dict[str, Any]]:
+    found = [await world.ports.store.operation(op_id) for op_id in ids]
+    assert all(op is not None for op in found), found
+    return [op for op in found if op is not None]
+
+
+async def test_one_round_carries_a_batch_of_queued_operations_to_the_chain(world: World) -> None:
+    worker = worker_for(world)
+    wallet = await world.wallet(funded=10_000_000)
+    ids = await _queued(world, wallet, 3)
+    assert await worker._tick(), "it took work"
+    sent = await _stored(world, ids)
+    assert [(op["stage"], op["lease_owner"]) for op in sent] == [
+        ("broadcast", worker._processor.worker_name)
+    ] * 3, "each sent in the one round, not one per round"
+    for op in sent:
+        await world.run(worker._processor, op, ("completed",))
+    assert len(world.sent_from(wallet["address"])) == 3
+
+
+async def test_what_a_round_cannot_carry_within_half_its_lease_is_handed_back_at_once(world: World) -> None:
+    slow = Processor(world.ports, f"slow-{uuid.uuid4().hex[:6]}", timedelta(seconds=2), SAFETY)
+    wallet = await world.wallet(funded=10_000_000)
+    ids = await _queued(world, wallet, 3)
+    world.devnet.control("latency", {"ms": 1200, "ttl_s": 30})  # the first payout alone outlasts 1 s
+    try:
+        await Worker(world.ports, slow, 0.05)._tick()
+    finally:
+        world.devnet.reset()
+    first, *rest = await _stored(world, ids)
+    assert first["stage"] == "broadcast", "the first of the batch was carried"
+    assert [(op["status"], op["stage"], op["lease_owner"], op["lease_until"]) for op in rest] == [
+        ("processing", "queued", None, 0)
+    ] * 2, "the rest handed back, not held until their lease ran out"
+    successor = world.processor()
+    taken = await world.ports.store.claim(successor.worker_name, successor.lease_until(), ["payout"], 5)
+    assert {op["_id"] for op in taken} == set(ids), "another worker takes them over at once"
+    for op in taken:
+        await world.run(successor, op, ("completed",))
+    assert len(world.sent_from(wallet["address"])) == 3, "each sent once"
 
 
 async def test_a_store_that_stops_answering_fails_calls_within_its_timeout(
