@@ -11,10 +11,10 @@ from service.operations import KINDS, PRIORITY_RANK, Processor
 from service.ports import Ports
 
 log = logging.getLogger(__name__)
-# Operations taken per round: the round's chores (lease renewal, due re-checks, refund recovery, the
-# queue depth) and the claim's sorted query are paid once per batch, not once per operation. Small
-# enough that a batch is carried well within its lease, and that an operation queued meanwhile with a
-# higher priority waits at most one batch.
+# Operations looked up per round and taken one by one: the round's chores (lease renewal, due
+# re-checks, refund recovery, the queue depth) and the sorted query for work are paid once per batch,
+# not once per operation. Small, so an operation queued meanwhile with a higher priority waits at most
+# one batch.
 CLAIM_BATCH = 20
 
 
@@ -81,18 +81,17 @@ class Worker:
         busy = False
         # While frozen, new work stays pending (and counted in the queue depth) instead of being held.
         frozen = await store.payouts_frozen()
-        taken = (
-            [] if frozen else await store.claim(processor.worker_name, lease_until, list(KINDS), CLAIM_BATCH)
-        )
-        # Carried while its lease has more than half left (a hung node takes up to its timeout per
-        # step) and the worker is still taking work; the rest is handed back at once for any worker
-        # to take, not left waiting for its lease to run out.
+        candidates = [] if frozen else await store.claimable(list(KINDS), CLAIM_BATCH)
+        # A round that runs long (a hung node takes up to its timeout per step) stops taking new work
+        # after half a lease, so the leases it holds are renewed in time; the rest stays for anyone.
         loop = asyncio.get_running_loop()
-        carry_until = loop.time() + processor.lease.total_seconds() / 2
-        for index, op in enumerate(taken):
-            if not self._accepting or loop.time() > carry_until:
-                await store.release_leases(processor.worker_name, [held["_id"] for held in taken[index:]])
+        stop_taking_at = loop.time() + processor.lease.total_seconds() / 2
+        for candidate in candidates:
+            if not self._accepting or loop.time() > stop_taking_at:
                 break
+            op = await store.claim(processor.worker_name, processor.lease_until(), candidate)
+            if op is None:
+                continue  # another worker took it since
             await processor.step(op)
             busy = True
         for held in await store.due_operations(processor.worker_name, limit=50):

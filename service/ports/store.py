@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
@@ -48,6 +49,15 @@ PAYOUT_FREEZE = "payout_freeze"
 # A refund being reserved (service/refunds.py) already promises its amount out of the wallet.
 PROMISED = (*UNFINISHED, "reserving")
 DUPLICATE_KEY = 11000  # MongoDB's error code for an insert whose _id (or unique key) is taken
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An operation a worker may claim: its id with the condition it was found under, which the claim
+    repeats, and whether its previous worker's lease ran out (a takeover)."""
+
+    condition: Doc
+    abandoned: bool
 
 
 class Store:
@@ -178,45 +188,50 @@ class Store:
             {"_id": operation_id, **expected}, update, return_document=ReturnDocument.AFTER
         )
 
-    async def claim(self, worker: str, lease_until: int, kinds: list[str], limit: int = 1) -> list[Doc]:
-        """Take up to `limit` operations that need work: ones whose worker's lease ran out (a crashed
-        or stopped replica's) first, then the next pending ones in priority order.
+    async def claimable(self, kinds: list[str], limit: int) -> list[Candidate]:
+        """The next operations that need work, in the order to take them: ones whose worker's lease ran
+        out (a crashed or stopped replica's) first, then pending ones by priority, oldest first.
 
-        The candidates come from one sorted query, and each is taken with a compare-and-set on its
-        id that repeats the query's condition, so of workers racing for one operation exactly one
-        wins it; a worker that lost some asks again, so losing a race never leaves work untaken. One
-        sorted query per batch, not per operation: nx-27017 sorts the whole pending queue for it
-        (6 ms at 2,000 pending, 18 ms at 5,000), which per operation made the worker, not the
-        requests, the store's main load."""
+        A worker asks once for a batch and claims each just before it works on it (`claim`): one
+        sorted query per batch, not per operation, since nx-27017 sorts the whole pending queue for
+        it (6 ms of store CPU at 2,000 pending, 18 ms at 5,000), which per operation made the
+        worker, not the requests, the store's main load. Each operation is still held only while it
+        is worked on, so a replica that dies holds no more than before."""
         moment = now_ms()
-        abandoned = {"status": "processing", "lease_until": {"$lt": moment}, "kind": {"$in": kinds}}
-        pending = {"status": "pending", "kind": {"$in": kinds}}
-        lease = {"status": "processing", "lease_owner": worker, "lease_until": lease_until}
-        taken: list[Doc] = []
-        for query in (abandoned, pending):
-            while len(taken) < limit:
-                candidates = (
-                    await self.operations.find(query, {"_id": 1})
-                    .sort([("priority_rank", ASCENDING), ("submitted_at", ASCENDING)])
-                    .limit(limit - len(taken))
-                    .to_list(None)
-                )
-                lost = 0
-                for candidate in candidates:
-                    claimed = await self.operations.find_one_and_update(
-                        {"_id": candidate["_id"], **query},
-                        {"$set": {**lease, "updated_at": moment}},
-                        return_document=ReturnDocument.AFTER,
-                    )
-                    if claimed is None:
-                        lost += 1  # another worker took it between the query and now
-                        continue
-                    if query is abandoned:
-                        metrics.LEASE_TAKEOVERS.inc()
-                    taken.append(claimed)
-                if not lost:
-                    break  # the query gave all it had, or all that was wanted
-        return taken
+        found: list[Candidate] = []
+        for query, abandoned in (
+            ({"status": "processing", "lease_until": {"$lt": moment}, "kind": {"$in": kinds}}, True),
+            ({"status": "pending", "kind": {"$in": kinds}}, False),
+        ):
+            rows = (
+                await self.operations.find(query, {"_id": 1})
+                .sort([("priority_rank", ASCENDING), ("submitted_at", ASCENDING)])
+                .limit(limit - len(found))
+                .to_list(None)
+            )
+            found += [Candidate({"_id": row["_id"], **query}, abandoned) for row in rows]
+            if len(found) >= limit:
+                break
+        return found
+
+    async def claim(self, worker: str, lease_until: int, candidate: Candidate) -> Doc | None:
+        """Take the operation if it still needs work: a compare-and-set on its id and the condition it
+        was found under, so of workers racing for one exactly one wins it (None for the others)."""
+        claimed = await self.operations.find_one_and_update(
+            candidate.condition,
+            {
+                "$set": {
+                    "status": "processing",
+                    "lease_owner": worker,
+                    "lease_until": lease_until,
+                    "updated_at": now_ms(),
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        if claimed is not None and candidate.abandoned:
+            metrics.LEASE_TAKEOVERS.inc()
+        return claimed
 
     async def claim_callback(self, owner: str, lease_until: int) -> Doc | None:
         """Take one callback to attempt, counting the attempt: one whose attempt died with its replica
@@ -261,14 +276,10 @@ class Store:
             {"$set": {"lease_until": lease_until}},
         )
 
-    async def release_leases(self, worker: str, operation_ids: list[str] | None = None) -> int:
-        """Give up every lease this worker holds (or only those on `operation_ids`), so another
-        replica takes the work over at once."""
-        query: Doc = {"lease_owner": worker, "status": "processing"}
-        if operation_ids is not None:
-            query["_id"] = {"$in": operation_ids}
+    async def release_leases(self, worker: str) -> int:
+        """Give up every lease this worker holds, so another replica takes the work over at once."""
         result = await self.operations.update_many(
-            query,
+            {"lease_owner": worker, "status": "processing"},
             {"$set": {"lease_owner": None, "lease_until": 0, "updated_at": now_ms()}},
         )
         return int(result.modified_count)

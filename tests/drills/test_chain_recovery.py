@@ -16,6 +16,7 @@ from pymongo import MongoClient
 from drills.chain_recovery import operation_in, recover_operations
 from harness.audit.chain import ChainTx
 from service.ports.store import Store
+from tests.support.claims import claim_next
 
 WALLET = {"_id": "w-1", "user_id": "u-1", "address": "TSourceWallet", "currency": "TRX"}
 
@@ -87,8 +88,8 @@ async def _claimed_by_a_worker(mongo: MongoClient[Any], database: str) -> set[st
     try:
         lease_until = int(time.time() * 1000) + 60_000
         kinds = ["payout", "usdt_transfer"]
-        while taken := await store.claim("worker-after-restore", lease_until, kinds, 50):
-            claimed.update(op["_id"] for op in taken)
+        while (op := await claim_next(store, "worker-after-restore", lease_until, kinds)) is not None:
+            claimed.add(op["_id"])
     finally:
         await store.close()
     return claimed

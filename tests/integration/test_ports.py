@@ -15,6 +15,7 @@ from service.ports.cache import Cache
 from service.ports.chain import Chain, Outcome
 from service.ports.store import Store
 from stack.local import Backends
+from tests.support.claims import claim_next
 
 
 async def test_only_one_worker_claims_an_operation(backends: Backends) -> None:
@@ -31,8 +32,8 @@ async def check_store_semantics(url: str) -> None:
                 new_operation("payout", f"op-{index}", "u", from_address="A", amount=1, currency="TRX")
             )
         lease = now_ms() + 30_000
-        claims = await asyncio.gather(*(store.claim(f"w{i}", lease, ["payout"]) for i in range(12)))
-        claimed = [op["_id"] for taken in claims for op in taken]
+        claims = await asyncio.gather(*(claim_next(store, f"w{i}", lease, ["payout"]) for i in range(12)))
+        claimed = [c["_id"] for c in claims if c is not None]
         assert sorted(claimed) == [f"op-{i}" for i in range(5)], "each operation claimed exactly once"
         assert await store.reserved("A", "TRX") == 5
         again, created = await store.insert_operation(
@@ -43,29 +44,29 @@ async def check_store_semantics(url: str) -> None:
         await store.close()
 
 
-async def test_a_batch_claim_takes_the_queue_in_order_and_racing_batches_share_nothing(
-    backends: Backends,
-) -> None:
+async def test_work_is_found_in_the_order_to_take_it_and_each_claim_is_won_once(backends: Backends) -> None:
     store = Store(backends.store.url, f"ports_{uuid.uuid4().hex[:6]}")
     await store.prepare()
     try:
         start = now_ms()
-        for index, priority in enumerate(("low", "normal", "high", "normal", "low", "high", "normal")):
+        for index, priority in enumerate(("low", "normal", "high", "normal", "low", "high")):
             op = new_operation(
                 "payout", f"op-{index}", "u", from_address="A", amount=1, currency="TRX", priority=priority
             )
             op["submitted_at"] = start + index
             await store.insert_operation(op)
+        found = await store.claimable(["payout"], 3)
+        assert [c.condition["_id"] for c in found] == ["op-2", "op-5", "op-1"], "high first, oldest first"
         lease = now_ms() + 30_000
-        first = await store.claim("first", lease, ["payout"], 3)
-        assert [op["_id"] for op in first] == ["op-2", "op-5", "op-1"], "high first, then oldest first"
-        racing = await asyncio.gather(*(store.claim(f"w{i}", lease, ["payout"], 2) for i in range(5)))
-        taken = [op["_id"] for batch in racing for op in batch]
-        assert sorted(taken) == ["op-0", "op-3", "op-4", "op-6"], "the rest, each taken exactly once"
-        assert await store.release_leases("first", ["op-5"]) == 1, "only the one named is handed back"
-        again = await store.claim("second", lease, ["payout"], 5)
-        assert [op["_id"] for op in again] == ["op-5"], "a handed-back operation is taken over at once"
-        assert await store.release_leases("first") == 2, "the first worker still held the other two"
+        assert await store.claim("a", lease, found[0]) is not None
+        assert await store.claim("b", lease, found[0]) is None, "a taken operation is not taken again"
+        assert await store.claim("c", now_ms() - 1, found[1]) is not None  # its lease has run out
+        again = await store.claimable(["payout"], 2)
+        assert [(c.condition["_id"], c.abandoned) for c in again] == [("op-5", True), ("op-1", False)], (
+            "an operation whose worker's lease ran out comes first"
+        )
+        taken_over = await store.claim("d", lease, again[0])
+        assert taken_over is not None and taken_over["lease_owner"] == "d"
     finally:
         await store.close()
 

@@ -31,6 +31,7 @@ from service.ports.vault import KeyVault
 from service.routes.admin import ledger_entry
 from stack.local import LOCAL_SECRETS, Backends
 from tests.e2e.test_payouts import new_address
+from tests.support.claims import claim_next
 from tests.support.ledger import assert_clean, expected_kinds, window_start
 
 DATABASE_PREFIX = "unit_operations_"
@@ -98,9 +99,10 @@ class World:
     async def take_over(self, op: Doc) -> tuple[Processor, Doc]:
         """A new worker claims the operation once its lease ran out, as after a crash."""
         successor = self.processor()
-        taken = await self.ports.store.claim(successor.worker_name, successor.lease_until(), [op["kind"]])
-        assert [t["_id"] for t in taken] == [op["_id"]], taken
-        return successor, taken[0]
+        lease_until = successor.lease_until()
+        taken = await claim_next(self.ports.store, successor.worker_name, lease_until, [op["kind"]])
+        assert taken is not None and taken["_id"] == op["_id"], taken
+        return successor, taken
 
     def assert_only_on_chain(self, wallet: Doc, txid: str) -> None:
         sent = [tx.tx_id for tx in self.sent_from(wallet["address"])]
