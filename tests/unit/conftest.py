@@ -71,9 +71,16 @@ class World:
         return wallet
 
     async def payout(
-        self, processor: Processor, wallet: Doc, to: str, amount: int, currency: str = "TRX"
+        self,
+        processor: Processor | None,
+        wallet: Doc,
+        to: str,
+        amount: int,
+        currency: str = "TRX",
+        submitted_at: int | None = None,
     ) -> Doc:
-        """A payout as the routes store it, already leased to `processor`."""
+        """A payout as the routes store it: leased to `processor` (the request's own, signing it at
+        once), or queued for any worker with None."""
         op = new_operation(
             "payout",
             str(uuid.uuid4()),
@@ -84,7 +91,9 @@ class World:
             amount=amount,
             currency=currency,
         )
-        stored, created = await self.ports.store.insert_operation(processor.leased(op))
+        if submitted_at is not None:
+            op["submitted_at"] = submitted_at
+        stored, created = await self.ports.store.insert_operation(processor.leased(op) if processor else op)
         assert created
         return stored
 

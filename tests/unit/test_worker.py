@@ -16,7 +16,8 @@ import pytest
 from pymongo import monitoring
 from pymongo.errors import PyMongoError
 
-from service.operations import Processor, new_operation
+from service.clock import now_ms
+from service.operations import Processor
 from service.ports.store import SOCKET_TIMEOUT_MS, Store
 from service.worker import Worker
 from stack.local import Backends
@@ -86,24 +87,12 @@ def private_store(tmp_path: Path) -> Iterator[Part]:
 
 
 async def _queued(world: World, wallet: dict[str, Any], count: int) -> list[str]:
-    """Payouts stored pending, as the routes queue them, oldest first: the order a worker takes them."""
-    ids = []
-    for index in range(count):
-        op = new_operation(
-            "payout",
-            str(uuid.uuid4()),
-            "unit",
-            wallet_id=wallet["_id"],
-            from_address=wallet["address"],
-            to_address=new_address(),
-            amount=1_000_000,
-            currency="TRX",
-        )
-        op["submitted_at"] += index  # distinct times: the queue's order is theirs
-        stored, created = await world.ports.store.insert_operation(op)
-        assert created
-        ids.append(stored["_id"])
-    return ids
+    """Payouts queued for any worker, oldest first (distinct times): the order a worker takes them."""
+    start = now_ms()
+    return [
+        (await world.payout(None, wallet, new_address(), 1_000_000, submitted_at=start + index))["_id"]
+        for index in range(count)
+    ]
 
 
 async def _stored(world: World, ids: list[str]) -> list[dict[str, Any]]:
