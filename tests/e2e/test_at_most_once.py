@@ -9,6 +9,7 @@ TRANSACTION_EXPIRATION_ERROR after its expiration, which is what once made the w
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from tests.e2e.test_payouts import new_address, trx_balance
 # Short-lived transactions and a small margin, so "after the expiration" comes within the test.
 SAFETY_ENV = {"TX_LIFETIME_SECONDS": "3", "RESIGN_MARGIN_SECONDS": "1", "WORKER_LEASE_SECONDS": "2"}
 AMOUNT = 3_000_000
+HOLD_SECONDS = 8  # how long a promise is watched to be kept
 
 
 class Crash:
@@ -41,6 +43,8 @@ class Crash:
         self.replicas: list[Part] = []
         self.store: MongoClient[dict[str, Any]] = MongoClient(backends.store.url)
         self.recipient = new_address()
+        # The chain is the session's (a block every 0.2 s): only blocks from here on can hold ours.
+        self.first_block = self._head()["number"]
 
     def pay_and_crash(self) -> dict[str, Any]:
         """Start a replica that crashes after its first broadcast; pay out; the stored operation."""
@@ -70,17 +74,30 @@ class Crash:
         return found
 
     def head_time(self) -> int:
-        return int(self.devnet.node("wallet/getnowblock", {})["block_header"]["raw_data"]["timestamp"])
+        return int(self._head()["timestamp"])
+
+    def _head(self) -> dict[str, Any]:
+        raw: dict[str, Any] = self.devnet.node("wallet/getnowblock", {})["block_header"]["raw_data"]
+        return raw
 
     def sent_on_chain(self) -> list[str]:
         """Every transaction the wallet sent, as the chain (not the lagging view) shows it."""
-        head = int(self.devnet.node("wallet/getnowblock", {})["block_header"]["raw_data"]["number"])
+        return [txid for txid, _ in self._sent()]
+
+    def landed_at(self, txid: str) -> int:
+        """The time (ms) of the block that holds the transaction."""
+        return next(at for sent, at in self._sent() if sent == txid)
+
+    def _sent(self) -> list[tuple[str, int]]:
+        """(tx id, block time) of what the wallet sent, scanning only the blocks since the test began
+        (scanning from block 0 grew with the session's chain: a minute per scan late in a run)."""
         sent = []
-        for number in range(head + 1):
-            for tx in self.devnet.node("wallet/getblockbynum", {"num": number}).get("transactions", []):
+        for number in range(self.first_block, int(self._head()["number"]) + 1):
+            block = self.devnet.node("wallet/getblockbynum", {"num": number})
+            for tx in block.get("transactions", []):
                 owner = tx["raw_data"]["contract"][0]["parameter"]["value"]["owner_address"]
                 if owner == self.wallet["address"]:
-                    sent.append(tx["txID"])
+                    sent.append((tx["txID"], int(block["block_header"]["raw_data"]["timestamp"])))
         return sent
 
     def _replica(self, **extra: str) -> Part:
@@ -130,9 +147,11 @@ def test_a_transaction_that_landed_is_not_signed_again_while_the_node_asked_lags
     first = crash.pay_and_crash()
     wait_for(lambda: crash.sent_on_chain() == [first["tx_id"]], 30, "the broadcast to land")
     crash.wait_expired(first)
-    # The node now serves a head 20 s old: it knows neither the block with the transaction nor any
-    # block past its expiration, so it cannot show that the transaction can no longer land.
-    crash.devnet.set_fault("lag", 60, seconds=20)
+    # The node now serves a head older than the transaction's block, for longer than the test looks:
+    # it knows neither that block nor any past the expiration, so it cannot show that the transaction
+    # can no longer land (a fixed lag did not always reach back to that block on a loaded machine).
+    behind_s = (time.time() * 1000 - crash.landed_at(first["tx_id"])) / 1000
+    crash.devnet.set_fault("lag", 60, seconds=math.ceil(behind_s) + HOLD_SECONDS + 10)
     manager = crash.restart()
 
     def unchanged() -> bool:
@@ -140,7 +159,7 @@ def test_a_transaction_that_landed_is_not_signed_again_while_the_node_asked_lags
         assert op["tx_id"] == first["tx_id"] and op["replaced_tx_ids"] == [], f"re-signed while lagging: {op}"
         return op["status"] == "processing"
 
-    holds(unchanged, seconds=8, what="the payout to wait, unsigned again, while the node lags")
+    holds(unchanged, seconds=HOLD_SECONDS, what="the payout to wait, unsigned again, while the node lags")
     assert crash.devnet.http.delete("/control/faults/lag").status_code == 200
     done = manager.wait_status(crash.path, ("completed", "failed"), timeout=60)
     assert done["status"] == "completed" and done["tx_id"] == first["tx_id"], done
