@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -24,4 +25,25 @@ def wait_for(
         if last:
             return last
         time.sleep(interval)
-    raise WaitTimeout(f"timed out after {timeout} s waiting for {what}; last value: {last!r}")
+    raise _timed_out(timeout, what, last)
+
+
+async def wait_for_async(
+    probe: Callable[[], Awaitable[T | None]],
+    timeout: float = 30.0,
+    what: str = "condition",
+    interval: float = 0.1,
+) -> T:
+    """`wait_for` with a coroutine probe, for code on an event loop: the loop runs on between calls."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise _timed_out(timeout, what, last)
+
+
+def _timed_out(timeout: float, what: str, last: object) -> WaitTimeout:
+    return WaitTimeout(f"timed out after {timeout} s waiting for {what}; last value: {last!r}")

@@ -54,6 +54,8 @@ MEMO_PREFIX = "op:"
 CONFIRM_POLL_MS = 500
 # While the payout kill switch is on, a held operation looks again this often.
 FROZEN_RECHECK_MS = 1000
+# The last_error of an operation parked by the payout kill switch.
+PAYOUTS_FROZEN = "payouts frozen"
 # How long a send can be on its way: longer than the chain port's broadcast timeout (10 s). A mark
 # older than this is a sender that died; its lease runs out and the next worker reads the switch anew.
 SEND_WINDOW_MS = 15_000
@@ -315,7 +317,7 @@ class Processor:
         """The payout kill switch is on: sign and send nothing; look again soon, without backing off,
         so the queue moves as soon as it is lifted."""
         return await self._set(
-            op, {"last_error": "payouts frozen", "next_check_at": now_ms() + FROZEN_RECHECK_MS, **changes}
+            op, {"last_error": PAYOUTS_FROZEN, "next_check_at": now_ms() + FROZEN_RECHECK_MS, **changes}
         )
 
     async def _later(self, op: Doc, why: str, **changes: Any) -> Doc:

@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 from service import metrics, refunds
-from service.operations import KINDS, PRIORITY_RANK, Processor
+from service.operations import KINDS, PAYOUTS_FROZEN, PRIORITY_RANK, Processor
 from service.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -92,8 +92,9 @@ class Worker:
             op = await store.claim(processor.worker_name, processor.lease_until(), candidate)
             if op is None:
                 continue  # another worker took it since
-            await processor.step(op)
             busy = True
+            if (await processor.step(op)).get("last_error") == PAYOUTS_FROZEN:
+                break  # the switch went on mid-round: the rest stays pending, not parked under this lease
         for held in await store.due_operations(processor.worker_name, limit=50):
             if not self._accepting:
                 break

@@ -16,8 +16,9 @@ import pytest
 from pymongo import monitoring
 from pymongo.errors import PyMongoError
 
+from harness.waiting import wait_for_async
 from service.clock import now_ms
-from service.operations import Processor
+from service.operations import PAYOUTS_FROZEN, Processor
 from service.ports.store import SOCKET_TIMEOUT_MS, Store
 from service.worker import Worker
 from stack.local import Backends
@@ -137,6 +138,43 @@ async def test_a_round_the_node_holds_up_stops_taking_work_after_half_a_lease(wo
     await world.run(slow, first, ("completed",))  # unless its lease ran out and the successor took it
     assert [op["status"] for op in await _stored(world, ids)] == ["completed"] * 3
     assert len(world.sent_from(wallet["address"])) == 3, "each sent once"
+
+
+async def test_a_freeze_during_a_round_leaves_the_rest_of_its_batch_pending(world: World) -> None:
+    worker = worker_for(world)
+    wallet = await world.wallet(funded=10_000_000)
+    first_id, *rest_ids = await _queued(world, wallet, 3)
+    world.devnet.control("latency", {"ms": 1000, "ttl_s": 30})  # the first payout's signing hangs 1 s
+    try:
+        round_ = asyncio.create_task(worker._tick())
+        await wait_for_async(
+            lambda: _held_by(world, first_id, worker._processor.worker_name),
+            10,
+            "the first payout taken",
+            0.02,
+        )
+        await world.ports.store.set_payout_freeze(True, "unit: frozen mid-round", "unit")
+        await round_
+    finally:
+        world.devnet.reset()
+    first, *rest = await _stored(world, [first_id, *rest_ids])
+    assert first["last_error"] == PAYOUTS_FROZEN and not world.sent_from(wallet["address"]), first
+    assert [(op["status"], op["lease_owner"]) for op in rest] == [("pending", None)] * 2, (
+        "the rest stay queued (any worker's once the switch is lifted), not parked under this round's lease"
+    )
+    await world.ports.store.set_payout_freeze(False, "unit: lifted", "unit")
+    await world.run(worker._processor, first, ("completed",))
+    while taken := await claim_next(
+        world.ports.store, worker._processor.worker_name, worker._processor.lease_until(), ["payout"]
+    ):
+        await world.run(worker._processor, taken, ("completed",))
+    assert [op["status"] for op in await _stored(world, [first_id, *rest_ids])] == ["completed"] * 3
+    assert len(world.sent_from(wallet["address"])) == 3, "each sent once"
+
+
+async def _held_by(world: World, op_id: str, worker_name: str) -> bool:
+    op = await world.ports.store.operation(op_id)
+    return op is not None and op["lease_owner"] == worker_name
 
 
 async def test_a_store_that_stops_answering_fails_calls_within_its_timeout(
