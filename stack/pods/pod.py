@@ -1,9 +1,13 @@
 """One pod: its container (a service process) kept running as kubelet would (restartPolicy Always).
 
-A pod keeps its name and port across container restarts. One long-lived thread per pod starts every
-container of that pod: PR_SET_PDEATHSIG (Part.die_with_parent) fires when the *thread* that started
-a child ends, so that thread must outlive its containers. Probe threads, one per probe and container,
-only watch and signal.
+A pod keeps its name and port across container restarts, as a Kubernetes pod keeps its IP; but here
+every pod listens on 127.0.0.1, so a port something else took while the container was down (another
+process, an outbound connection's local port) would crash-loop it for ever, where a pod's own IP
+cannot be taken: such a pod's next container starts on a new port, as a replaced pod gets a new IP.
+
+One long-lived thread per pod starts every container of that pod: PR_SET_PDEATHSIG
+(Part.die_with_parent) fires when the *thread* that started a child ends, so that thread must outlive
+its containers. Probe threads, one per probe and container, only watch and signal.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,7 +26,7 @@ from stack.pods.backoff import CrashLoopBackOff
 from stack.pods.events import emit, iso, utc_now
 from stack.pods.manifest import Deployment, Probe
 from stack.pods.probes import run_probe
-from stack.processes import Part
+from stack.processes import Part, free_port, port_free
 
 PENDING, RUNNING, BACKOFF = "Pending", "Running", "CrashLoopBackOff"
 STARTED = threading.Event()  # the gate of the startup probe itself: always open
@@ -66,12 +71,13 @@ class Container:
 
 
 class Pod:
-    def __init__(self, name: str, part: Part, port: int, spec: Deployment, backoff: CrashLoopBackOff) -> None:
-        """`spec` with its timings already scaled."""
+    def __init__(
+        self, name: str, container_at: Callable[[int], Part], spec: Deployment, backoff: CrashLoopBackOff
+    ) -> None:
+        """`container_at(port)`: the container listening on that port; `spec` with its timings scaled."""
         self.name = name
-        self.port = port
-        self.url = part.url
-        self._part = part
+        self._container_at = container_at
+        self._listen_on(free_port())
         self._spec = spec
         self._backoff = backoff
         self._lock = threading.Lock()
@@ -162,6 +168,8 @@ class Pod:
             if restart:
                 self._restarts += 1
             self._phase = PENDING
+            if not port_free(self.port):
+                self._move_port()
             try:
                 process = self._part.spawn()
             except OSError as exc:
@@ -195,6 +203,15 @@ class Pod:
                     daemon=True,
                 ).start()
         return container
+
+    def _listen_on(self, port: int) -> None:
+        self._part = self._container_at(port)
+        self.port, self.url = port, self._part.url
+
+    def _move_port(self) -> None:
+        taken = self.port
+        self._listen_on(free_port())
+        emit("port_moved", pod=self.name, taken=taken, port=self.port)
 
     def _watch(self, container: Container) -> None:
         returncode = container.process.wait()

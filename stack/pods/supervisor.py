@@ -24,7 +24,7 @@ from stack.pods.backoff import CrashLoopBackOff
 from stack.pods.events import emit
 from stack.pods.manifest import Deployment
 from stack.pods.pod import Pod
-from stack.processes import free_port, service_part
+from stack.processes import Part, service_part
 
 SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM}
 KILL_WAIT_SECONDS = 10.0  # SIGKILL takes effect at once; this is only a deadline for the proof
@@ -76,9 +76,13 @@ class Supervisor:
         name = self._deployment.new_pod_name(self._rng)
         while name in self._by_name():
             name = self._deployment.new_pod_name(self._rng)
-        port = free_port()
-        part = dataclasses.replace(service_part(self._run_dir, name, self._env, port), die_with_parent=True)
-        return Pod(name, part, port, self.spec, CrashLoopBackOff(self._time_scale))
+
+        def container_at(port: int) -> Part:
+            return dataclasses.replace(
+                service_part(self._run_dir, name, self._env, port), die_with_parent=True
+            )
+
+        return Pod(name, container_at, self.spec, CrashLoopBackOff(self._time_scale))
 
     def _by_name(self) -> dict[str, Pod]:
         return {pod.name: pod for pod in self.pods}
