@@ -33,6 +33,40 @@ MAX_HEAD_BYTES = 16 * 1024
 StopHook = Callable[[], Awaitable[None]]
 
 
+class TurnCoalescedWrites:
+    """A transport whose writes in one event-loop turn leave together, in one system call.
+
+    uvicorn writes a response's status line and headers as soon as the app starts the response, then
+    its body: two `send` calls and two TCP segments for every response, where one does. The writes of
+    a turn are kept and handed to the transport at the end of the turn (`writelines`: one `writev`);
+    a response streamed over several turns still leaves turn by turn. Closing sends what is kept first.
+    Everything else is the transport's own.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._kept: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if not self._kept:
+            asyncio.get_running_loop().call_soon(self._send_kept)
+        self._kept.append(data)
+
+    def close(self) -> None:
+        self._send_kept()
+        self._transport.close()
+
+    def _send_kept(self) -> None:
+        kept, self._kept = self._kept, []
+        if kept and not self._transport.is_closing():
+            self._transport.writelines(kept)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class ServerChoiceError(ValueError):
     """ASGI_SERVER names no server this module knows."""
 
@@ -91,9 +125,14 @@ async def _uvicorn(
 
     class HeadLimitedProtocol(HttpToolsProtocol):
         """httptools (llhttp) bounds no header section: count it here; raising in a parser callback
-        makes uvicorn answer 400 and close, as hypercorn (h11) does past its limit."""
+        makes uvicorn answer 400 and close, as hypercorn (h11) does past its limit. Its responses
+        leave in one write each (`TurnCoalescedWrites`)."""
 
         head_bytes = 0
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self.transport = TurnCoalescedWrites(transport)  # type: ignore[assignment]
 
         def on_message_begin(self) -> None:
             self.head_bytes = 0

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from quart import Quart, request
+from quart.asgi import ASGIHTTPConnection
 
 from service.connection import LeanHTTPConnection
 
@@ -110,3 +111,45 @@ def test_a_server_cancelling_the_request_still_sees_its_cancel() -> None:
 
     asyncio.run(scenario())
     assert seen["cancelled"] is True
+
+
+@pytest.mark.parametrize(
+    ("path", "root_path", "http_version"),
+    [("/api/v1/payouts/x", "", "1.1"), ("/svc/api/v1/payouts/x", "/svc", "1.1"), ("/health", "", "1.0")],
+)
+def test_a_request_is_built_as_quarts_own_with_the_same_headers(
+    path: str, root_path: str, http_version: str
+) -> None:
+    app = Quart("connection-test")
+    scope = {
+        **_scope("GET", path),
+        "root_path": root_path,
+        "http_version": http_version,
+        "query_string": b"a=1",
+        "headers": [
+            (b"host", b"test"),
+            (b"x-request-id", b"abc"),
+            (b"accept", b"*/*"),
+            (b"x-dup", b"1"),
+            (b"x-dup", b"2"),
+        ],
+    }
+
+    async def send(message: Any) -> None:
+        raise AssertionError("nothing is sent while a request is built")
+
+    ours = LeanHTTPConnection(app, scope)._create_request_from_scope(send)  # type: ignore[arg-type]
+    quarts = ASGIHTTPConnection(app, scope)._create_request_from_scope(send)  # type: ignore[arg-type]
+    assert list(ours.headers.items()) == list(quarts.headers.items())
+    assert (ours.method, ours.path, ours.root_path, ours.query_string, ours.http_version) == (
+        quarts.method,
+        quarts.path,
+        quarts.root_path,
+        quarts.query_string,
+        quarts.http_version,
+    )
+    for name in ("X-Request-ID", "x-request-id", "Content-Length", "X-Dup", "Host"):
+        assert ours.headers.get(name) == quarts.headers.get(name), name
+        assert (name in ours.headers) == (name in quarts.headers), name
+    assert ours.headers.get("Content-Length", type=int) is None and ours.content_length is None
+    assert ours.headers.getlist("X-Dup") == ["1", "2"]
