@@ -18,7 +18,7 @@ from werkzeug.routing import BaseConverter
 from service import VERSION, logs, metrics
 from service.callbacks import CallbackSender
 from service.config import Config
-from service.connection import LeanHTTPConnection
+from service.connection import LeanHTTPConnection, ServiceRequest
 from service.errors import invalid, register_error_handlers
 from service.network import NetworkMonitor
 from service.operations import Processor, Safety
@@ -90,6 +90,7 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
     config = config or Config.from_env()
     app = Quart("service")
     app.asgi_http_class = LeanHTTPConnection
+    app.request_class = ServiceRequest
     app.url_map.converters["id"] = IdConverter
     app.session_interface = NoCookieSessions()
     app.config["SERVICE"] = config

@@ -17,11 +17,12 @@ cancels its request's handler, as in Quart.
 from __future__ import annotations
 
 import asyncio
-from functools import partial
+import functools
 from typing import Any, cast
 from urllib.parse import urlparse
 
 from quart.asgi import ASGIHTTPConnection, _handle_exception, _normalise_path
+from quart.helpers import _split_blueprint_path
 from quart.typing import ASGIReceiveCallable, ASGISendCallable
 from quart.wrappers import Request, Response
 from werkzeug.datastructures import Headers
@@ -41,6 +42,20 @@ class RequestHeaders(Headers):
 
     def __contains__(self, key: Any) -> bool:
         return self.get(key) is not None if isinstance(key, str) else super().__contains__(key)
+
+
+class ServiceRequest(Request):
+    @property
+    def blueprints(self) -> list[str]:
+        """Quart's, found once per endpoint: Quart asks for it about five times a request (its hooks,
+        error handlers and teardown), and each time split the endpoint's name anew."""
+        rule = self.url_rule
+        return _blueprints_of(rule.endpoint) if rule is not None else []
+
+
+@functools.cache
+def _blueprints_of(endpoint: str) -> list[str]:
+    return _split_blueprint_path(endpoint.rpartition(".")[0]) if "." in endpoint else []
 
 
 class LeanHTTPConnection(ASGIHTTPConnection):
@@ -67,7 +82,7 @@ class LeanHTTPConnection(ASGIHTTPConnection):
             scope["http_version"],
             max_content_length=self.app.config["MAX_CONTENT_LENGTH"],
             body_timeout=self.app.config["BODY_TIMEOUT"],
-            send_push_promise=partial(self._send_push_promise, send),
+            send_push_promise=functools.partial(self._send_push_promise, send),
             scope=scope,
         )
 

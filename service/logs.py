@@ -27,7 +27,8 @@ def _secret_field(name: str) -> bool:
 
 
 def _scrub(value: Any) -> Any:
-    if isinstance(value, str):
+    # The substring test first: it is what the pattern needs, and ten times cheaper than a search.
+    if isinstance(value, str) and "Bearer" in value:
         return _BEARER.sub(r"\1[redacted]", value)
     return value
 

@@ -8,10 +8,12 @@ import asyncio
 from typing import Any
 
 import pytest
-from quart import Quart, request
+from quart import Blueprint, Quart, request
 from quart.asgi import ASGIHTTPConnection
+from quart.wrappers import Request
+from werkzeug.datastructures import Headers
 
-from service.connection import LeanHTTPConnection
+from service.connection import LeanHTTPConnection, ServiceRequest
 
 
 def _app(seen: dict[str, Any]) -> Quart:
@@ -153,3 +155,34 @@ def test_a_request_is_built_as_quarts_own_with_the_same_headers(
         assert (name in ours.headers) == (name in quarts.headers), name
     assert ours.headers.get("Content-Length", type=int) is None and ours.content_length is None
     assert ours.headers.getlist("X-Dup") == ["1", "2"]
+
+
+async def test_a_requests_blueprints_are_quarts_own() -> None:
+    app = Quart("connection-test")
+    outer, inner = Blueprint("outer", __name__), Blueprint("inner", __name__)
+
+    @inner.get("/x")
+    async def x() -> str:
+        return ""
+
+    outer.register_blueprint(inner, url_prefix="/in")
+    app.register_blueprint(outer, url_prefix="/out")
+
+    async def blueprints(request_class: type[Request], path: str) -> list[str]:
+        built = request_class(
+            "GET",
+            "http",
+            path,
+            b"",
+            Headers({"Host": "t"}),
+            "",
+            "1.1",
+            _scope("GET", path),
+            send_push_promise=None,  # type: ignore[arg-type]
+        )
+        async with app.request_context(built):  # pushing the context matches the request to a route
+            return list(built.blueprints)
+
+    assert await blueprints(ServiceRequest, "/out/in/x") == await blueprints(Request, "/out/in/x")
+    assert await blueprints(ServiceRequest, "/out/in/x") == ["outer.inner", "outer"]
+    assert await blueprints(ServiceRequest, "/nowhere") == await blueprints(Request, "/nowhere") == []
