@@ -1,12 +1,12 @@
 """How a replica turns one ASGI HTTP request into a Quart request: Quart's own way, with fewer tasks.
 
-Quart's `ASGIHTTPConnection` builds each request's headers one `add` at a time, in werkzeug's `Headers`,
-which raises and catches a BadRequestKeyError (an HTTPException, 1.7 µs to build) for every header it
-is asked for and lacks; each request asks for three it usually lacks (Content-Length and
-Transfer-Encoding for its body, X-Request-ID). Here they come in one list, in `RequestHeaders`.
+Quart's `ASGIHTTPConnection` builds each request's headers one `add` at a time, in werkzeug's
+`Headers`, which raises and catches a BadRequestKeyError (an HTTPException, 1.7 µs to build) for
+every header it is asked for and lacks; each request asks for three it usually lacks (Content-Length
+and Transfer-Encoding for its body, X-Request-ID). Here they come in one list, in `RequestHeaders`.
 
-It also runs each request as two new tasks (the handler and a body/disconnect
-reader) joined by `asyncio.wait`, cancels and gathers the loser, and sends the response inside
+It also runs each request as two new tasks (the handler and a body/disconnect reader) joined by
+`asyncio.wait`, cancels and gathers the loser, and sends the response inside
 `asyncio.wait_for`, which on Python 3.11 is a third task. On a read that is about 4 µs of a 100 µs
 hello-world. Here the handler runs in the server's own task and only the reader is a task, which on
 a disconnect cancels the handler, as Quart does; the send is bounded by `asyncio.timeout`. What a

@@ -39,13 +39,18 @@ class TurnCoalescedWrites:
     uvicorn writes a response's status line and headers as soon as the app starts the response, then
     its body: two `send` calls and two TCP segments for every response, where one does. The writes of
     a turn are kept and handed to the transport at the end of the turn (`writelines`: one `writev`);
-    a response streamed over several turns still leaves turn by turn. Closing sends what is kept first.
-    Everything else is the transport's own.
+    a response streamed over several turns still leaves turn by turn. Past `KEEP_AT_MOST` bytes what is
+    kept goes at once, so a large body in one turn is not held in memory and meets the transport's
+    flow control (pause_writing) as it did. Closing sends what is kept first. Everything else is the
+    transport's own.
     """
+
+    KEEP_AT_MOST = 64 * 1024
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
         self._kept: list[bytes] = []
+        self._kept_bytes = 0
 
     def write(self, data: bytes) -> None:
         if not data:
@@ -53,13 +58,16 @@ class TurnCoalescedWrites:
         if not self._kept:
             asyncio.get_running_loop().call_soon(self._send_kept)
         self._kept.append(data)
+        self._kept_bytes += len(data)
+        if self._kept_bytes >= self.KEEP_AT_MOST:
+            self._send_kept()
 
     def close(self) -> None:
         self._send_kept()
         self._transport.close()
 
     def _send_kept(self) -> None:
-        kept, self._kept = self._kept, []
+        kept, self._kept, self._kept_bytes = self._kept, [], 0
         if kept and not self._transport.is_closing():
             self._transport.writelines(kept)
 
