@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from loadtests.procs import hello_part
 from stack.processes import Part
+from tests.support.proc_io import write_calls
 
 
 def _exchange(service: Part, request: bytes) -> bytes:
@@ -50,12 +51,6 @@ def _response(conn: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
-def _write_calls(pid: int) -> int:
-    """The write system calls the process has made (`syscw`: write and writev, sockets included)."""
-    fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
-    return int(fields["syscw"])
-
-
 def test_each_response_leaves_in_one_write(tmp_path: Path) -> None:
     # uvicorn writes a response's head as soon as the app starts it and its body after: two system
     # calls and two TCP segments per response without serving.TurnCoalescedWrites. The bare app on
@@ -68,11 +63,11 @@ def test_each_response_leaves_in_one_write(tmp_path: Path) -> None:
             one = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
             conn.sendall(one)
             assert _response(conn).startswith(b"HTTP/1.1 200 ")
-            before = _write_calls(hello.pid)
+            before = write_calls(hello.pid)
             for _ in range(requests):
                 conn.sendall(one)
                 assert b'{"hello":"world"}' in _response(conn)
-            writes = _write_calls(hello.pid) - before
+            writes = write_calls(hello.pid) - before
     finally:
         hello.stop()
     # One each; two each would be 2 * requests (a margin for a stray write of the runtime's own).

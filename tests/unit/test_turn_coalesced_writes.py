@@ -5,18 +5,11 @@ thread's own, so other threads of the test process do not count)."""
 from __future__ import annotations
 
 import asyncio
-import threading
-from pathlib import Path
 
 import uvloop
 
 from service.serving import TurnCoalescedWrites
-
-
-def _write_calls() -> int:
-    io = Path(f"/proc/self/task/{threading.get_native_id()}/io")
-    fields = dict(line.split(": ") for line in io.read_text().splitlines())
-    return int(fields["syscw"])
+from tests.support.proc_io import write_calls
 
 
 async def _exercise(large: bytes) -> tuple[list[int], bytes]:
@@ -34,14 +27,14 @@ async def _exercise(large: bytes) -> tuple[list[int], bytes]:
     port = server.sockets[0].getsockname()[1]
     transport, _ = await asyncio.get_running_loop().create_connection(asyncio.Protocol, "127.0.0.1", port)
     writes = TurnCoalescedWrites(transport)  # type: ignore[arg-type]
-    start = _write_calls()
+    start = write_calls()
     writes.write(b"head ")
     writes.write(b"body ")
-    kept = _write_calls() - start
+    kept = write_calls() - start
     await asyncio.sleep(0)  # the turn ends
-    one_turn = _write_calls() - start
+    one_turn = write_calls() - start
     writes.write(large)
-    large_at_once = _write_calls() - start
+    large_at_once = write_calls() - start
     writes.write(b" tail")
     writes.close()
     await asyncio.wait_for(ended.wait(), 5)  # the receiver saw the end of the stream
