@@ -2,10 +2,10 @@
 
 A pod keeps its name and port across container restarts, as a Kubernetes pod keeps its IP (its
 sandbox, the `pause` container, holds the network namespace while app containers restart: kubelet's
-pkg/kubelet/dockershim/docker_sandbox.go); but here
-every pod listens on 127.0.0.1, so a port something else took while the container was down (another
-process, an outbound connection's local port) would crash-loop it for ever, where a pod's own IP
-cannot be taken: such a pod's next container starts on a new port, as a replaced pod gets a new IP.
+pkg/kubelet/dockershim/docker_sandbox.go); but here every pod listens on 127.0.0.1, so a port
+something else took while the container was down (another process, an outbound connection's local
+port) would crash-loop it for ever, where a pod's own IP cannot be taken: such a pod's next
+container starts on a new port, as a replaced pod gets a new IP.
 
 One long-lived thread per pod starts every container of that pod: PR_SET_PDEATHSIG
 (Part.die_with_parent) fires when the *thread* that started a child ends, so that thread must outlive
