@@ -172,26 +172,21 @@ class Part:
 
 
 def store_part(run_dir: Path, port: int | None = None) -> Part:
-    """nx-27017: a MongoDB wire-protocol server on SQLite, so pymongo runs unchanged."""
+    """nx-27017: a MongoDB wire-protocol server on SQLite, so pymongo runs unchanged (stack/store_server.py
+    says how it is served)."""
     port = port or free_port()
     data = run_dir / "store"
     data.mkdir(parents=True, exist_ok=True)
-    pid_file = data / "nx-27017.pid"
-    pid_file.unlink(missing_ok=True)  # a stale pid file after kill -9 makes it refuse to start
     return Part(
         "store",
         [
-            str(Path(PYTHON).parent / "nx-27017"),
+            PYTHON,
+            "-m",
+            "stack.store_server",
             "--data-dir",  # one SQLite file per database: databases are isolated as on MongoDB
             str(data / "databases"),
-            "--host",
-            "127.0.0.1",
-            "-p",
+            "--port",
             str(port),
-            "--pid-file",
-            str(pid_file),
-            "--log-file",
-            str(data / "nx-27017.log"),
         ],
         run_dir / "logs" / "store.log",
         lambda: port_open(port),

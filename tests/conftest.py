@@ -56,6 +56,7 @@ NEEDS = {
     "smoke": "e2e",
     "stack": "stack",
     "stack/test_monitoring_config.py": "unit",
+    "stack/test_store_server.py": "component",
     "observability": "live",
     "load": "unit",
     "load/test_precision.py": "component",
