@@ -1,14 +1,16 @@
 """The store: nx-27017 (a MongoDB wire-protocol server on SQLite), served the way the stack needs it.
 
-`python -m stack.store_server --data-dir DIR --port N` runs nx-27017's own handler and asyncio server,
-with two of its defaults changed, because each made the store measure itself instead of the replicas
-in front of it:
+`python -m stack.store_server --data-dir DIR --port N` runs nx-27017's own handler and asyncio server
+with two of its defaults changed:
 - Each command runs on the event loop's thread. nx-27017 hands every command to a worker thread
   (`asyncio.to_thread`), yet the commands of one database run one at a time under its per-database
-  lock, so the hop buys no concurrency; it cost about 0.25 ms of CPU per command (a ping 0.43 ms ->
-  0.10 ms with this and the next change; six clients at once: 1,539 -> 3,174 commands a second).
-- Its per-command INFO lines are off (WARNING and above are kept): two lines for every command, to
-  a file and to stderr, a few hundred MB over one benchmark.
+  lock, so the hop buys no concurrency. Where the scheduler puts the two threads on different cores,
+  as in the local stack and the tests, it costs a cross-core wake-up per command.
+- Its INFO lines are off (WARNING and above are kept): two for every command it passes to its
+  generic path (a ping, as every readiness probe sends), to a file and to stderr, about 500 bytes.
+`python -m loadtests.store_benchmark` measures both ways side by side. Not pinned: 1.2 to 1.7x less
+store CPU per command, six clients 1.5 to 1.9x the commands a second. Pinned to one core, as `tronops
+bench` runs the store: level within the run-to-run spread, but for a ping (2x: its log lines).
 A real MongoDB answers a ping in microseconds; this is still slower, only less so. What the store
 does with each command, and how it fails (paused, killed, refusing connections), is nx-27017's own.
 """
