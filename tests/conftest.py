@@ -60,6 +60,7 @@ NEEDS = {
     "observability": "live",
     "load": "unit",
     "load/test_precision.py": "component",
+    "load/test_store_benchmark.py": "component",
     "load/test_live.py": "stack",
     "chaos": "live",
     "chaos/test_kubernetes_path.py": "unit",
