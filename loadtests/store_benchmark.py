@@ -192,21 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.pin = args.pin and not ONE_CPU
-    own_cpus = os.sched_getaffinity(0)
     if args.pin:
         pin(os.getpid(), CLIENT_CPU)  # this process's clients (threads inherit it) on the other core
-    try:
-        with tempfile.TemporaryDirectory(prefix="store-benchmark-") as tmp:
-            run_dir = Path(tmp)
-            print("the store on CPU 0, its clients on CPU 1" if args.pin else "not pinned", flush=True)
-            print(f"nx-27017 as it serves itself: seeding {args.operations} ...", flush=True)
-            stock = measure(stock_part(run_dir), args)
-            print(
-                f"as the stack serves it (stack/store_server.py): seeding {args.operations} ...", flush=True
-            )
-            ours = measure(store_part(run_dir), args)
-    finally:
-        pin(os.getpid(), own_cpus)  # a caller in-process (a test) keeps its own CPUs
+    with tempfile.TemporaryDirectory(prefix="store-benchmark-") as tmp:
+        run_dir = Path(tmp)
+        print("the store on CPU 0, its clients on CPU 1" if args.pin else "not pinned", flush=True)
+        print(f"nx-27017 as it serves itself: seeding {args.operations} ...", flush=True)
+        stock = measure(stock_part(run_dir), args)
+        print(f"as the stack serves it (stack/store_server.py): seeding {args.operations} ...", flush=True)
+        ours = measure(store_part(run_dir), args)
     print(report(stock, ours, args.clients))
     return 0
 
