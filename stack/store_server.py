@@ -11,6 +11,8 @@ with two of its defaults changed:
 `python -m loadtests.store_benchmark` measures both ways side by side. Not pinned: 1.2 to 1.7x less
 store CPU per command, six clients 1.5 to 1.9x the commands a second. Pinned to one core, as `tronops
 bench` runs the store: level within the run-to-run spread, but for a ping (2x: its log lines).
+The cost: a slow command now holds up the commands of every database (before, those of its own;
+MongoDB holds up neither), so a readiness ping waits behind it, a harsher stand-in, not a kinder one.
 A real MongoDB answers a ping in microseconds; this is still slower, only less so. What the store
 does with each command, and how it fails (paused, killed, refusing connections), is nx-27017's own.
 """
