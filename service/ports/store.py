@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from service import metrics
 from service.clock import now_ms
@@ -48,7 +48,60 @@ LEDGER_ORDER = [("submitted_at", ASCENDING), ("_id", ASCENDING)]
 PAYOUT_FREEZE = "payout_freeze"
 # A refund being reserved (service/refunds.py) already promises its amount out of the wallet.
 PROMISED = (*UNFINISHED, "reserving")
+STATUSES = (*FINAL_STATES, *PROMISED)
+# The funds check sums what a wallet's open operations promise; served by this index, it reads only
+# those, however many finished ones the wallet has (a payout wallet's history grows without end).
+PROMISED_BY_SOURCE = [("from_address", ASCENDING), ("status", ASCENDING)]
+# Indexes an earlier version made, each the prefix of one `prepare` makes now, which serves every query
+# it did: kept, each would cost every insert and every change of an operation and serve nothing.
+SUPERSEDED_INDEXES = (
+    [("from_address", ASCENDING)],  # PROMISED_BY_SOURCE
+    [("status", ASCENDING), ("kind", ASCENDING)],  # UNFINISHED_BY_KIND
+)
+
+
+def status_range(statuses: tuple[str, ...]) -> Doc:
+    """The condition matching exactly `statuses`, as one range: `{"$in": [...]}` on a field is
+    evaluated document by document in nx-27017 (as "any array element in", through SQLite's
+    json_each), so it reads every operation an index leads it to (or all of them), while a range is
+    answered from the index, as in MongoDB. Refused if another status falls inside the range."""
+    low, high = min(statuses), max(statuses)
+    inside = {status for status in STATUSES if low <= status <= high}
+    if inside != set(statuses):
+        raise ValueError(f"statuses {sorted(inside - set(statuses))} sort among {statuses}: not one range")
+    return {"$gte": low, "$lte": high}
+
+
+PROMISED_RANGE = status_range(PROMISED)
+UNFINISHED_RANGE = status_range(UNFINISHED)
+
+
+# The aggregations the funds check (each money move) and the metrics scrape (each scrape) run
+# over the whole ledger; loadtests/history_benchmark.py measures them as the ledger grows.
+def reserved_pipeline(address: str, currency: str, per_operation: int) -> list[Doc]:
+    return [
+        {"$match": {"from_address": address, "currency": currency, "debits": True, "status": PROMISED_RANGE}},
+        {"$group": {"_id": None, "total": {"$sum": {"$add": ["$amount", per_operation]}}}},
+    ]
+
+
+def oldest_unfinished_pipeline() -> list[Doc]:
+    return [
+        {"$match": {"status": UNFINISHED_RANGE}},
+        {"$group": {"_id": "$kind", "oldest": {"$min": "$submitted_at"}}},
+    ]
+
+
+def unsent_by_source_pipeline(currency: str, limit: int) -> list[Doc]:
+    return [
+        {"$match": {"status": UNFINISHED_RANGE, "stage": "queued", "currency": currency}},
+        {"$group": {"_id": "$from_address", "count": {"$sum": 1}, "amount": {"$sum": "$amount"}}},
+        {"$limit": limit},
+    ]
+
+
 DUPLICATE_KEY = 11000  # MongoDB's error code for an insert whose _id (or unique key) is taken
+INDEX_NOT_FOUND = 27
 
 
 @dataclass(frozen=True)
@@ -89,18 +142,28 @@ class Store:
         """Create the indexes every replica relies on (idempotent)."""
         await self.wallets.create_index([("address", ASCENDING)], unique=True)
         await self.wallets.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
-        await self.operations.create_index([("status", ASCENDING), ("kind", ASCENDING)])
         for keys in WORKER_INDEXES:
             await self.operations.create_index(keys)
         await self.operations.create_index([("user_id", ASCENDING), ("kind", ASCENDING)])
         await self.operations.create_index([("tx_id", ASCENDING)])
-        await self.operations.create_index([("from_address", ASCENDING)])
+        await self.operations.create_index(PROMISED_BY_SOURCE)
         await self.operations.create_index([("to_address", ASCENDING)])
         await self.operations.create_index(EXPIRED_CALLBACK_LEASES)
         # Not (submitted_at, _id): nx-27017 refuses every insert into a collection with `_id` in a
         # compound index ("JSON path error near '_id'"); the _id tie-break sorts the few equal times.
         await self.operations.create_index([("submitted_at", ASCENDING)])
         await self.wallets.create_index([("created_at", ASCENDING)])
+        await self._drop_superseded_indexes()
+
+    async def _drop_superseded_indexes(self) -> None:
+        superseded = [[tuple(key) for key in keys] for keys in SUPERSEDED_INDEXES]
+        for name, info in (await self.operations.index_information()).items():
+            if [tuple(key) for key in info["key"]] in superseded:
+                try:
+                    await self.operations.drop_index(name)
+                except OperationFailure as exc:
+                    if exc.code != INDEX_NOT_FOUND:  # another replica starting dropped it first
+                        raise
 
     async def ping(self) -> bool:
         await self._client.admin.command("ping")
@@ -286,33 +349,17 @@ class Store:
 
     async def oldest_unfinished(self) -> dict[str, int]:
         """Per kind, the submission time (ms) of the oldest operation not yet final."""
-        rows = self.operations.aggregate(
-            [
-                {"$match": {"status": {"$in": list(UNFINISHED)}}},
-                {"$group": {"_id": "$kind", "oldest": {"$min": "$submitted_at"}}},
-            ]
-        )
+        rows = self.operations.aggregate(oldest_unfinished_pipeline())
         return {str(row["_id"]): int(row["oldest"]) async for row in await rows}
 
     async def reserved(self, address: str, currency: str, per_operation: int = 0) -> int:
         """Amount already promised out of an address by operations not yet final, plus `per_operation`
-        for each of them (the memo fee a TRX move will burn on top of its amount). One query per call,
-        not batched across addresses: nx-27017 answers `from_address: {$in: [...]}` by scanning the
-        whole collection (9 ms against 0.8 ms for an equality on 6,000 operations), so a batch would
-        move the cost to the store every replica shares."""
-        rows = self.operations.aggregate(
-            [
-                {
-                    "$match": {
-                        "from_address": address,
-                        "currency": currency,
-                        "debits": True,
-                        "status": {"$in": list(PROMISED)},
-                    }
-                },
-                {"$group": {"_id": None, "total": {"$sum": {"$add": ["$amount", per_operation]}}}},
-            ]
-        )
+        for each of them (the memo fee a TRX move will burn on top of its amount). The index
+        PROMISED_BY_SOURCE leads it to the address's open operations only, not its history.
+        One query per call, not batched across addresses: nx-27017 answers `from_address: {$in: [...]}`
+        by scanning the whole collection (9 ms against 0.8 ms for an equality on 6,000 operations), so
+        a batch would move the cost to the store every replica shares."""
+        rows = self.operations.aggregate(reserved_pipeline(address, currency, per_operation))
         async for row in await rows:
             return int(row["total"])
         return 0
@@ -336,13 +383,7 @@ class Store:
     async def unsent_by_source(self, currency: str, limit: int) -> dict[str, tuple[int, int]]:
         """(count, amount) of the operations not final and not yet signed, per source address, for
         at most `limit` addresses: what each wallet still has to pay out."""
-        rows = self.operations.aggregate(
-            [
-                {"$match": {"status": {"$in": list(UNFINISHED)}, "stage": "queued", "currency": currency}},
-                {"$group": {"_id": "$from_address", "count": {"$sum": 1}, "amount": {"$sum": "$amount"}}},
-                {"$limit": limit},
-            ]
-        )
+        rows = self.operations.aggregate(unsent_by_source_pipeline(currency, limit))
         return {str(row["_id"]): (int(row["count"]), int(row["amount"])) async for row in await rows}
 
     async def queue_depth(self, kind: str) -> dict[str, int]:

@@ -25,8 +25,17 @@ async def test_only_one_worker_claims_an_operation(backends: Backends) -> None:
 async def check_store_semantics(url: str) -> None:
     """What the worker and idempotency rely on; run against nx-27017 here and real MongoDB with Docker."""
     store = Store(url, f"ports_{uuid.uuid4().hex[:6]}")
+    # As a store an earlier version prepared: with two indexes the ones made now lead with.
+    await store.operations.create_index([("from_address", 1)])
+    await store.operations.create_index([("status", 1), ("kind", 1)])
     await store.prepare()
     try:
+        indexes = (await store.operations.index_information()).values()
+        keys = [[tuple(key) for key in index["key"]] for index in indexes]
+        assert [("from_address", 1)] not in keys and [("status", 1), ("kind", 1)] not in keys, keys
+        assert [("from_address", 1), ("status", 1)] in keys, "the funds check's index"
+        assert [("status", 1), ("kind", 1), ("submitted_at", 1)] in keys
+        await store.prepare()  # the next replica to start finds nothing left to drop
         for index in range(5):
             await store.insert_operation(
                 new_operation("payout", f"op-{index}", "u", from_address="A", amount=1, currency="TRX")
