@@ -25,12 +25,12 @@ from typing import Any
 from pymongo import ASCENDING, MongoClient
 
 from loadtests.procs import cpu_seconds, pin
+from service.ports.store import PROMISED_BY_SOURCE, reserved_pipeline
 from stack.processes import PYTHON, Part, free_port, port_open, store_part
 
 STORE_CPU, CLIENT_CPU = {0}, {1}
 ONE_CPU = (os.cpu_count() or 1) == 1  # then the store and its clients share it, pinned or not
 ADDRESSES = 300
-PROMISED = ["pending", "processing", "reserving"]
 
 Doc = dict[str, Any]
 Command = Callable[[], Any]
@@ -63,7 +63,7 @@ def stock_part(run_dir: Path) -> Part:
 
 def seed(operations: Any, count: int) -> None:
     """Payout-like operations over a few hundred addresses, one in ten not final, as the bench leaves."""
-    operations.create_index([("from_address", ASCENDING)])
+    operations.create_index(PROMISED_BY_SOURCE)
     operations.create_index([("status", ASCENDING), ("kind", ASCENDING)])
     rng = random.Random(7)
     operations.insert_many(
@@ -86,10 +86,7 @@ def commands(client: MongoClient[Doc], who: int = 0) -> dict[str, Command]:
     operations = db["operations"]
     address = f"T{who % ADDRESSES:033d}"
     inserted = iter(range(10**9))
-    reserved: list[Doc] = [
-        {"$match": {"from_address": address, "currency": "TRX", "debits": True, "status": {"$in": PROMISED}}},
-        {"$group": {"_id": None, "total": {"$sum": "$amount"}}},
-    ]
+    reserved = reserved_pipeline(address, "TRX", 0)  # the funds check's, as the service sends it
     return {
         "ping": lambda: db.command("ping"),
         "find by _id": lambda: operations.find_one({"_id": f"op-{who}"}),

@@ -61,6 +61,7 @@ NEEDS = {
     "load": "unit",
     "load/test_precision.py": "component",
     "load/test_store_benchmark.py": "component",
+    "load/test_history_benchmark.py": "component",
     "load/test_live.py": "stack",
     "chaos": "live",
     "chaos/test_kubernetes_path.py": "unit",
