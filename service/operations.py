@@ -27,6 +27,7 @@ payments may also be `cancelled` while pending). Inside `processing` a stage rec
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -52,6 +53,13 @@ BACKOFF_MAX_MS = 30_000
 MEMO_PREFIX = "op:"
 # How often an operation waiting for its block (or its block's solidification) asks again.
 CONFIRM_POLL_MS = 500
+# An operation in a block waits for the solidified head to reach it: about 19 blocks on mainnet (a
+# block is solid once 70 % of the 27 SRs built on it; java-tron's SOLIDIFIED_THRESHOLD), at one block
+# per 3 s (BLOCK_PRODUCED_INTERVAL), about a minute. It sleeps until then instead of asking every
+# CONFIRM_POLL_MS (a store write and two node calls each time: about 90 writes and 180 node calls per
+# payout at that pace), but never longer than this, so a chain that stalls or forks is looked at again.
+SOLID_WAIT_MAX_MS = 30_000
+TRON_BLOCK_MS = 3000  # the pace assumed when the node's own blocks do not show one
 # While the payout kill switch is on, a held operation looks again this often.
 FROZEN_RECHECK_MS = 1000
 # The last_error of an operation parked by the payout kill switch.
@@ -220,10 +228,21 @@ class Processor:
         height = await chain.included_in(txid)
         if height is None:
             return None
+        wait = await self._until_solid(height)
         return await self._set(
-            op,
-            {"stage": "broadcast", "block_height": height, "next_check_at": now_ms() + CONFIRM_POLL_MS},
+            op, {"stage": "broadcast", "block_height": height, "next_check_at": now_ms() + wait}
         )
+
+    async def _until_solid(self, height: int) -> int:
+        """How long until the node's solidified head should reach `height`: when its head is `height -
+        solid` blocks past the one it has now, at the pace its last blocks were made. One look at both
+        heads per wait, not one at the transaction per CONFIRM_POLL_MS."""
+        (head, head_time), (solid, solid_time) = await asyncio.gather(
+            self._ports.chain.head_block(), self._ports.chain.solid_block()
+        )
+        per_block = (head_time - solid_time) / (head - solid) if head > solid else TRON_BLOCK_MS
+        due = head_time + (height - solid) * per_block
+        return int(min(SOLID_WAIT_MAX_MS, max(CONFIRM_POLL_MS, due - now_ms())))
 
     async def _broadcast(self, op: Doc) -> Doc:
         attempt = op.get("broadcast_attempts", 0) + 1

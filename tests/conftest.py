@@ -33,6 +33,7 @@ NEEDS = {
     "unit/test_chain_answers.py": "component",
     "unit/test_operations.py": "component",
     "unit/test_worker.py": "component",
+    "unit/test_confirmation_wait.py": "component",
     "alerts": "unit",
     "audit": "e2e",
     "audit/test_torture.py": "stack",

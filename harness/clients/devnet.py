@@ -32,6 +32,12 @@ class Devnet(JsonClient):
     def clear_fault(self, name: str) -> dict[str, Any]:
         return dict(self.call("DELETE", f"/control/faults/{name}"))
 
+    def requests_to(self, path: str) -> int:
+        """How many requests the node has answered on `path` ("/wallet/getnowblock"), any status."""
+        page = self.http.get("/metrics")
+        page.raise_for_status()
+        return int(metric_sum(page.text, "tron_devnet_requests_total", path=path))
+
     def broadcasts_taken(self) -> int:
         """How many broadcasts the node has taken (answered SUCCESS, or took and lost the answer)."""
         page = self.http.get("/metrics")
