@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -17,6 +18,17 @@ class ApiError(RuntimeError):
     def __init__(self, what: str, response: httpx.Response) -> None:
         super().__init__(f"{what}: {response.status_code} {response.text[:500]}")
         self.status = response.status_code
+
+
+def _budget_pace(response: httpx.Response) -> float:
+    """Seconds to wait before the next request so the rate-limit budget the response reports
+    (X-RateLimit-Remaining requests until X-RateLimit-Reset seconds from now) lasts until it resets."""
+    try:
+        remaining = int(response.headers["X-RateLimit-Remaining"])
+        reset = float(response.headers["X-RateLimit-Reset"])
+    except (KeyError, ValueError):
+        return 0.0
+    return reset / (remaining + 1)
 
 
 class Api:
@@ -50,11 +62,15 @@ class Api:
         return dict(response.json())
 
     def wait_status(self, path: str, statuses: tuple[str, ...], timeout: float = 30.0) -> dict[str, Any]:
-        """GET `path` until its `status` is one of `statuses`; that body (WaitTimeout otherwise)."""
+        """GET `path` until its `status` is one of `statuses`; that body (WaitTimeout otherwise).
+        Polls no faster than the caller's rate-limit budget lasts until its window resets, so a long
+        wait does not spend the route group's minute and then see nothing but 429s."""
+        deadline = time.monotonic() + timeout
 
         def probe() -> dict[str, Any] | None:
             response = self.get(path)
-            if response.status_code >= 500:  # unavailable for now (the service's 503, the mesh's own reply)
+            time.sleep(max(0.0, min(_budget_pace(response), deadline - time.monotonic())))
+            if response.status_code >= 500 or response.status_code == 429:  # unavailable or over the limit
                 return None
             body = response.json()
             return body if body.get("status") in statuses else None

@@ -29,13 +29,13 @@ from tests.support.ledger import assert_clean, window_start
 from tests.unit.conftest import DATABASE_PREFIX, World, ledger_side
 
 BLOCK_SECONDS = 0.1
-CONFIRMATIONS = 40  # 4 s from a block to its solidification: 8 looks at CONFIRM_POLL_MS
+CONFIRMATIONS = 60  # 6 s from a block to its solidification: 12 looks at CONFIRM_POLL_MS
 SOLID_LOOKUP = "/walletsolidity/gettransactioninfobyid"
 
 
 @pytest.fixture
 async def slow_world(backends: Backends, tmp_path: Path) -> AsyncIterator[World]:
-    """The session's store and Redis, and a devnet of its own whose blocks take 4 s to solidify."""
+    """The session's store and Redis, and a devnet of its own whose blocks take 6 s to solidify."""
     part = devnet_part(tmp_path, block_interval=BLOCK_SECONDS, confirmations=CONFIRMATIONS).start()
     devnet = Devnet(part.url)
     # As a live chain is: its solidified head already trailing the head by CONFIRMATIONS blocks and
@@ -78,14 +78,14 @@ async def test_a_payout_in_a_block_looks_again_when_the_block_should_be_solid(sl
     done = await world.ports.store.operation(op["_id"])
     assert done is not None and done["status"] == "completed", done
     looks = world.devnet.requests_to(SOLID_LOOKUP) - looks_before
-    waited_ms = CONFIRMATIONS * BLOCK_SECONDS * 1000
-    assert looks <= 3, (
-        f"{looks} looks at the solidified chain in {waited_ms:.0f} ms (every {CONFIRM_POLL_MS} ms: 8)"
-    )
-    # Settled soon after its block became solid: that is when the block CONFIRMATIONS later was made.
+    polled = int(CONFIRMATIONS * BLOCK_SECONDS * 1000 / CONFIRM_POLL_MS)
+    # Usually 2 or 3: before the wait, at its end, and once more if the head ran a block late.
+    assert looks <= 5, f"{looks} looks at the solidified chain (every {CONFIRM_POLL_MS} ms: {polled})"
+    # Settled soon after its block became solid (when the block CONFIRMATIONS later was made): within
+    # a look or two, with room for a busy machine.
     solid_at = world.devnet.node("wallet/getblockbynum", {"num": done["block_height"] + CONFIRMATIONS})
     solidified_ms = int(solid_at["block_header"]["raw_data"]["timestamp"])
-    assert done["completed_at"] - solidified_ms <= 1000, (done["completed_at"], solidified_ms)
+    assert done["completed_at"] - solidified_ms <= 2000, (done["completed_at"], solidified_ms)
     world.assert_only_on_chain(wallet, done["tx_id"])
 
 
