@@ -16,14 +16,13 @@ import asyncio
 import copy
 import itertools
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pymongo import MongoClient
 
-from loadtests.procs import cpu_seconds
+from loadtests.store_benchmark import Cost, one_client
 from service.operations import new_operation
 from service.ports.store import (
     FINAL_STATES,
@@ -37,7 +36,6 @@ from service.ports.store import (
 from stack.processes import store_part
 
 Doc = dict[str, Any]
-Cost = tuple[float, float]  # round trip ms, the store's CPU ms, per call
 DATABASE = "history_benchmark"
 BUSY = "T" + "B" * 33  # the payout wallet whose history grows
 OTHERS, OTHER_OPERATIONS, OPEN_SHARE = 300, 2000, 10  # the rest of the ledger: one in ten still open
@@ -70,15 +68,9 @@ def payout(number: int, address: str, status: str) -> Doc:
 
 
 def cost(operations: Any, pipeline: list[Doc], pid: int, seconds: float) -> tuple[Cost, list[Doc]]:
-    """Round trip ms and the store's CPU ms per call, the pipeline run in a loop for `seconds`; and
-    its answer."""
-    answer = list(operations.aggregate(pipeline))  # opens the connection, warms the store's caches
-    count, cpu, started = 0, cpu_seconds(pid), time.perf_counter()
-    while count < 3 or time.perf_counter() - started < seconds:
-        operations.aggregate(pipeline).to_list()
-        count += 1
-    elapsed = time.perf_counter() - started
-    return (1000 * elapsed / count, 1000 * (cpu_seconds(pid) - cpu) / count), answer
+    """The pipeline's cost per call, run as the store benchmark runs a command; and its answer."""
+    answer = list(operations.aggregate(pipeline))
+    return one_client(lambda: operations.aggregate(pipeline).to_list(), pid, seconds), answer
 
 
 def _same(one: list[Doc], other: list[Doc]) -> bool:
@@ -151,7 +143,13 @@ def report(results: dict[str, list[tuple[int, Cost, Cost]]]) -> str:
     ]
     for name, measured in results.items():
         lines.append(f"  {name}")
-        for size, (listed_rt, listed_cpu), (ranged_rt, ranged_cpu) in measured:
+        for size, listed, ranged in measured:
+            listed_rt, listed_cpu, ranged_rt, ranged_cpu = (
+                listed.round_trip_ms,
+                listed.store_cpu_ms,
+                ranged.round_trip_ms,
+                ranged.store_cpu_ms,
+            )
             ratio = f"{listed_cpu / ranged_cpu:.1f}x" if ranged_cpu > 0 else "-"
             lines.append(
                 f"    {size:>7,} finished {listed_cpu:8.2f} ({listed_rt:6.2f}) | "

@@ -34,15 +34,16 @@ class Devnet(JsonClient):
 
     def requests_to(self, path: str) -> int:
         """How many requests the node has answered on `path` ("/wallet/getnowblock"), any status."""
-        page = self.http.get("/metrics")
-        page.raise_for_status()
-        return int(metric_sum(page.text, "tron_devnet_requests_total", path=path))
+        return self._metric("tron_devnet_requests_total", path=path)
 
     def broadcasts_taken(self) -> int:
         """How many broadcasts the node has taken (answered SUCCESS, or took and lost the answer)."""
+        return self._metric("tron_devnet_broadcasts_total", code="SUCCESS")
+
+    def _metric(self, name: str, **labels: str) -> int:
         page = self.http.get("/metrics")
         page.raise_for_status()
-        return int(metric_sum(page.text, "tron_devnet_broadcasts_total", code="SUCCESS"))
+        return int(metric_sum(page.text, name, **labels))
 
     def node(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         """A full-node HTTP API call ("wallet/getnowblock", ...), addresses in base58."""
