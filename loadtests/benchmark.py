@@ -22,12 +22,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 from harness import objectives
+from harness.clients.http import metric_sum
 from harness.tokens import mint_token
 from loadtests import soak, wrk
 from loadtests.fixtures import SetupError, Writer, payout_body, provision_writers, seed_payouts
@@ -43,6 +45,9 @@ PAYOUTS_PER_MINUTE = objectives.current().rate_limit("payouts")  # per user; rea
 WARMUP_SECONDS = 2
 FUND_SUN = 1_000 * 1_000_000  # 1000 TRX per writer: 90 tiny payouts plus their network fees, many times over
 SEED_PAYOUTS = 8
+# After the write run, how long to wait for the worker's next report of its queue (it sets the gauge
+# at the end of each round, and a round under load takes seconds).
+QUEUE_REPORT_WAIT_SECONDS = 15.0
 # Others using more than NOISE_WARNING % of a core while the target stays under SATURATED % of its own
 # means they held it back; a target at a full core was the bottleneck itself, whatever else ran.
 NOISE_WARNING = 25.0
@@ -73,6 +78,7 @@ class Measured:
     read: wrk.WrkResult
     write: wrk.WrkResult
     cpu: dict[str, float]  # % of one core the target used, by run ("bare", "read", "write")
+    carried: float | None = None  # payouts/s the replica's worker took from its queue during `write`
 
     def result(self, run: str) -> wrk.WrkResult | None:
         return {"bare": self.bare, "read": self.read, "write": self.write}[run]
@@ -100,7 +106,34 @@ def median_of(rounds: list[Measured]) -> Measured:
         picked["read"].read,
         picked["write"].write,
         {run: picked[run].cpu[run] for run in picked},
+        picked["write"].carried,
     )
+
+
+@dataclass(frozen=True)
+class PayoutQueue:
+    """A replica's payout queue and the payouts it has accepted, as its /metrics reports them."""
+
+    depth: float  # tron_payout_queue_depth: payouts waiting for the worker
+    accepted: float  # http_requests_total of 202s to POST /api/v1/payouts/initiate
+    at: float  # time.monotonic() of the read
+
+    @classmethod
+    def read(cls, replica: Part) -> PayoutQueue:
+        with urllib.request.urlopen(f"{replica.url}/metrics", timeout=10) as response:
+            return cls.from_page(response.read().decode(), time.monotonic())
+
+    @classmethod
+    def from_page(cls, page: str, at: float) -> PayoutQueue:
+        accepted = metric_sum(
+            page, "http_requests_total", method="POST", route="/api/v1/payouts/initiate", status="202"
+        )
+        return cls(metric_sum(page, "tron_payout_queue_depth"), accepted, at)
+
+    def taken_since(self, before: PayoutQueue) -> float:
+        """Payouts the worker took from the queue since `before`: those accepted meanwhile, less what
+        the queue grew by. About: a payout being accepted as the page is read may be in one, not both."""
+        return (self.accepted - before.accepted) - (self.depth - before.depth)
 
 
 class _Terminated(Exception):
@@ -342,6 +375,7 @@ class Bench:
             replica,
         )
         writers = self._writers(name, replica, read.rps)
+        before = PayoutQueue.read(replica)
         write = self.measure(
             f"{name}-write",
             replica.url,
@@ -353,8 +387,32 @@ class Bench:
             ),
             replica,
         )
+        carried = self._carried(f"{name}-write", replica, before)
         cpu = {run: self.target_cpu_used.get(f"{name}-{run}", 0.0) for run in ("bare", "read", "write")}
-        return Measured(bare, read, write, cpu)
+        return Measured(bare, read, write, cpu, carried)
+
+    def _carried(self, name: str, replica: Part, before: PayoutQueue) -> float:
+        """Payouts a second the replica's worker took from its queue (to sign and send) since `before`:
+        what the replica accepted less what its queue grew by, from its own /metrics. The queue's gauge
+        is set at the end of each worker round, so its next report after the run is awaited."""
+        ended = PayoutQueue.read(replica)
+        after, deadline = ended, time.monotonic() + QUEUE_REPORT_WAIT_SECONDS
+        while after.depth == ended.depth and time.monotonic() < deadline:
+            time.sleep(0.2)
+            after = PayoutQueue.read(replica)
+        if after.depth == ended.depth:  # no new report: the queue stood still (empty, or frozen)
+            after = ended
+        accepted, taken, elapsed = (
+            after.accepted - before.accepted,
+            after.taken_since(before),
+            after.at - before.at,
+        )
+        self.say(
+            f"{name}: the worker took {taken:.0f} payouts from the queue in {elapsed:.0f} s "
+            f"({taken / elapsed:.1f}/s) while the replica accepted {accepted:.0f} "
+            f"({accepted / elapsed:.1f}/s); {after.depth:.0f} still queued"
+        )
+        return taken / elapsed
 
     def _intro(self) -> None:
         print(
@@ -416,6 +474,15 @@ class Bench:
             print("\n" + table(rows))
         reference = BASELINE_LABEL if BASELINE_LABEL in measured else next(iter(measured))
         print("\n" + server_table({label: m.runs() for label, m in measured.items()}, reference))
+        # Not a target: what a replica accepts becomes a payment only once its worker carries it.
+        print(
+            "payouts/s the worker took from its queue during the write run (accepted/s beside it): "
+            + ", ".join(
+                f"{label} {m.carried:.1f} ({m.write.rps:.0f})"
+                for label, m in measured.items()
+                if m.carried is not None
+            )
+        )
         # With the machine to itself the replica runs at a full core and req/s is the figure; when other
         # work competed (as flagged above) it got less than its core, and requests per CPU-second it
         # used still compare.

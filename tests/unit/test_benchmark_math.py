@@ -1,6 +1,7 @@
 import pytest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-from loadtests.benchmark import Bench, Measured, median_of, run_benchmark
+from loadtests.benchmark import Bench, Measured, PayoutQueue, median_of, run_benchmark
 from loadtests.stats import pool_size, rss_slope, rss_verdict, share
 from loadtests.wrk import Plan, WrkError, WrkResult, lua_string, parse_output
 
@@ -136,3 +137,25 @@ def test_an_even_or_empty_number_of_rounds_is_refused_before_anything_starts(
 ) -> None:
     assert run_benchmark(1, 1, 0, servers=["uvicorn"], rounds=rounds) == 2
     assert "--rounds: expected an odd number >= 1" in capsys.readouterr().err
+
+
+def _page(accepted: int, queued: dict[str, int]) -> str:
+    """A /metrics page with the service's names for its payout requests and its queue (shared/API.md)."""
+    registry = CollectorRegistry()
+    requests = Counter("http_requests", "", ["method", "route", "status"], registry=registry)
+    requests.labels("POST", "/api/v1/payouts/initiate", "202").inc(accepted)
+    requests.labels("POST", "/api/v1/payouts/initiate", "409").inc(7)  # refused: not queued
+    requests.labels("GET", "/api/v1/payouts/{payout_id}", "200").inc(500)
+    depth = Gauge("tron_payout_queue_depth", "", ["priority"], registry=registry)
+    for priority, count in queued.items():
+        depth.labels(priority).set(count)
+    return generate_latest(registry).decode()
+
+
+def test_the_worker_took_what_the_replica_accepted_less_what_its_queue_grew_by() -> None:
+    before = PayoutQueue.from_page(_page(8, {"normal": 0, "high": 0}), at=100.0)
+    after = PayoutQueue.from_page(_page(2008, {"normal": 1700, "high": 180}), at=112.0)
+    assert (after.accepted - before.accepted, after.depth) == (2000, 1880), "202s only; every priority"
+    assert after.taken_since(before) == 120
+    drained = PayoutQueue.from_page(_page(2008, {"normal": 1500, "high": 100}), at=120.0)
+    assert drained.taken_since(after) == 280, "nothing accepted meanwhile: all it took came off the queue"
