@@ -402,11 +402,8 @@ class Bench:
             after = PayoutQueue.read(replica)
         if after.depth == ended.depth:  # no new report: the queue stood still (empty, or frozen)
             after = ended
-        accepted, taken, elapsed = (
-            after.accepted - before.accepted,
-            after.taken_since(before),
-            after.at - before.at,
-        )
+        accepted, taken = after.accepted - before.accepted, after.taken_since(before)
+        elapsed = after.at - before.at
         self.say(
             f"{name}: the worker took {taken:.0f} payouts from the queue in {elapsed:.0f} s "
             f"({taken / elapsed:.1f}/s) while the replica accepted {accepted:.0f} "
