@@ -18,7 +18,7 @@ from werkzeug.routing import BaseConverter
 from service import VERSION, logs, metrics
 from service.callbacks import CallbackSender
 from service.config import Config
-from service.connection import LeanHTTPConnection, ServiceRequest
+from service.connection import LeanHTTPConnection, ServiceRequest, requests_in_flight
 from service.errors import invalid, register_error_handlers
 from service.network import NetworkMonitor
 from service.operations import Processor, Safety
@@ -133,6 +133,7 @@ def create_app(config: Config | None = None, ports: Ports | None = None) -> Quar
                 processor,
                 config.worker_poll_seconds,
                 stop_seconds=config.worker_stop_seconds,
+                requests_in_flight=requests_in_flight,
             )
             state.worker.start()
             state.callbacks = CallbackSender(

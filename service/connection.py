@@ -27,6 +27,13 @@ from quart.typing import ASGIReceiveCallable, ASGISendCallable
 from quart.wrappers import Request, Response
 from werkzeug.datastructures import Headers
 
+_serving = 0  # requests this process is serving now
+
+
+def requests_in_flight() -> int:
+    """Requests this replica is serving right now: its worker steps aside while there are any."""
+    return _serving
+
 
 class RequestHeaders(Headers):
     """werkzeug's `Headers`, but a name asked for and missing costs a scan, not an exception."""
@@ -98,7 +105,9 @@ class LeanHTTPConnection(ASGIHTTPConnection):
             disconnected = True
             handler.cancel()
 
+        global _serving
         reader = asyncio.ensure_future(read_until_disconnect())
+        _serving += 1
         try:
             await self.handle_request(request, send)
         except asyncio.CancelledError:
@@ -107,6 +116,7 @@ class LeanHTTPConnection(ASGIHTTPConnection):
             if not (disconnected and handler.uncancel() == 0):
                 raise
         finally:
+            _serving -= 1
             reader.cancel()
 
     async def handle_request(self, request: Request, send: ASGISendCallable) -> None:

@@ -13,7 +13,7 @@ from quart.asgi import ASGIHTTPConnection
 from quart.wrappers import Request
 from werkzeug.datastructures import Headers
 
-from service.connection import LeanHTTPConnection, ServiceRequest
+from service.connection import LeanHTTPConnection, ServiceRequest, requests_in_flight
 
 
 def _app(seen: dict[str, Any]) -> Quart:
@@ -22,10 +22,14 @@ def _app(seen: dict[str, Any]) -> Quart:
 
     @app.post("/echo")
     async def echo() -> dict[str, Any]:
+        if "started" in seen:
+            seen["in_flight"] = requests_in_flight()
+            seen["started"].set()
         return {"body": (await request.get_data()).decode()}
 
     @app.get("/slow")
     async def slow() -> str:
+        seen["in_flight"] = requests_in_flight()
         seen["started"].set()
         try:
             await asyncio.Event().wait()
@@ -113,6 +117,32 @@ def test_a_server_cancelling_the_request_still_sees_its_cancel() -> None:
 
     asyncio.run(scenario())
     assert seen["cancelled"] is True
+
+
+@pytest.mark.parametrize("ending", ["answered", "client left", "server cancelled"])
+def test_a_request_counts_as_in_flight_while_it_is_served_however_it_ends(ending: str) -> None:
+    """The worker steps aside while its replica serves requests (service/worker.py): a count that kept
+    a request that had ended would slow the worker for good."""
+    seen: dict[str, Any] = {"cancelled": False}
+
+    async def scenario() -> tuple[int, int]:
+        before = requests_in_flight()
+        seen["started"] = asyncio.Event()
+        incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        incoming.put_nowait({"type": "http.request", "body": b"", "more_body": False})
+        method, path = ("POST", "/echo") if ending == "answered" else ("GET", "/slow")
+        request_task = asyncio.create_task(_run(_app(seen), _scope(method, path), incoming))
+        await asyncio.wait_for(seen["started"].wait(), 5)
+        if ending == "client left":
+            incoming.put_nowait({"type": "http.disconnect"})
+        elif ending == "server cancelled":
+            request_task.cancel()
+        await asyncio.wait([request_task], timeout=5)
+        assert request_task.done()
+        return before, requests_in_flight()
+
+    before, after = asyncio.run(scenario())
+    assert (seen["in_flight"], after) == (before + 1, before), "counted while served, not after"
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from harness.waiting import wait_for_async
 from service.clock import now_ms
 from service.operations import PAYOUTS_FROZEN, Processor
 from service.ports.store import SOCKET_TIMEOUT_MS, Store
-from service.worker import Worker
+from service.worker import CARRY_AT_ONCE, Worker
 from stack.local import Backends
 from stack.processes import Part, store_part
 from tests.e2e.test_payouts import new_address
@@ -118,63 +118,119 @@ async def test_one_round_carries_a_batch_of_queued_operations_to_the_chain(world
 
 async def test_a_round_the_node_holds_up_stops_taking_work_after_half_a_lease(world: World) -> None:
     slow = Processor(world.ports, f"slow-{uuid.uuid4().hex[:6]}", timedelta(seconds=2), SAFETY)
-    wallet = await world.wallet(funded=10_000_000)
-    ids = await _queued(world, wallet, 3)
-    world.devnet.control("latency", {"ms": 1200, "ttl_s": 30})  # the first payout alone outlasts 1 s
+    wallet = await world.wallet(funded=100_000_000)
+    ids = await _queued(world, wallet, CARRY_AT_ONCE + 2)
+    world.devnet.control("latency", {"ms": 1200, "ttl_s": 30})  # a payout alone outlasts 1 s
     try:
         await Worker(world.ports, slow, 0.05)._tick()
     finally:
         world.devnet.reset()
-    first, *rest = await _stored(world, ids)
-    assert (first["stage"], first["lease_owner"]) == ("broadcast", slow.worker_name), "the first was carried"
+    stored = await _stored(world, ids)
+    taken, rest = stored[:CARRY_AT_ONCE], stored[CARRY_AT_ONCE:]
+    assert [(op["stage"], op["lease_owner"]) for op in taken] == [("broadcast", slow.worker_name)] * len(
+        taken
+    ), "the first lanes' worth were carried at once"
     assert [(op["status"], op["lease_owner"]) for op in rest] == [("pending", None)] * 2, (
         "the rest never taken: any worker's to take, not held by a round that has run long"
     )
     successor = world.processor()
-    while taken := await claim_next(
+    while next_op := await claim_next(
         world.ports.store, successor.worker_name, successor.lease_until(), ["payout"]
     ):
-        await world.run(successor, taken, ("completed",))
-    await world.run(slow, first, ("completed",))  # unless its lease ran out and the successor took it
-    assert [op["status"] for op in await _stored(world, ids)] == ["completed"] * 3
-    assert len(world.sent_from(wallet["address"])) == 3, "each sent once"
+        await world.run(successor, next_op, ("completed",))
+    for op in taken:  # unless its lease ran out and the successor took it
+        await world.run(slow, op, ("completed",))
+    assert [op["status"] for op in await _stored(world, ids)] == ["completed"] * len(ids)
+    assert len(world.sent_from(wallet["address"])) == len(ids), "each sent once"
 
 
 async def test_a_freeze_during_a_round_leaves_the_rest_of_its_batch_pending(world: World) -> None:
     worker = worker_for(world)
-    wallet = await world.wallet(funded=10_000_000)
-    first_id, *rest_ids = await _queued(world, wallet, 3)
-    world.devnet.control("latency", {"ms": 1000, "ttl_s": 30})  # the first payout's signing hangs 1 s
+    wallet = await world.wallet(funded=100_000_000)
+    ids = await _queued(world, wallet, CARRY_AT_ONCE + 2)
+    taken_ids, rest_ids = ids[:CARRY_AT_ONCE], ids[CARRY_AT_ONCE:]
+    world.devnet.control("latency", {"ms": 1000, "ttl_s": 30})  # signing hangs 1 s
     try:
         round_ = asyncio.create_task(worker._tick())
         await wait_for_async(
-            lambda: _held_by(world, first_id, worker._processor.worker_name),
+            lambda: _held_by(world, taken_ids, worker._processor.worker_name),
             10,
-            "the first payout taken",
+            f"the first {CARRY_AT_ONCE} payouts taken by the round",
             0.02,
         )
         await world.ports.store.set_payout_freeze(True, "unit: frozen mid-round", "unit")
-        await round_
     finally:
         world.devnet.reset()
-    first, *rest = await _stored(world, [first_id, *rest_ids])
-    assert first["last_error"] == PAYOUTS_FROZEN and not world.sent_from(wallet["address"]), first
+        await round_  # also when an assertion failed: the round ends before the store closes
+    taken, rest = await _stored(world, taken_ids), await _stored(world, rest_ids)
+    assert [op["last_error"] for op in taken] == [PAYOUTS_FROZEN] * len(taken), "those in flight are held"
+    assert not world.sent_from(wallet["address"]), "nothing sent once the switch is on"
     assert [(op["status"], op["lease_owner"]) for op in rest] == [("pending", None)] * 2, (
         "the rest stay queued (any worker's once the switch is lifted), not parked under this round's lease"
     )
     await world.ports.store.set_payout_freeze(False, "unit: lifted", "unit")
-    await world.run(worker._processor, first, ("completed",))
-    while taken := await claim_next(
+    for op in taken:
+        await world.run(worker._processor, op, ("completed",))
+    while next_op := await claim_next(
         world.ports.store, worker._processor.worker_name, worker._processor.lease_until(), ["payout"]
     ):
-        await world.run(worker._processor, taken, ("completed",))
-    assert [op["status"] for op in await _stored(world, [first_id, *rest_ids])] == ["completed"] * 3
+        await world.run(worker._processor, next_op, ("completed",))
+    assert [op["status"] for op in await _stored(world, ids)] == ["completed"] * len(ids)
+    assert len(world.sent_from(wallet["address"])) == len(ids), "each sent once"
+
+
+async def _held_by(world: World, op_ids: list[str], worker_name: str) -> bool:
+    held = [await world.ports.store.operation(op_id) for op_id in op_ids]
+    return all(op is not None and op["lease_owner"] == worker_name for op in held)
+
+
+async def test_an_idle_replicas_worker_carries_several_operations_at_once(world: World) -> None:
+    worker = worker_for(world)
+    wallet = await world.wallet(funded=100_000_000)
+    ids = await _queued(world, wallet, CARRY_AT_ONCE + 1)
+    world.devnet.control("latency", {"ms": 1000, "ttl_s": 30})  # each node call hangs 1 s
+    try:
+        round_ = asyncio.create_task(worker._tick())
+        await wait_for_async(
+            lambda: _held_by(world, ids[:CARRY_AT_ONCE], worker._processor.worker_name),
+            5,
+            f"{CARRY_AT_ONCE} payouts taken at once, while the node holds up the first",
+            0.02,
+        )
+        last = await world.ports.store.operation(ids[-1])
+        assert last is not None and last["status"] == "pending", "no more than that at once"
+    finally:
+        world.devnet.reset()
+        await round_  # also when an assertion failed: the round ends before the store closes
+    assert [op["stage"] for op in await _stored(world, ids)] == ["broadcast"] * len(ids), "all in one round"
+    for op in await _stored(world, ids):
+        await world.run(worker._processor, op, ("completed",))
+    assert len(world.sent_from(wallet["address"])) == len(ids), "each sent once"
+
+
+async def test_a_replica_serving_requests_has_its_worker_carry_one_operation_at_a_time(
+    world: World,
+) -> None:
+    worker = Worker(world.ports, world.processor(), 0.05, requests_in_flight=lambda: 1)
+    wallet = await world.wallet(funded=100_000_000)
+    first, *rest = await _queued(world, wallet, 3)
+    world.devnet.control("latency", {"ms": 1000, "ttl_s": 30})  # each node call hangs 1 s
+    try:
+        round_ = asyncio.create_task(worker._tick())
+        # Signed after its first node call, sent after its second: in between, it alone is held.
+        await wait_for_async(lambda: _stage(world, first, "signed"), 10, "the first payout signed", 0.02)
+        assert [op["status"] for op in await _stored(world, rest)] == ["pending"] * 2, "one at a time"
+    finally:
+        world.devnet.reset()
+        await round_  # also when an assertion failed: the round ends before the store closes
+    for op in await _stored(world, [first, *rest]):
+        await world.run(worker._processor, op, ("completed",))
     assert len(world.sent_from(wallet["address"])) == 3, "each sent once"
 
 
-async def _held_by(world: World, op_id: str, worker_name: str) -> bool:
+async def _stage(world: World, op_id: str, stage: str) -> bool:
     op = await world.ports.store.operation(op_id)
-    return op is not None and op["lease_owner"] == worker_name
+    return op is not None and op["stage"] == stage
 
 
 async def test_a_store_that_stops_answering_fails_calls_within_its_timeout(
