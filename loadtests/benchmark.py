@@ -79,6 +79,7 @@ class Measured:
     write: wrk.WrkResult
     cpu: dict[str, float]  # % of one core the target used, by run ("bare", "read", "write")
     carried: float | None = None  # payouts/s the replica's worker took from its queue during `write`
+    drained: float | None = None  # the same, for as long again after `write`, with no requests
 
     def result(self, run: str) -> wrk.WrkResult | None:
         return {"bare": self.bare, "read": self.read, "write": self.write}[run]
@@ -107,6 +108,7 @@ def median_of(rounds: list[Measured]) -> Measured:
         picked["write"].write,
         {run: picked[run].cpu[run] for run in picked},
         picked["write"].carried,
+        picked["write"].drained,
     )
 
 
@@ -134,6 +136,9 @@ class PayoutQueue:
         """Payouts the worker took from the queue since `before`: those accepted meanwhile, less what
         the queue grew by. About: a payout being accepted as the page is read may be in one, not both."""
         return (self.accepted - before.accepted) - (self.depth - before.depth)
+
+    def taken_per_second(self, before: PayoutQueue) -> float:
+        return self.taken_since(before) / (self.at - before.at)
 
 
 class _Terminated(Exception):
@@ -387,14 +392,18 @@ class Bench:
             ),
             replica,
         )
-        carried = self._carried(f"{name}-write", replica, before)
+        carried = self._taken(f"{name}-write", replica, before)
+        time.sleep(self.seconds)  # the replica serves nothing meanwhile: its worker has it to itself
+        drained = self._taken(f"{name}-after", replica, carried)
         cpu = {run: self.target_cpu_used.get(f"{name}-{run}", 0.0) for run in ("bare", "read", "write")}
-        return Measured(bare, read, write, cpu, carried)
+        return Measured(
+            bare, read, write, cpu, carried.taken_per_second(before), drained.taken_per_second(carried)
+        )
 
-    def _carried(self, name: str, replica: Part, before: PayoutQueue) -> float:
-        """Payouts a second the replica's worker took from its queue (to sign and send) since `before`:
-        what the replica accepted less what its queue grew by, from its own /metrics. The queue's gauge
-        is set at the end of each worker round, so its next report after the run is awaited."""
+    def _taken(self, name: str, replica: Part, before: PayoutQueue) -> PayoutQueue:
+        """The replica's queue at its worker's next report, with what the worker took from it (to sign
+        and send) since `before`: what the replica accepted less what its queue grew by, from its own
+        /metrics. The queue's gauge is set at the end of each worker round, so the report is awaited."""
         ended = PayoutQueue.read(replica)
         after, deadline = ended, time.monotonic() + QUEUE_REPORT_WAIT_SECONDS
         while after.depth == ended.depth and time.monotonic() < deadline:
@@ -402,14 +411,13 @@ class Bench:
             after = PayoutQueue.read(replica)
         if after.depth == ended.depth:  # no new report: the queue stood still (empty, or frozen)
             after = ended
-        accepted, taken = after.accepted - before.accepted, after.taken_since(before)
-        elapsed = after.at - before.at
+        accepted, elapsed = after.accepted - before.accepted, after.at - before.at
         self.say(
-            f"{name}: the worker took {taken:.0f} payouts from the queue in {elapsed:.0f} s "
-            f"({taken / elapsed:.1f}/s) while the replica accepted {accepted:.0f} "
-            f"({accepted / elapsed:.1f}/s); {after.depth:.0f} still queued"
+            f"{name}: the worker took {after.taken_since(before):.0f} payouts from the queue in "
+            f"{elapsed:.0f} s ({after.taken_per_second(before):.1f}/s) while the replica accepted "
+            f"{accepted:.0f} ({accepted / elapsed:.1f}/s); {after.depth:.0f} still queued"
         )
-        return taken / elapsed
+        return after
 
     def _intro(self) -> None:
         print(
@@ -473,11 +481,12 @@ class Bench:
         print("\n" + server_table({label: m.runs() for label, m in measured.items()}, reference))
         # Not a target: what a replica accepts becomes a payment only once its worker carries it.
         print(
-            "payouts/s the worker took from its queue during the write run (accepted/s beside it): "
+            "payouts/s the worker took from its queue during the write run (accepted/s beside it), then "
+            "for as long again with no requests: "
             + ", ".join(
-                f"{label} {m.carried:.1f} ({m.write.rps:.0f})"
+                f"{label} {m.carried:.1f} ({m.write.rps:.0f}), then {m.drained:.1f}"
                 for label, m in measured.items()
-                if m.carried is not None
+                if m.carried is not None and m.drained is not None
             )
         )
         # With the machine to itself the replica runs at a full core and req/s is the figure; when other

@@ -156,6 +156,7 @@ def test_the_worker_took_what_the_replica_accepted_less_what_its_queue_grew_by()
     before = PayoutQueue.from_page(_page(8, {"normal": 0, "high": 0}), at=100.0)
     after = PayoutQueue.from_page(_page(2008, {"normal": 1700, "high": 180}), at=112.0)
     assert (after.accepted - before.accepted, after.depth) == (2000, 1880), "202s only; every priority"
-    assert after.taken_since(before) == 120
+    assert (after.taken_since(before), after.taken_per_second(before)) == (120, 10.0)
     drained = PayoutQueue.from_page(_page(2008, {"normal": 1500, "high": 100}), at=120.0)
     assert drained.taken_since(after) == 280, "nothing accepted meanwhile: all it took came off the queue"
+    assert drained.taken_per_second(after) == 35.0
