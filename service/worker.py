@@ -23,8 +23,8 @@ CLAIM_BATCH = 20
 # about seven store round trips and the node in turn, so one at a time left the CPU idle between
 # them. Each step holds its own operation's lease and is safe beside any other (requests that sign
 # inline already step beside the worker). Small, as a freeze that lands mid-round parks what is in
-# flight. While requests are being served the worker steps one at a time: a step costs the replica
-# about four times the CPU of accepting a payout, and the requests have a latency to keep.
+# flight. While requests are being served the worker steps one at a time: carrying a payout costs
+# about what accepting four does (README, "What a replica accepts"), and requests have a latency to keep.
 CARRY_AT_ONCE = 8
 
 

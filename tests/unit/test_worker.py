@@ -188,7 +188,7 @@ async def test_an_idle_replicas_worker_carries_several_operations_at_once(world:
     worker = worker_for(world)
     wallet = await world.wallet(funded=100_000_000)
     ids = await _queued(world, wallet, CARRY_AT_ONCE + 1)
-    world.devnet.control("latency", {"ms": 1000, "ttl_s": 30})  # each node call hangs 1 s
+    world.devnet.control("latency", {"ms": 2000, "ttl_s": 30})  # each node call hangs 2 s: time to look
     try:
         round_ = asyncio.create_task(worker._tick())
         await wait_for_async(
@@ -214,7 +214,7 @@ async def test_a_replica_serving_requests_has_its_worker_carry_one_operation_at_
     worker = Worker(world.ports, world.processor(), 0.05, requests_in_flight=lambda: 1)
     wallet = await world.wallet(funded=100_000_000)
     first, *rest = await _queued(world, wallet, 3)
-    world.devnet.control("latency", {"ms": 1000, "ttl_s": 30})  # each node call hangs 1 s
+    world.devnet.control("latency", {"ms": 2000, "ttl_s": 30})  # each node call hangs 2 s: time to look
     try:
         round_ = asyncio.create_task(worker._tick())
         # Signed after its first node call, sent after its second: in between, it alone is held.
