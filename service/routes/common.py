@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from service import errors
@@ -68,14 +69,26 @@ def to_itself(field: str, wallet_field: str) -> ApiError:
 async def require_funds(address: str, currency: str, amount: int, code: str) -> None:
     """Chain balance less what is already promised out of the address must cover the amount, and the
     TRX for the memo fee each transaction burns (getMemoFee, service/ports/chain.py) on top of it.
-    A TRC20 transfer also needs an activated account (one that has held TRX) to pay its fees."""
+    A TRC20 transfer also needs an activated account (one that has held TRX) to pay its fees.
+    The store's sum and the node's balances are read at once: each is a round trip a money move
+    waits for, and neither needs the other. An operation is counted in neither only if its transaction
+    lands after the balance is read and it settles (its block solidified, about 19 blocks later)
+    before the sum is: not within two reads in flight together."""
     chain = ports().chain
     try:
-        balance = await chain.balance(address, currency)
-        activated, trx = (True, balance) if currency == "TRX" else await chain.trx_account(address)
-        memo_fee = await chain.memo_fee()
+        memo_fee = await chain.memo_fee()  # cached for minutes: no round trip on most calls
     except ChainUnavailable as exc:
         raise chain_error(exc) from None
+    fee = memo_fee if currency == "TRX" else 0
+    reserved = asyncio.ensure_future(ports().store.reserved(address, currency, per_operation=fee))
+    try:
+        balance, (activated, trx) = await _balances(address, currency)
+    except BaseException as exc:
+        reserved.cancel()  # the node's read failed (or the request ended): the sum is not needed
+        if isinstance(exc, ChainUnavailable):
+            raise chain_error(exc) from None
+        raise
+    available = balance - await reserved
     if not activated:
         raise ApiError(
             409,
@@ -91,8 +104,6 @@ async def require_funds(address: str, currency: str, amount: int, code: str) -> 
             f"{format_amount(memo_fee)} (each transaction carries its operation id): send it some TRX",
             {"available": format_amount(trx), "required": format_amount(memo_fee), "needs": "TRX for fees"},
         )
-    fee = memo_fee if currency == "TRX" else 0
-    available = balance - await ports().store.reserved(address, currency, per_operation=fee)
     if available < amount + fee:
         needed = f"{format_amount(amount)}" + (f" + {format_amount(fee)} memo fee" if fee else "")
         raise ApiError(
@@ -101,6 +112,17 @@ async def require_funds(address: str, currency: str, amount: int, code: str) -> 
             f"insufficient {currency} balance: available {format_amount(available)}, needed {needed}",
             {"available": format_amount(available), "required": format_amount(amount + fee)},
         )
+
+
+async def _balances(address: str, currency: str) -> tuple[int, tuple[bool, int]]:
+    """The address's balance in `currency`, and whether it is activated with its TRX (one read for TRX,
+    two at once for a token)."""
+    chain = ports().chain
+    if currency == "TRX":
+        activated, trx = await chain.trx_account(address)
+        return trx, (activated, trx)
+    balance, account = await asyncio.gather(chain.balance(address, currency), chain.trx_account(address))
+    return balance, account
 
 
 async def submit_inline(processor: Processor, new: Doc) -> tuple[Doc, bool]:

@@ -137,6 +137,41 @@ def test_insufficient_balance_is_refused_and_queues_nothing(
     assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 0
 
 
+def test_a_payout_while_the_node_is_down_is_refused_and_its_retry_queues_it_once(
+    api_as: Callable[..., Api], devnet: Devnet
+) -> None:
+    """The funds check reads the node's balance beside the store's reserved sum: with the node down,
+    the payout is answered 503 and nothing is queued, and the same key works once the node is back."""
+    manager = api_as("payout_manager")
+    wallet = manager.wallet("TRX")
+    devnet.fund(wallet["address"], 3_000_000)
+
+    body = {
+        "recipient_address": new_address(),
+        "amount": "1",
+        "currency": "TRX",
+        "source_wallet_id": wallet["wallet_id"],
+    }
+
+    def initiate(key: str) -> Any:
+        return manager.post("/api/v1/payouts/initiate", body, key=key)
+
+    assert initiate(str(uuid.uuid4())).status_code == 202  # the memo fee is known: the balance read fails
+    key = str(uuid.uuid4())
+    devnet.control("down", {"down": True})
+    try:
+        refused = initiate(key)
+    finally:
+        devnet.control("down", {"down": False})
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "LUCID_ERR_9001" and refused.headers["Retry-After"] == "5"
+    assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 1
+    retried = initiate(key)
+    assert retried.status_code == 202, retried.text
+    assert "Idempotent-Replayed" not in retried.headers
+    assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 2
+
+
 def test_a_pending_payout_can_be_cancelled_and_never_moves(
     backends: Backends, api_as: Callable[..., Api], devnet: Devnet
 ) -> None:
