@@ -20,7 +20,7 @@ from harness.waiting import wait_for_async
 from service.clock import now_ms
 from service.operations import PAYOUTS_FROZEN, Processor
 from service.ports.store import SOCKET_TIMEOUT_MS, Store
-from service.worker import CARRY_AT_ONCE, Worker
+from service.worker import CARRY_AT_ONCE, CLAIM_BATCH, Worker
 from stack.local import Backends
 from stack.processes import Part, store_part
 from tests.e2e.test_payouts import new_address
@@ -226,6 +226,28 @@ async def test_a_replica_serving_requests_has_its_worker_carry_one_operation_at_
     for op in await _stored(world, [first, *rest]):
         await world.run(worker._processor, op, ("completed",))
     assert len(world.sent_from(wallet["address"])) == 3, "each sent once"
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "taken"),
+    [(0, CLAIM_BATCH + 2), (1, CLAIM_BATCH)],
+    ids=["idle: more than a batch a round", "serving: one batch a round"],
+)
+async def test_a_round_takes_a_batch_per_lane(world: World, in_flight: int, taken: int) -> None:
+    """An idle replica's round takes a batch per lane; one serving requests, one batch, and the rest
+    of the queue waits for the next round (its higher priorities first)."""
+    worker = Worker(world.ports, world.processor(), 0.05, requests_in_flight=lambda: in_flight)
+    wallet = await world.wallet(funded=100_000_000)
+    ids = await _queued(world, wallet, CLAIM_BATCH + 2)
+    assert await worker._tick(), "it took work"
+    stored = await _stored(world, ids)
+    assert [op["stage"] for op in stored[:taken]] == ["broadcast"] * taken, "sent in the one round"
+    assert [op["status"] for op in stored[taken:]] == ["pending"] * (len(ids) - taken), "left for later"
+    if taken < len(ids):
+        assert await worker._tick(), "the next round takes the rest"
+    for op in await _stored(world, ids):
+        await world.run(worker._processor, op, ("completed",))
+    assert len(world.sent_from(wallet["address"])) == len(ids), "each sent once"
 
 
 async def _stage(world: World, op_id: str, stage: str) -> bool:
