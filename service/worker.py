@@ -96,7 +96,7 @@ class Worker:
         busy = False
         # While frozen, new work stays pending (and counted in the queue depth) instead of being held.
         frozen = await store.payouts_frozen()
-        candidates = [] if frozen else await store.claimable(list(KINDS), CLAIM_BATCH * self._lanes())
+        candidates = [] if frozen else await store.claimable(list(KINDS), self._batch())
         # A round that runs long (a hung node takes up to its timeout per step) stops taking new work
         # after half a lease, so the leases it holds are renewed in time; the rest stays for anyone.
         loop = asyncio.get_running_loop()
@@ -106,7 +106,7 @@ class Worker:
                 await lanes.free()
                 if not self._accepting or lanes.froze or loop.time() > stop_taking_at:
                     break  # froze: the switch went on mid-round: the rest stays pending, not parked here
-                if taken >= CLAIM_BATCH * self._lanes():
+                if taken >= self._batch():
                     break  # requests came in mid-round: the rest stays pending for the next round
                 op = await store.claim(processor.worker_name, processor.lease_until(), candidate)
                 if op is None:
@@ -125,6 +125,9 @@ class Worker:
 
     def _lanes(self) -> int:
         return 1 if self._requests_in_flight() else CARRY_AT_ONCE
+
+    def _batch(self) -> int:
+        return CLAIM_BATCH * self._lanes()
 
     async def _publish_queue_depth(self) -> None:
         depth = await self._ports.store.queue_depth("payout")
