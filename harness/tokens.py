@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import time
 
-import jwt
-
 # The contract's roles, in its order.
 ROLES = ("user", "admin", "payout_manager", "staking_manager", "payment_manager")
 
 
 def mint_token(secret: str, sub: str, roles: list[str] | tuple[str, ...], ttl_s: int = 3600) -> str:
     """A signed token for `sub` with `roles`, valid for `ttl_s` seconds from now."""
+    import jwt  # here, not at the top: it loads `cryptography` (0.15 s), and `tronops --help` lists ROLES
+
     now = int(time.time())
     return jwt.encode({"sub": sub, "roles": list(roles), "iat": now, "exp": now + ttl_s}, secret, "HS256")

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from stack.processes import REPO
 
+# This repo's top-level packages: what the CLI loads from here is not a third-party import.
+_PROJECT = sorted(p.name for p in REPO.iterdir() if (p / "__init__.py").exists())
+
 # Runs the real entry point, and whatever way it ends, records the `service` modules then loaded.
 _PROBE = """
 import json, sys
@@ -19,7 +22,13 @@ from tronops.cli import main
 try:
     main(sys.argv[1:])
 finally:
-    loaded = sorted(m for m in sys.modules if m == "service" or m.startswith("service."))
+    tops = {m.split(".")[0] for m in sys.modules}
+    # Private names are the interpreter's and site-packages' .pth hooks, not packages the CLI chose to load.
+    outside = {t for t in tops - set(sys.stdlib_module_names) if not t.startswith("_")} - set(PROJECT)
+    loaded = {
+        "service": sorted(m for m in sys.modules if m == "service" or m.startswith("service.")),
+        "third_party": sorted(outside),
+    }
     with open(REPORT, "w") as report:
         json.dump(loaded, report)
 """
@@ -31,6 +40,7 @@ class Run:
     stdout: str
     stderr: str
     service_modules: list[str]  # every `service` module the CLI process imported
+    third_party_modules: list[str]  # the top-level packages it loaded from neither the stdlib nor this repo
 
 
 def run_tronops(
@@ -41,12 +51,22 @@ def run_tronops(
         report = Path(scratch) / "modules.json"
         prelude = f"import {preload}\n" if preload else ""
         done = subprocess.run(
-            [sys.executable, "-c", f"{prelude}REPORT = {str(report)!r}\n{_PROBE}", *args],
+            [
+                sys.executable,
+                "-c",
+                f"{prelude}REPORT = {str(report)!r}\nPROJECT = {_PROJECT!r}\n{_PROBE}",
+                *args,
+            ],
             capture_output=True,
             text=True,
             timeout=timeout,
             cwd=REPO,
             env={**os.environ, **(env or {})},
         )
-        modules = json.loads(report.read_text()) if report.exists() else ["(the probe wrote no report)"]
-    return Run(done.returncode, done.stdout, done.stderr, modules)
+        missing = ["(the probe wrote no report)"]
+        loaded = (
+            json.loads(report.read_text())
+            if report.exists()
+            else {"service": missing, "third_party": missing}
+        )
+    return Run(done.returncode, done.stdout, done.stderr, loaded["service"], loaded["third_party"])
