@@ -52,6 +52,7 @@ def test_wait_solid_with_running_block_production(node: DevnetNode, client: Tron
 
 
 def test_blocks_carry_their_number_in_the_id(node: DevnetNode, client: Tron) -> None:
+    node.mine()  # a head past genesis, which has a parent: run first on a fresh node, the head was block 0
     head = client.get_block()
     number = head["block_header"]["raw_data"]["number"]
 
