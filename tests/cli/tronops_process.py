@@ -1,4 +1,5 @@
-"""`tronops` in a subprocess, as an operator runs it, reporting which `service` modules it imported."""
+"""`tronops` in a subprocess, as an operator runs it, reporting which `service` modules and which
+third-party packages it imported."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from stack.processes import REPO
 # This repo's top-level packages: what the CLI loads from here is not a third-party import.
 _PROJECT = sorted(p.name for p in REPO.iterdir() if (p / "__init__.py").exists())
 
-# Runs the real entry point, and whatever way it ends, records the `service` modules then loaded.
+# Runs the real entry point, and whatever way it ends, records the `service` modules and the third-party
+# packages then loaded.
 _PROBE = """
 import json, sys
 from tronops.cli import main
