@@ -1,5 +1,5 @@
 """The store as the stack serves it (stack/store_server.py): nx-27017 answering many clients at once
-from one thread, quietly, and stopping on SIGTERM."""
+from one thread, quietly, without scans it does not need, and stopping on SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import neosqlite
 import pytest
+from neosqlite.collection.aggregation_cursor import AggregationCursor
 from pymongo import MongoClient
 from pymongo.errors import DuplicateKeyError
 
 from stack.processes import Part, store_part
+from stack.store_server import skip_unused_size_estimates
 
 CLIENTS = 6
 COMMANDS_EACH = 40
@@ -85,3 +88,28 @@ def test_the_store_logs_nothing_per_command_and_stops_on_sigterm(store: Part) ->
     store.stop()
     assert store.process is not None and store.process.returncode == 0
     assert "Traceback" not in store.log_path.read_text(errors="replace")
+
+
+def test_an_aggregation_answers_the_same_without_first_counting_the_whole_collection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # In this process, on neosqlite itself: the statements SQLite runs are what the change is about.
+    monkeypatch.setattr(AggregationCursor, "_estimate_result_size", AggregationCursor._estimate_result_size)
+    connection = neosqlite.Connection(":memory:")
+    notes = connection["notes"]
+    notes.insert_many([{"who": n % 3, "amount": n} for n in range(30)])
+    pipeline = [{"$match": {"who": 1}}, {"$group": {"_id": "$who", "total": {"$sum": "$amount"}}}]
+    statements: list[str] = []
+    connection.db.set_trace_callback(statements.append)
+
+    def aggregate() -> tuple[list[dict[str, Any]], list[str]]:
+        statements.clear()
+        return list(notes.aggregate(pipeline)), [s for s in statements if "COUNT(1)" in s.upper()]
+
+    answer_before, counts_before = aggregate()
+    skip_unused_size_estimates()
+    answer_after, counts_after = aggregate()
+    assert counts_before, "neosqlite no longer counts before aggregating: drop skip_unused_size_estimates"
+    assert counts_after == []
+    assert answer_after == answer_before == [{"_id": 1, "total": sum(range(1, 30, 3))}]
+    connection.close()
