@@ -63,6 +63,7 @@ NEEDS = {
     "load/test_precision.py": "component",
     "load/test_store_benchmark.py": "component",
     "load/test_history_benchmark.py": "component",
+    "load/test_payout_store_benchmark.py": "component",
     "load/test_live.py": "stack",
     "chaos": "live",
     "chaos/test_kubernetes_path.py": "unit",

@@ -4,23 +4,16 @@ each as the service sends it and as it was sent before, with one answer between 
 from __future__ import annotations
 
 import re
-import subprocess
 
 from loadtests.history_benchmark import QUERIES
-from stack.processes import PYTHON, REPO
+from tests.support.benchmark_run import run_benchmark
 
 NUMBER = r"\d+(?:\.\d+)?"
 COST = rf"{NUMBER} \(\s*{NUMBER}\)"  # store CPU ms (round trip ms)
 
 
 def test_prints_each_querys_cost_both_ways_at_each_history_and_the_answers_agree() -> None:
-    run = subprocess.run(
-        [PYTHON, "-m", "loadtests.history_benchmark", "--history", "0,300", "--seconds", "0.1"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = run_benchmark("loadtests.history_benchmark", "--history", "0,300", "--seconds", "0.1")
     assert run.returncode == 0, run.stdout + run.stderr  # 1 when the two forms answer differently
     assert "DIFFERENT ANSWERS" not in run.stdout
     sections = re.split(r"\n  (?=\S)", run.stdout)  # a query's name, then its rows, indented further

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import subprocess
 
-from stack.processes import PYTHON, REPO
+from tests.support.benchmark_run import run_benchmark
 
 COMMANDS = ("ping", "find by _id", "reserved sum", "insert", "update")
 NUMBER = r"\d+(?:\.\d+)?"
@@ -14,13 +13,7 @@ ROW = rf"\s+({NUMBER})\s+({NUMBER})\s+({NUMBER})\s+({NUMBER})\s+(?:({NUMBER})x|-
 
 def test_prints_each_commands_cost_from_both_servers_and_the_ratios() -> None:
     small = ["--operations", "300", "--seconds", "0.3", "--clients", "2"]
-    run = subprocess.run(
-        [PYTHON, "-m", "loadtests.store_benchmark", *small],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = run_benchmark("loadtests.store_benchmark", *small)
     assert run.returncode == 0, run.stderr
     for name in COMMANDS:  # a row of figures for each command: each server answered every one
         assert re.search(rf"^  {re.escape(name)}{ROW}", run.stdout, re.M), f"no row for {name}:\n{run.stdout}"
