@@ -171,6 +171,25 @@ class AlertWatch:
                 t.resolved_received_s = resolved[t.alert] - self.rollback_at
 
 
+def still_active(prometheus: Prometheus, sink: AlertSink | None, alerts: list[str]) -> dict[str, str]:
+    """Each of `alerts` that a fault started now could not be timed against, with why: pending or
+    firing in Prometheus (it would count as detected at once), or last delivered to the receiver as
+    firing. Alertmanager does not notify again a group whose firing alerts are those its last
+    notification carried (until its repeat_interval), so such an alert would never be received after
+    the fault; its resolution must have gone out first."""
+    states = prometheus.alert_states()
+    active = {}
+    for alert in alerts:
+        reasons = sorted(f"{state} in Prometheus" for name, state in states if name == alert)
+        if sink is not None:
+            last_status = {r["fingerprint"]: r["status"] for r in sink.alerts(alertname=alert)}
+            if "firing" in last_status.values():
+                reasons.append("last delivered to the receiver as firing")
+        if reasons:
+            active[alert] = ", ".join(reasons)
+    return active
+
+
 def timings_for(
     alerts: list[str], rules_glob: str, intervals: Intervals | None, onset_s: float
 ) -> dict[str, AlertTiming]:

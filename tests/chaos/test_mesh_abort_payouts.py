@@ -1,6 +1,7 @@
 """Experiment 1 on a local stack of its own: it holds (replays counted, money exactly once, the mesh
-error alert within its bounds); a runner stopped with SIGTERM or Ctrl-C mid-method still rolls back; a runner
-killed with SIGKILL leaves a fault that its time to live removes. About 2 minutes."""
+error alert within its bounds), also right after a run whose alert still fires; a runner stopped with
+SIGTERM or Ctrl-C mid-method still rolls back; a runner killed with SIGKILL leaves a fault that its
+time to live removes. About 3 minutes."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from chaos.observe import still_active
+from harness.clients.alertsink import AlertSink
+from harness.clients.prometheus import Prometheus
 from harness.waiting import wait_for
-from tests.chaos.live import LiveStack, chaos_run, live_stack
+from tests.chaos.live import LiveStack, chaos_run, live_stack, run_to_end
 
 EXPERIMENT = "01-mesh-abort-payouts"
+ALERT = "TronPaymentMeshErrorRate"
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +75,24 @@ def test_a_fault_outlives_a_sigkilled_runner_only_until_its_time_to_live(
     finally:
         runner.kill()
         stack.mesh.reset()
+
+
+def test_a_run_started_while_the_last_runs_alert_still_fires_times_its_own_alert(
+    stack: LiveStack, tmp_path: Path
+) -> None:
+    # The alert of a run stopped mid-fault stays active for a while (its window must empty; then
+    # Alertmanager sends the resolution). A run started meanwhile must not count it as its own
+    # detection, nor miss its own delivery (Alertmanager does not repeat a firing it already sent).
+    prometheus, sink = Prometheus(stack.state.url("prometheus")), AlertSink(stack.state.url("alertsink"))
+    first = chaos_run(stack, EXPERIMENT, out=tmp_path / "first")
+    try:
+        wait_for(lambda: (ALERT, "firing") in prometheus.alert_states(), 90, f"{ALERT} to fire", interval=0.5)
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=120)
+    finally:
+        first.kill()
+    assert ALERT in still_active(prometheus, sink, [ALERT]), "the second run must start with the alert active"
+    second = run_to_end(stack, EXPERIMENT, tmp_path / "second")
+    assert second.code == 0, second
+    assert f"{EXPERIMENT}: held" in second.stdout
+    assert f"{ALERT} reached the receiver" in second.stderr
