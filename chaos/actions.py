@@ -5,8 +5,6 @@ their time to live."""
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,7 +15,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaos import istio, session
-from chaos.observe import LOCAL_RULES, PRODUCTION_RULES, AlertTiming, AlertWatch, still_active, timings_for
+from chaos.observe import LOCAL_RULES, PRODUCTION_RULES, AlertWatch, timings_for, wait_until_quiet
 from chaos.settings import Settings, local, pod_control, settings
 from harness import faults
 from harness.alert_timing import Intervals
@@ -32,7 +30,6 @@ from harness.target import KubernetesTarget
 from harness.traffic import NODE_READS, Creators, Payers, Readers
 from harness.waiting import WaitTimeout, wait_for
 
-QUIET_GRACE_S = 10.0  # past the resolution bound, as AlertWatch.done allows a late alert
 WALLET_FUNDS_SUN = 300_000_000  # 300 TRX: 250 payouts of 0.1 TRX, each with a 1 TRX memo fee (mainnet)
 
 
@@ -69,48 +66,14 @@ def _alert_watch(run: Settings, alerts: list[str]) -> Callable[[float], AlertWat
     prometheus = Prometheus(target.prometheus_url)
     if isinstance(target, KubernetesTarget):
         timings = timings_for(alerts, PRODUCTION_RULES, None, 0.0)
-        _quiet_before_the_fault(prometheus, None, timings)
+        wait_until_quiet(prometheus, None, timings)
         return lambda fault_at: AlertWatch(prometheus, None, timings, fault_at).start()
     state = local(run).state()
     intervals = Intervals.live(state.url("prometheus"), state.url("alertmanager"))
     timings = timings_for(alerts, LOCAL_RULES, intervals, 0.0)
     sink = AlertSink(state.url("alertsink"))
-    _quiet_before_the_fault(prometheus, sink, timings)
+    wait_until_quiet(prometheus, sink, timings)
     return lambda fault_at: AlertWatch(prometheus, sink, timings, fault_at).start()
-
-
-def _quiet_before_the_fault(
-    prometheus: Prometheus, sink: AlertSink | None, timings: dict[str, AlertTiming]
-) -> None:
-    """Wait until no expected alert is still active from before (an earlier run's fault, another
-    experiment's), as long as its resolution may take where its bounds are known; ValueError, before
-    any fault, if one stays active. Otherwise it would be "detected" at once and never received."""
-    known = [t.resolve_bound_s + t.bound.receipt for t in timings.values() if t.bound and t.resolve_bound_s]
-    wait_s = max(known) + QUIET_GRACE_S if known else 0.0
-    active = still_active(prometheus, sink, list(timings))
-    if not active:
-        return
-    print(
-        f"[chaos] waiting up to {wait_s:.0f} s for {', '.join(active)} to resolve before the fault "
-        f"(still active: {'; '.join(active.values())})",
-        file=sys.stderr,
-        flush=True,
-    )
-
-    def quiet() -> bool:
-        nonlocal active
-        active = still_active(prometheus, sink, list(timings))
-        return not active
-
-    if wait_s > 0:
-        with contextlib.suppress(WaitTimeout):
-            wait_for(quiet, wait_s, "the expected alerts to resolve", interval=1.0)
-    if active:
-        lines = "; ".join(f"{alert} still active ({why})" for alert, why in active.items())
-        raise ValueError(
-            f"{lines} {wait_s:.0f} s on, before the fault: a fault started now could not be timed "
-            "against it; run again once it has resolved"
-        )
 
 
 def abort_routes(

@@ -5,7 +5,9 @@ profile divides every window and `for` by 30, so these are not production detect
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,9 +18,11 @@ from harness.alert_timing import Bound, Intervals, Rules, bound
 from harness.clients.alertsink import AlertSink
 from harness.clients.prometheus import Prometheus
 from harness.objectives import REPO
+from harness.waiting import WaitTimeout, wait_for
 
 LOCAL_RULES = str(REPO / "alerts" / "generated" / "local" / "*.yaml")
 PRODUCTION_RULES = str(REPO / "alerts" / "generated" / "production" / "*.yaml")
+QUIET_GRACE_S = 10.0  # past the resolution bound, as AlertWatch.done allows a late alert
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,38 @@ def still_active(prometheus: Prometheus, sink: AlertSink | None, alerts: list[st
         if reasons:
             active[alert] = ", ".join(reasons)
     return active
+
+
+def wait_until_quiet(prometheus: Prometheus, sink: AlertSink | None, timings: dict[str, AlertTiming]) -> None:
+    """Wait until no expected alert is still active from before (an earlier run's fault, another
+    experiment's), as long as its resolution may take where its bounds are known; ValueError, before
+    any fault, if one stays active. Otherwise it would be "detected" at once and never received."""
+    active: dict[str, str] = {}
+
+    def quiet() -> bool:
+        nonlocal active
+        active = still_active(prometheus, sink, list(timings))
+        return not active
+
+    if quiet():
+        return
+    known = [t.resolve_bound_s + t.bound.receipt for t in timings.values() if t.bound and t.resolve_bound_s]
+    wait_s = max(known) + QUIET_GRACE_S if known else 0.0
+    print(
+        f"[chaos] waiting up to {wait_s:.0f} s for {', '.join(active)} to resolve before the fault "
+        f"(still active: {'; '.join(active.values())})",
+        file=sys.stderr,
+        flush=True,
+    )
+    if wait_s > 0:
+        with contextlib.suppress(WaitTimeout):
+            wait_for(quiet, wait_s, "the expected alerts to resolve", interval=1.0)
+    if active:
+        lines = "; ".join(f"{alert} still active ({why})" for alert, why in active.items())
+        raise ValueError(
+            f"{lines} {wait_s:.0f} s on, before the fault: a fault started now could not be timed "
+            "against it; run again once it has resolved"
+        )
 
 
 def timings_for(
