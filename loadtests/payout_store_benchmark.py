@@ -87,7 +87,7 @@ def accepting_steps(store: Store, addresses: list[str]) -> dict[str, Step]:
     return {
         "idempotency claim (shared)": claim,
         "wallet (shared)": lambda _: store.wallet("user", f"wallet-{rng.randrange(len(addresses))}"),
-        "reserved sum (one per payout)": lambda _: store.reserved(rng.choice(addresses), "TRX", MEMO_FEE),
+        "reserved sum (shared)": lambda _: store.reserved(rng.choice(addresses), "TRX", MEMO_FEE),
         "operation insert (shared)": insert,
         "idempotency finish (shared)": finish,
     }
@@ -161,7 +161,7 @@ def report(accepting: dict[str, Cost], reservation: dict[str, Cost], args: argpa
         return f"{numerator / denominator:.2f}x" if denominator > 0 else "-"
 
     total = sum(cost.store_cpu_ms for cost in accepting.values())
-    summed = accepting["reserved sum (one per payout)"].store_cpu_ms
+    summed = accepting["reserved sum (shared)"].store_cpu_ms
     instead = sum(cost.store_cpu_ms for cost in reservation.values())
     return "\n".join(
         [

@@ -86,7 +86,7 @@ def commands(client: MongoClient[Doc], who: int = 0) -> dict[str, Command]:
     operations = db["operations"]
     address = f"T{who % ADDRESSES:033d}"
     inserted = iter(range(10**9))
-    reserved = reserved_pipeline(address, "TRX", 0)  # the funds check's, as the service sends it
+    reserved = reserved_pipeline(address, "TRX")  # the funds check's, as the service sends it
     return {
         "ping": lambda: db.command("ping"),
         "find by _id": lambda: operations.find_one({"_id": f"op-{who}"}),

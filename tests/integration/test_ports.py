@@ -45,6 +45,15 @@ async def check_store_semantics(url: str) -> None:
         claimed = [c["_id"] for c in claims if c is not None]
         assert sorted(claimed) == [f"op-{i}" for i in range(5)], "each operation claimed exactly once"
         assert await store.reserved("A", "TRX") == 5
+        await store.insert_operation(
+            new_operation("payout", "op-b", "u", from_address="B", amount=7, currency="TRX")
+        )
+        one_turn = await asyncio.gather(
+            store.reserved("A", "TRX", per_operation=2),
+            store.reserved("B", "TRX"),
+            store.reserved("C", "TRX"),
+        )
+        assert one_turn == [5 + 5 * 2, 7, 0], "one turn's sums, one aggregation with a $unionWith per address"
         again, created = await store.insert_operation(
             new_operation("payout", "op-0", "u", from_address="A", amount=99, currency="TRX")
         )
