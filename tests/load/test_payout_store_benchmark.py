@@ -10,7 +10,7 @@ from tests.support.benchmark_run import run_benchmark
 STEPS = (
     "idempotency claim (shared)",
     "wallet (shared)",
-    "reserved sum (one per payout)",
+    "reserved sum (shared)",
     "operation insert (shared)",
     "idempotency finish (shared)",
     "reserve (conditional $inc)",
