@@ -24,7 +24,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -33,6 +33,7 @@ from harness.clients.http import metric_sum
 from harness.tokens import mint_token
 from loadtests import soak, wrk
 from loadtests.fixtures import SetupError, Writer, payout_body, provision_writers, seed_payouts
+from loadtests.pace import SLOWED, PaceProbe, describe_slowed
 from loadtests.procs import OTHERS, CpuMeter, hello_part, machine_busy_share, pin
 from loadtests.report import Progress, Row, describe, server_table, table
 from loadtests.stats import pool_size, share
@@ -61,6 +62,13 @@ READ_GAIN_TARGET = 1.5  # the deployed server's read throughput over the baselin
 WRITE_GAIN_TARGET = 2.0
 BASELINE_LABEL = "baseline"
 SOAK_RATE_GUESS = 3000.0  # req/s that sizes the soak's readers (it runs before the read runs)
+# A round measured while the host slowed the CPUs (loadtests/pace.py) is measured once more; before each
+# round the bench waits this long at most for the full pace (judged over the last few seconds). Waits and
+# measuring again stop once they took PACE_BUDGET_SECONDS in all: then the rounds go on and slowed
+# figures are flagged. The host's slow spells seen here lasted from seconds to minutes.
+PACE_WAIT_SECONDS = 60.0
+PACE_JUDGED_SECONDS = 3.0
+PACE_BUDGET_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,7 @@ class Measured:
     cpu: dict[str, float]  # % of one core the target used, by run ("bare", "read", "write")
     carried: float | None = None  # payouts/s the replica's worker took from its queue during `write`
     drained: float | None = None  # the same, for as long again after `write`, with no requests
+    names: dict[str, str] = field(default_factory=dict)  # the name each run was measured under, by run
 
     def result(self, run: str) -> wrk.WrkResult | None:
         return {"bare": self.bare, "read": self.read, "write": self.write}[run]
@@ -109,6 +118,7 @@ def median_of(rounds: list[Measured]) -> Measured:
         {run: picked[run].cpu[run] for run in picked},
         picked["write"].carried,
         picked["write"].drained,
+        {run: name for run in picked if (name := picked[run].names.get(run))},
     )
 
 
@@ -185,9 +195,13 @@ class Bench:
         self.failures: list[str] = []
         self.noisy: list[str] = []  # runs during which other work on the machine competed
         self.target_cpu_used: dict[str, float] = {}  # % of one core the target used, by run name
+        self.windows: dict[str, tuple[float, float]] = {}  # when each run's figures were taken, by run name
+        self.probe = PaceProbe(cpus)
+        self.pace_budget = PACE_BUDGET_SECONDS  # what is left for waiting for the host's pace
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def stop_all(self) -> None:
+        self.probe.stop()
         if self.wrk_run is not None and self.wrk_run.poll() is None:
             self.wrk_run.kill()
             self.wrk_run.wait(10)
@@ -236,9 +250,13 @@ class Bench:
         meter.start()
         time.sleep(self.seconds - 2 * edge)
         shares = meter.shares()
+        self.windows[name] = (meter.started, time.monotonic())
         result = wrk.collect(run, self.seconds + RUN_GRACE_SECONDS)
         self.say(f"{name}: {describe(result)}")
         self.say(f"{name}: CPU use, % of one core: " + ", ".join(f"{k} {v:.0f}" for k, v in shares.items()))
+        slowed = self.probe.pace.slowed(*self.windows[name])
+        if slowed:
+            self.say(f"{name}: WARNING: the host slowed the CPUs during the run: {describe_slowed(slowed)}")
         self.target_cpu_used[name] = shares["target"]
         if shares[OTHERS] > NOISE_WARNING and shares["target"] < SATURATED:
             self.say(
@@ -275,6 +293,7 @@ class Bench:
     # -- the run -----------------------------------------------------------------------------------
     def run(self) -> int:
         self._intro()
+        self.probe.start()
         self.say("starting store, redis and the TRON devnet ...")
         self.backends = backends = start_backends(self.run_dir / "stack")
         for part in (backends.store, backends.redis, backends.devnet):
@@ -291,16 +310,39 @@ class Bench:
             order = self.contenders if number % 2 else self.contenders[::-1]
             for contender in order:
                 name = contender.label if self.rounds == 1 else f"{contender.label}.{number}"
-                replica = self._start_replica(contender, name)
-                rounds[contender.label].append(
-                    self._measure_contender(contender, name, replica, self._seed(replica, name))
-                )
-                self._stop_part(replica)  # one replica at a time: none competes with the measured one
+                rounds[contender.label].append(self._paced_round(contender, name))
         if self.contenders:
             if self.rounds > 1:
                 self._print_rounds(rounds)
             self._verdict({label: median_of(runs) for label, runs in rounds.items()})
         return self._summary()
+
+    def _paced_round(self, contender: Contender, name: str) -> Measured:
+        """One round of `contender`, after waiting for the host's full pace, and measured once more if the
+        host slowed the CPUs during any of its runs: such figures say how busy the host was, not how fast
+        the code is. Both within the bench's PACE_BUDGET_SECONDS."""
+        label, again = name, False
+        while True:
+            began = time.monotonic()
+            if self.pace_budget > 0:
+                wait = min(PACE_WAIT_SECONDS, self.pace_budget)
+                self.probe.await_full_pace(wait, PACE_JUDGED_SECONDS, self.say)
+            if not again:
+                self.pace_budget -= time.monotonic() - began  # the wait; a round measured again counts whole
+            replica = self._start_replica(contender, label)
+            measured = self._measure_contender(contender, label, replica, self._seed(replica, label))
+            self._stop_part(replica)  # one replica at a time: none competes with the measured one
+            if again:
+                self.pace_budget -= time.monotonic() - began
+            slowed = self._slowed_runs(measured)
+            if not slowed or again or self.pace_budget <= 0:
+                return measured
+            self.say(f"{label}: the host slowed {', '.join(slowed)}: measuring this round once more")
+            label, again = f"{name}.again", True
+
+    def _slowed_runs(self, measured: Measured) -> list[str]:
+        """The runs of `measured` during which the host slowed any CPU, judged by every sample so far."""
+        return [name for name in measured.names.values() if self.probe.pace.slowed(*self.windows[name])]
 
     def _print_rounds(self, rounds: dict[str, list[Measured]]) -> None:
         print("\nreq/s per round (rounds alternate the order; the tables below take each figure's median)")
@@ -396,8 +438,9 @@ class Bench:
         time.sleep(self.seconds)  # the replica serves nothing meanwhile: its worker has it to itself
         drained = self._taken(f"{name}-after", replica, carried)
         cpu = {run: self.target_cpu_used.get(f"{name}-{run}", 0.0) for run in ("bare", "read", "write")}
+        names = {run: f"{name}-{run}" for run in ("bare", "read", "write") if f"{name}-{run}" in self.windows}
         return Measured(
-            bare, read, write, cpu, carried.taken_per_second(before), drained.taken_per_second(carried)
+            bare, read, write, cpu, carried.taken_per_second(before), drained.taken_per_second(carried), names
         )
 
     def _taken(self, name: str, replica: Part, before: PayoutQueue) -> PayoutQueue:
@@ -439,6 +482,11 @@ class Bench:
             )
         else:
             print("  pinning: none (only one CPU is available), so wrk shares the CPU with the target")
+        print(
+            f"  host pace: a fixed piece of work timed in CPU time on each CPU every {self.probe.every} s; "
+            f"a round measured while the host slowed the CPUs (the work's mean >= {SLOWED:.1f}x its best) "
+            f"is measured once more; rounds wait for the full pace (up to {PACE_BUDGET_SECONDS:.0f} s in all)"
+        )
         busy = machine_busy_share(1.0)
         print(
             f"  machine: {os.cpu_count()} CPUs, {busy:.0%} busy just before the start"
@@ -492,6 +540,7 @@ class Bench:
         # With the machine to itself the replica runs at a full core and req/s is the figure; when other
         # work competed (as flagged above) it got less than its core, and requests per CPU-second it
         # used still compare.
+        slowed = [name for m in measured.values() for name in self._slowed_runs(m)]
         per_cpu = bool(self.noisy)
         unit = "req per CPU-second" if per_cpu else "req/s"
         for what, ok, figure in self._checks(measured, per_cpu):
@@ -502,6 +551,11 @@ class Bench:
             print(
                 f"  UNRELIABLE: other work on the machine competed during {', '.join(self.noisy)}, so "
                 "these ratios are skewed either way; rerun on a quiet machine"
+            )
+        if slowed:
+            print(
+                f"  UNRELIABLE: the host slowed the CPUs during {', '.join(slowed)} (figures picked above), "
+                "so those figures are low; rerun when the host is quieter"
             )
         print(flush=True)
 

@@ -58,16 +58,16 @@ class CpuMeter:
         self._pids = pids
         self._before: dict[str, float] = {}
         self._machine = 0.0
-        self._started = 0.0
+        self.started = 0.0  # time.monotonic() at start()
 
     def start(self) -> None:
         self._before = {name: cpu_seconds(pid) for name, pid in self._pids.items()}
         self._machine = machine_busy_seconds()
-        self._started = time.monotonic()
+        self.started = time.monotonic()
 
     def shares(self) -> dict[str, float]:
         """Read while the processes still run: an exited one reads as 0."""
-        elapsed = time.monotonic() - self._started
+        elapsed = time.monotonic() - self.started
         used = {name: cpu_seconds(pid) - self._before[name] for name, pid in self._pids.items()}
         used[OTHERS] = max(0.0, machine_busy_seconds() - self._machine - sum(used.values()))
         return {name: 100 * seconds / elapsed for name, seconds in used.items()}

@@ -61,6 +61,7 @@ NEEDS = {
     "observability": "live",
     "load": "unit",
     "load/test_precision.py": "component",
+    "load/test_pace.py": "component",
     "load/test_store_benchmark.py": "component",
     "load/test_history_benchmark.py": "component",
     "load/test_payout_store_benchmark.py": "component",

@@ -1,0 +1,126 @@
+"""The host-pace probe: what a window of samples says, and that the machine's own load does not fool it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness.waiting import wait_for
+from loadtests.pace import MIN_SAMPLES, SLOWED, WORK_STEPS, Pace, PaceProbe, time_work
+
+FAST, SLOW = 0.62, 1.18  # ms: the two paces the probe reads on this machine's host
+LONG_WORK = 16 * WORK_STEPS  # ~10 ms
+
+
+def _history(pace: Pace, cpu: int, ms: float, count: int = 100, start: float = 0.0) -> None:
+    for i in range(count):
+        pace.record(cpu, start + i * 0.25, ms)
+
+
+def _window(pace: Pace, cpu: int, slow_every: int | None, start: float = 100.0, count: int = 24) -> None:
+    """`count` samples from `start`, every `slow_every`-th of them at the slow pace."""
+    for i in range(count):
+        slow = slow_every is not None and i % slow_every == 0
+        pace.record(cpu, start + i * 0.25, SLOW if slow else FAST)
+
+
+def test_a_window_at_the_slow_pace_for_half_its_samples_is_slowed() -> None:
+    pace = Pace()
+    _history(pace, 0, FAST)
+    _window(pace, 0, slow_every=2)
+    slowed = pace.slowed(100.0, 106.0)
+    assert set(slowed) == {0}
+    assert slowed[0] == pytest.approx((FAST + SLOW) / 2 / FAST, rel=0.01)
+
+
+def test_a_window_slow_for_a_sample_in_six_is_not() -> None:
+    pace = Pace()
+    _history(pace, 0, FAST)
+    _window(pace, 0, slow_every=6)
+    factor = pace.slowdown(100.0, 106.0)[0]
+    assert 1.0 < factor < SLOWED
+    assert pace.slowed(100.0, 106.0) == {}
+
+
+def test_each_cpu_is_judged_against_its_own_best() -> None:
+    pace = Pace()
+    _history(pace, 0, FAST)
+    _history(pace, 1, 0.9)  # a CPU that is slower at its best is not slowed for that
+    _window(pace, 0, slow_every=1)
+    for i in range(24):
+        pace.record(1, 100.0 + i * 0.25, 0.9)
+    assert set(pace.slowed(100.0, 106.0)) == {0}
+
+
+def test_one_freak_fast_sample_does_not_set_the_best() -> None:
+    pace = Pace()
+    _history(pace, 0, FAST)
+    pace.record(0, 50.0, 0.1)
+    assert pace.best(0) == FAST
+
+
+def test_too_few_samples_say_nothing() -> None:
+    pace = Pace()
+    _history(pace, 0, FAST)
+    _window(pace, 0, slow_every=1, count=MIN_SAMPLES - 1)
+    assert pace.slowdown(100.0, 106.0) == {}
+    assert Pace().best(0) is None, "no samples: no best to judge by"
+
+
+def test_the_machines_own_load_does_not_read_as_a_slow_host() -> None:
+    """A CPU shared with a busy process (nice 0, as the replica is) gives the probe less of its time,
+    not a slower CPU: the work's CPU time stays the same. Paired samples, one with the busy process
+    stopped and one with it running, a few ms apart, so a change in the host's pace hits both alike.
+    Each piece is 10 ms, longer than the scheduler lets one task run while another waits, so a probe
+    that read wall time would see the pair's ratio near 2."""
+    cpu = min(os.sched_getaffinity(0))
+    busy = subprocess.Popen(
+        [
+            "taskset",
+            "-c",
+            str(cpu),
+            sys.executable,
+            "-c",
+            "import time\nend = time.time() + 60\nwhile time.time() < end: pass",
+        ]
+    )
+    me = os.getpid()
+    mask = os.sched_getaffinity(me)
+    ratios = []
+    try:
+        os.sched_setaffinity(me, {cpu})
+        for _ in range(40):
+            busy.send_signal(signal.SIGSTOP)
+            time.sleep(0.005)
+            alone = time_work(LONG_WORK)
+            busy.send_signal(signal.SIGCONT)
+            time.sleep(0.02)  # the busy process holds the CPU again
+            ratios.append(time_work(LONG_WORK) / alone)
+    finally:
+        os.sched_setaffinity(me, mask)
+        busy.kill()
+        busy.wait(10)
+    assert statistics.median(ratios) < 1.15, f"median ratio shared/alone {statistics.median(ratios):.2f}"
+
+
+def test_the_probe_samples_every_cpu_until_stopped() -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    probe = PaceProbe(cpus, every=0.02).start()
+    try:
+        wait_for(
+            lambda: all(len(probe.pace.samples.get(cpu, ())) >= MIN_SAMPLES for cpu in cpus),
+            timeout=30,
+            what="the probe to sample every CPU",
+        )
+    finally:
+        probe.stop()
+    counts = {cpu: len(probe.pace.samples[cpu]) for cpu in cpus}
+    assert all(probe.pace.best(cpu) for cpu in cpus)
+    time.sleep(0.2)  # well over `every`: a probe still running would add samples
+    assert {cpu: len(probe.pace.samples[cpu]) for cpu in cpus} == counts, "samples after stop()"
