@@ -71,7 +71,7 @@ class Pace:
         """Per CPU with enough samples in [since, until]: their mean over the CPU's best (1.0: full
         pace, 1.8: the work took 1.8x its CPU time on average)."""
         factors = {}
-        for cpu, samples in self.samples.items():
+        for cpu, samples in list(self.samples.items()):  # the probe's thread may add a CPU meanwhile
             window = [ms for at, ms in samples if since <= at <= until]
             best = self.best(cpu)
             if best and len(window) >= MIN_SAMPLES:
