@@ -23,11 +23,10 @@ def _history(pace: Pace, cpu: int, ms: float, count: int = 100, start: float = 0
         pace.record(cpu, start + i * 0.25, ms)
 
 
-def _window(pace: Pace, cpu: int, slow_every: int | None, start: float = 100.0, count: int = 24) -> None:
+def _window(pace: Pace, cpu: int, slow_every: int, start: float = 100.0, count: int = 24) -> None:
     """`count` samples from `start`, every `slow_every`-th of them at the slow pace."""
     for i in range(count):
-        slow = slow_every is not None and i % slow_every == 0
-        pace.record(cpu, start + i * 0.25, SLOW if slow else FAST)
+        pace.record(cpu, start + i * 0.25, SLOW if i % slow_every == 0 else FAST)
 
 
 def test_a_window_at_the_slow_pace_for_half_its_samples_is_slowed() -> None:
@@ -53,8 +52,7 @@ def test_each_cpu_is_judged_against_its_own_best() -> None:
     _history(pace, 0, FAST)
     _history(pace, 1, 0.9)  # a CPU that is slower at its best is not slowed for that
     _window(pace, 0, slow_every=1)
-    for i in range(24):
-        pace.record(1, 100.0 + i * 0.25, 0.9)
+    _history(pace, 1, 0.9, count=24, start=100.0)
     assert set(pace.slowed(100.0, 106.0)) == {0}
 
 
