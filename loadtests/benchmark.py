@@ -483,8 +483,10 @@ class Bench:
         else:
             print("  pinning: none (only one CPU is available), so wrk shares the CPU with the target")
         print(
-            f"  host pace: a fixed piece of work timed in CPU time on each CPU every {self.probe.every} s; "
-            f"a round measured while the host slowed the CPUs (the work's mean >= {SLOWED:.1f}x its best) "
+            f"  host pace: a fixed piece of work timed in CPU time on each CPU every {self.probe.every} s, "
+            "and the time the host stole from each (steal, /proc/stat); a round measured while the host "
+            f"slowed a CPU (its work's mean over its best, over the share of time left to it, >= "
+            f"{SLOWED:.1f}x) "
             f"is measured once more; rounds wait for the full pace (up to {PACE_BUDGET_SECONDS:.0f} s in all)"
         )
         busy = machine_busy_share(1.0)

@@ -26,7 +26,7 @@ from statistics import fmean
 
 from harness import objectives
 from loadtests import wrk
-from loadtests.procs import CpuMeter, hello_part, http_module_part, machine_busy_share, pin
+from loadtests.procs import OTHERS, STOLEN, CpuMeter, hello_part, http_module_part, machine_busy_share, pin
 from loadtests.report import Progress, describe
 from stack.processes import Part, StartError, free_port, http_ok, mesh_command
 
@@ -37,7 +37,6 @@ RUN_GRACE_SECONDS = 30.0  # how long past its duration a wrk run may take before
 ROUTE = "default-retryable"  # the route GET / takes in deploy/istio/virtual-service.yaml
 BUSY_WARNING = 0.1
 NOISE_WARNING = 15.0  # % of a core used by processes outside the benchmark, above which figures are skewed
-OTHERS = "everything else"  # CpuMeter's name for the rest of the machine
 
 
 def upstream_part(kind: str, run_dir: Path) -> Part:
@@ -104,6 +103,12 @@ def _explain_cpu(direct: Measured, meshed: Measured) -> None:
         print(
             f"UNRELIABLE: other work on the machine took up to {others:.0f}% of a core during the runs, "
             "competing with the upstream and the mesh; rerun on a quiet machine"
+        )
+    stolen = max(direct.cpu[STOLEN], meshed.cpu[STOLEN])
+    if stolen > NOISE_WARNING:
+        print(
+            f"UNRELIABLE: the host stole up to {stolen:.0f}% of a core from this machine during the runs "
+            "(steal, /proc/stat): rerun when it is quieter"
         )
 
 

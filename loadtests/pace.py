@@ -15,6 +15,15 @@ median, says how much of it the CPU ran slow.
 The probe times the work in the thread's own CPU time (`thread_time`), so waiting for a CPU that the
 machine's own processes hold does not count: only the CPU running slower does. It runs on each CPU in
 turn (the thread re-pins itself), one piece of ~0.6 ms per CPU every `every` seconds: 0.25 % of a core.
+
+The host also takes whole stretches of time from a CPU that has work (steal: the hypervisor runs
+something else on the physical CPU). The kernel keeps that out of every thread's CPU time (with
+CONFIG_PARAVIRT_TIME_ACCOUNTING, which this machine's kernel has, `update_rq_clock_task` in
+kernel/sched/core.c subtracts the steal clock), so the work's time cannot show it; /proc/stat counts it
+per CPU, and the probe reads it beside every sample. Seen here (2026-12-03 21:01, `tronops bench`):
+2 to 28 % of each CPU's time in a run, mostly in the runs with many wake-ups (a busy loop alone was
+stolen ~0 %), and counted until then as "other work on the machine". A CPU's slowdown over a window is
+both: the work's time over its best, divided by the share of the window the CPU was left to run.
 """
 
 from __future__ import annotations
@@ -27,14 +36,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from harness.waiting import WaitTimeout, wait_for
+from loadtests.procs import cpu_times
 
 WORK_STEPS = 20_000  # ~0.6 ms of pure-Python work on this machine at its full pace
-# A CPU whose work took, on average over a window, this many times its best was slowed: about a third
-# of the window at the slow pace (~1.9x). In one bench here, write runs whose samples' median read
-# 1.33-1.38x made 507-545 req/s, those at 1.5-2.1x made 359-360.
+# A CPU that got this many times less done over a window than at its full pace was slowed: about a
+# third of the window at the slow pace (~1.9x), or a quarter of it stolen. In one bench here, write runs
+# whose samples' median read 1.33-1.38x made 507-545 req/s, those at 1.5-2.1x made 359-360.
 SLOWED = 1.3
 REFERENCE_PERCENTILE = 5  # a CPU's full pace: this percentile of its samples (the fastest, less outliers)
 MIN_SAMPLES = 8  # fewer samples than this in a window cannot say the CPU was slowed
+NOTED = 0.01  # a share of the time stolen worth naming beside a slowdown
+MAX_STOLEN = 0.9  # a window stolen wholly (a CPU the host never ran) still gives a finite factor
 
 
 def _work(steps: int) -> int:
@@ -51,14 +63,33 @@ def time_work(steps: int = WORK_STEPS) -> float:
     return (time.thread_time() - started) * 1000
 
 
+@dataclass(frozen=True)
+class Slowdown:
+    """How a CPU ran over a window against its full pace."""
+
+    work: float  # the fixed work's mean CPU time over its best (1.0: full pace)
+    stolen: float  # the share of the window the host kept the CPU from running (steal)
+
+    @property
+    def factor(self) -> float:
+        """How many times less the CPU could get done: slower work, in less of the time."""
+        return self.work / (1 - min(self.stolen, MAX_STOLEN))
+
+
 @dataclass
 class Pace:
-    """Samples of the fixed work's CPU time, per CPU, and what they say about a window of time."""
+    """Samples of the fixed work's CPU time and of the time stolen, per CPU, and what they say about a
+    window of time."""
 
     samples: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # cpu -> [(monotonic, ms)]
+    steal: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # cpu -> [(monotonic, s)]
 
     def record(self, cpu: int, at: float, ms: float) -> None:
         self.samples.setdefault(cpu, []).append((at, ms))
+
+    def record_steal(self, cpu: int, at: float, stolen_seconds: float) -> None:
+        """The CPU's steal counter (seconds since boot, /proc/stat) read at `at`."""
+        self.steal.setdefault(cpu, []).append((at, stolen_seconds))
 
     def best(self, cpu: int) -> float | None:
         """The CPU's full pace: the work's CPU time at a low percentile of every sample so far."""
@@ -67,25 +98,39 @@ class Pace:
             return None
         return times[len(times) * REFERENCE_PERCENTILE // 100]
 
-    def slowdown(self, since: float, until: float) -> dict[int, float]:
-        """Per CPU with enough samples in [since, until]: their mean over the CPU's best (1.0: full
-        pace, 1.8: the work took 1.8x its CPU time on average)."""
-        factors = {}
+    def stolen(self, cpu: int, since: float, until: float) -> float:
+        """The share of [since, until] the host took from the CPU, between the first and the last
+        reading inside it; 0 with fewer than two readings."""
+        window = [(at, seconds) for at, seconds in self.steal.get(cpu, ()) if since <= at <= until]
+        if len(window) < 2 or window[-1][0] <= window[0][0]:
+            return 0.0
+        (first_at, first), (last_at, last) = window[0], window[-1]
+        return max(0.0, (last - first) / (last_at - first_at))
+
+    def slowdown(self, since: float, until: float) -> dict[int, Slowdown]:
+        """Per CPU with enough samples in [since, until]: their mean over the CPU's best, and the share
+        of the window stolen (factor 1.0: full pace; 1.8: it got 1.8x less done)."""
+        found = {}
         for cpu, samples in list(self.samples.items()):  # the probe's thread may add a CPU meanwhile
             window = [ms for at, ms in samples if since <= at <= until]
             best = self.best(cpu)
             if best and len(window) >= MIN_SAMPLES:
-                factors[cpu] = statistics.fmean(window) / best
-        return factors
+                found[cpu] = Slowdown(statistics.fmean(window) / best, self.stolen(cpu, since, until))
+        return found
 
-    def slowed(self, since: float, until: float) -> dict[int, float]:
+    def slowed(self, since: float, until: float) -> dict[int, Slowdown]:
         """The CPUs the host slowed during [since, until], with by how much."""
-        return {cpu: f for cpu, f in self.slowdown(since, until).items() if f >= SLOWED}
+        return {cpu: s for cpu, s in self.slowdown(since, until).items() if s.factor >= SLOWED}
 
 
-def describe_slowed(slowed: dict[int, float]) -> str:
+def describe_slowed(slowed: dict[int, Slowdown]) -> str:
+    def parts(s: Slowdown) -> str:
+        if s.stolen < NOTED:
+            return ""
+        return f" (work {s.work:.2f}x its CPU time, {s.stolen:.0%} of the time stolen)"
+
     return ", ".join(
-        f"CPU {cpu} {factor:.2f}x slower than its best" for cpu, factor in sorted(slowed.items())
+        f"CPU {cpu} {s.factor:.2f}x slower than its best{parts(s)}" for cpu, s in sorted(slowed.items())
     )
 
 
@@ -115,6 +160,9 @@ class PaceProbe:
                 os.sched_setaffinity(me, {cpu})
                 ms = time_work()
                 self.pace.record(cpu, time.monotonic(), ms)
+            at, times = time.monotonic(), cpu_times()
+            for cpu in self.cpus:
+                self.pace.record_steal(cpu, at, times[f"cpu{cpu}"].stolen)
             self._stop.wait(self.every)
 
     def await_full_pace(self, timeout: float, over: float, say: Callable[[str], None]) -> bool:
@@ -123,7 +171,7 @@ class PaceProbe:
         if not slowed:
             return True
         say(
-            f"the host is running this machine slow ({describe_slowed(slowed)}): waiting up to "
+            f"the host is running this machine slow, {describe_slowed(slowed)}; waiting up to "
             f"{timeout:.0f} s for its full pace before measuring ..."
         )
         try:
@@ -132,6 +180,6 @@ class PaceProbe:
             return False
         return True
 
-    def _slowed_lately(self, over: float) -> dict[int, float]:
+    def _slowed_lately(self, over: float) -> dict[int, Slowdown]:
         now = time.monotonic()
         return self.pace.slowed(now - over, now)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from stack.processes import PYTHON, Part, free_port, http_ok
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 OTHERS = "everything else"  # CpuMeter's name for the CPU used by processes it was not given
+STOLEN = "stolen by the host"  # CpuMeter's name for the CPU time the hypervisor kept from the machine
 
 
 def pin(pid: int, cpus: set[int]) -> None:
@@ -37,10 +39,33 @@ def rss_bytes(pid: int) -> int:
     raise ProcessLookupError(f"no VmRSS for pid {pid}")
 
 
+@dataclass(frozen=True)
+class CpuTimes:
+    """One line of /proc/stat, in seconds since boot."""
+
+    busy: float  # running anything of this machine's: all but idle, iowait and steal
+    stolen: float  # runnable, but the hypervisor ran something else on the physical CPU (steal)
+
+
+def cpu_times(stat: str | None = None) -> dict[str, CpuTimes]:
+    """/proc/stat's `cpu` lines by name: "cpu" for the whole machine, "cpu0", "cpu1" ... for each CPU.
+    Columns as proc(5) lists them: user nice system idle iowait irq softirq steal (guest time is
+    already inside user). Steal is not this machine's work: where it was counted as busy, a host
+    that took a tenth of the CPUs' time read as "other work on the machine"."""
+    times = {}
+    for line in (stat if stat is not None else Path("/proc/stat").read_text()).splitlines():
+        if not line.startswith("cpu"):
+            continue
+        name, *columns = line.split()
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in columns[:8])
+        busy = user + nice + system + irq + softirq
+        times[name] = CpuTimes(busy / _TICKS, steal / _TICKS)
+    return times
+
+
 def machine_busy_seconds() -> float:
-    """CPU time spent by everything on the machine so far, all CPUs together (from /proc/stat)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(fields) - fields[3] - fields[4]) / _TICKS  # all but idle and iowait
+    """CPU time spent by everything on the machine so far, all CPUs together (steal not included)."""
+    return cpu_times()["cpu"].busy
 
 
 def machine_busy_share(seconds: float) -> float:
@@ -51,25 +76,28 @@ def machine_busy_share(seconds: float) -> float:
 
 
 class CpuMeter:
-    """CPU use of named processes, and of everything else on the machine, between `start()` and
-    `shares()`, as % of one core: other work on the box would skew the figures, so it is shown."""
+    """CPU use of named processes, of everything else on the machine, and what the host stole, between
+    `start()` and `shares()`, as % of one core: other work on the box would skew the figures, so it is
+    shown."""
 
     def __init__(self, pids: dict[str, int]) -> None:
         self._pids = pids
         self._before: dict[str, float] = {}
-        self._machine = 0.0
+        self._machine = CpuTimes(0.0, 0.0)
         self.started = 0.0  # time.monotonic() at start()
 
     def start(self) -> None:
         self._before = {name: cpu_seconds(pid) for name, pid in self._pids.items()}
-        self._machine = machine_busy_seconds()
+        self._machine = cpu_times()["cpu"]
         self.started = time.monotonic()
 
     def shares(self) -> dict[str, float]:
         """Read while the processes still run: an exited one reads as 0."""
         elapsed = time.monotonic() - self.started
+        machine = cpu_times()["cpu"]
         used = {name: cpu_seconds(pid) - self._before[name] for name, pid in self._pids.items()}
-        used[OTHERS] = max(0.0, machine_busy_seconds() - self._machine - sum(used.values()))
+        used[OTHERS] = max(0.0, machine.busy - self._machine.busy - sum(used.values()))
+        used[STOLEN] = machine.stolen - self._machine.stolen
         return {name: 100 * seconds / elapsed for name, seconds in used.items()}
 
 

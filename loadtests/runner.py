@@ -32,7 +32,7 @@ from harness.tokens import mint_token
 from loadtests import gates, server_side, verdict
 from loadtests.audit import audit_payouts
 from loadtests.latency import ByGroup
-from loadtests.procs import OTHERS, cpu_seconds, machine_busy_seconds
+from loadtests.procs import OTHERS, STOLEN, cpu_seconds, cpu_times
 from loadtests.profiles import Profile, ProfileError, get
 from loadtests.settings import SAY, Settings
 from stack.processes import free_port
@@ -164,14 +164,16 @@ class CpuSampler:
     def _loop(self) -> None:
         while not self._stop.wait(1.0):
             used = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
-            self.samples.append((time.time(), used | {OTHERS: machine_busy_seconds()}))
+            machine = cpu_times()["cpu"]
+            self.samples.append((time.time(), used | {OTHERS: machine.busy, STOLEN: machine.stolen}))
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(5)
 
     def shares(self, start: float, end: float) -> dict[str, float]:
-        """Each process's CPU over [start, end] as a share of one core; OTHERS is the whole machine's."""
+        """Each process's CPU over [start, end] as a share of one core; OTHERS is the whole machine's,
+        STOLEN what the host took from all its CPUs."""
         inside = [s for s in self.samples if start <= s[0] <= end]
         if len(inside) < 2:
             return {}
@@ -300,13 +302,14 @@ def _stress_lines(run: Run, results: dict[str, Any], sampler: CpuSampler) -> lis
         results["started_at"] + offsets[index], results["started_at"] + offsets[index + 1]
     )
     if shares:
-        machine = shares.pop(OTHERS, 0.0)
+        machine, stolen = shares.pop(OTHERS, 0.0), shares.pop(STOLEN, 0.0)
         busiest = sorted(shares.items(), key=lambda item: -item[1])[:4]
         cores = os.cpu_count() or 1
         lines.append(
             "bound by: "
             + ", ".join(f"{name} {share:.0%} of a core" for name, share in busiest)
             + f"; the machine {machine / cores:.0%} busy ({cores} cores)"
+            + (f", {stolen / cores:.0%} of its time stolen by the host" if stolen / cores >= 0.01 else "")
         )
     return lines
 

@@ -1,4 +1,5 @@
-"""The host-pace probe: what a window of samples says, and that the machine's own load does not fool it."""
+"""The host-pace probe: what a window of samples says, that the machine's own load does not fool it, and
+the time the host steals, as /proc/stat counts it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import time
 import pytest
 
 from harness.waiting import wait_for
-from loadtests.pace import MIN_SAMPLES, SLOWED, WORK_STEPS, Pace, PaceProbe, time_work
+from loadtests.pace import MIN_SAMPLES, SLOWED, WORK_STEPS, Pace, PaceProbe, describe_slowed, time_work
+from loadtests.procs import cpu_times
 
 FAST, SLOW = 0.62, 1.18  # ms: the two paces the probe reads on this machine's host
 LONG_WORK = 16 * WORK_STEPS  # ~10 ms
@@ -35,14 +37,14 @@ def test_a_window_at_the_slow_pace_for_half_its_samples_is_slowed() -> None:
     _window(pace, 0, slow_every=2)
     slowed = pace.slowed(100.0, 106.0)
     assert set(slowed) == {0}
-    assert slowed[0] == pytest.approx((FAST + SLOW) / 2 / FAST, rel=0.01)
+    assert slowed[0].factor == pytest.approx((FAST + SLOW) / 2 / FAST, rel=0.01)
 
 
 def test_a_window_slow_for_a_sample_in_six_is_not() -> None:
     pace = Pace()
     _history(pace, 0, FAST)
     _window(pace, 0, slow_every=6)
-    factor = pace.slowdown(100.0, 106.0)[0]
+    factor = pace.slowdown(100.0, 106.0)[0].factor
     assert 1.0 < factor < SLOWED
     assert pace.slowed(100.0, 106.0) == {}
 
@@ -69,6 +71,74 @@ def test_too_few_samples_say_nothing() -> None:
     _window(pace, 0, slow_every=1, count=MIN_SAMPLES - 1)
     assert pace.slowdown(100.0, 106.0) == {}
     assert Pace().best(0) is None, "no samples: no best to judge by"
+
+
+def _steal(pace: Pace, cpu: int, share: float, start: float = 100.0, seconds: float = 6.0) -> None:
+    """Steal readings every 0.25 s from `start`, the counter rising by `share` of the time."""
+    for i in range(int(seconds / 0.25) + 1):
+        pace.record_steal(cpu, start + i * 0.25, 5000.0 + share * i * 0.25)
+
+
+def test_a_cpu_at_full_pace_with_a_quarter_of_its_time_stolen_is_slowed() -> None:
+    pace = Pace()
+    _history(pace, 0, FAST)
+    _history(pace, 0, FAST, count=24, start=100.0)  # the work at its full pace throughout
+    _steal(pace, 0, 0.25)
+    slowed = pace.slowed(100.0, 106.0)
+    assert slowed[0].stolen == pytest.approx(0.25, rel=0.01)
+    assert slowed[0].factor == pytest.approx(1 / 0.75, rel=0.01)
+    assert "25% of the time stolen" in describe_slowed(slowed)
+
+
+def test_steal_and_slow_work_add_up() -> None:
+    """A sixth of the work at the slow pace (alone not slowed, above) and a tenth of the time stolen stay
+    under the bound; with a fifth stolen, the same work is slowed."""
+    for stolen, judged in ((0.1, False), (0.2, True)):
+        pace = Pace()
+        _history(pace, 0, FAST)
+        _window(pace, 0, slow_every=6)
+        _steal(pace, 0, stolen)
+        window = pace.slowdown(100.0, 106.0)[0]
+        assert window.factor == pytest.approx(window.work / (1 - stolen), rel=0.01)
+        assert (0 in pace.slowed(100.0, 106.0)) is judged, (stolen, window)
+
+
+def test_proc_stat_steal_is_its_own_column_not_busy_time() -> None:
+    ticks = os.sysconf("SC_CLK_TCK")
+    # user nice system idle iowait irq softirq steal guest guest_nice, as proc(5) orders them
+    stat = (
+        f"cpu  {3 * ticks} 0 {ticks} {50 * ticks} {ticks} 0 {ticks} {2 * ticks} 0 0\n"
+        f"cpu0 {3 * ticks} 0 {ticks} {50 * ticks} {ticks} 0 {ticks} {2 * ticks} 0 0\n"
+        "intr 12345 0 0\nctxt 999\n"
+    )
+    times = cpu_times(stat)
+    assert set(times) == {"cpu", "cpu0"}
+    assert times["cpu0"].busy == pytest.approx(5.0)  # user 3 + system 1 + softirq 1: not idle, iowait, steal
+    assert times["cpu0"].stolen == pytest.approx(2.0)
+
+
+def test_this_machines_steal_counters_add_up_and_the_probe_reads_them() -> None:
+    times = cpu_times()
+    cpus = sorted(os.sched_getaffinity(0))
+    per_cpu = [name for name in times if name != "cpu"]
+    assert len(per_cpu) >= len(cpus)
+    # The machine's line is the sum of its CPUs' (each read in ticks, so equal to a tick per CPU).
+    assert sum(times[name].stolen for name in per_cpu) == pytest.approx(
+        times["cpu"].stolen, abs=len(per_cpu) / os.sysconf("SC_CLK_TCK")
+    )
+    probe = PaceProbe(cpus, every=0.02).start()
+    try:
+        wait_for(
+            lambda: all(len(probe.pace.steal.get(cpu, ())) >= 3 for cpu in cpus),
+            timeout=30,
+            what="the probe to read every CPU's steal",
+        )
+    finally:
+        probe.stop()
+    for cpu in cpus:
+        readings = [seconds for _, seconds in probe.pace.steal[cpu]]
+        assert readings == sorted(readings), "a steal counter only grows"
+        assert 0.0 <= probe.pace.stolen(cpu, 0.0, time.monotonic()) <= 1.0
 
 
 def test_the_machines_own_load_does_not_read_as_a_slow_host() -> None:
