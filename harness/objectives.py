@@ -91,6 +91,7 @@ class LoadGates:
     soak_memory_growth_ratio: float
     generator_cpu_saturation: float
     missed_pace_ratio: float
+    host_steal_warning: float
 
 
 @dataclass(frozen=True)

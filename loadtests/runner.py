@@ -314,10 +314,18 @@ def _stress_lines(run: Run, results: dict[str, Any], sampler: CpuSampler) -> lis
     return lines
 
 
-def _warnings(results: dict[str, Any]) -> list[str]:
-    """The generator's own limits: CPU near a core, users late for their pace (coordinated omission)."""
+def _warnings(results: dict[str, Any], machine: dict[str, float]) -> list[str]:
+    """The generator's own limits: CPU near a core, users late for their pace (coordinated omission);
+    and the host's: CPU time it stole from this machine (`machine`: CpuSampler's shares over the run)."""
     tolerances = objectives.current().load_gates
     lines = []
+    stolen = machine.get(STOLEN, 0.0) / (os.cpu_count() or 1)
+    if stolen >= tolerances.host_steal_warning:
+        lines.append(
+            f"WARN host: the hypervisor took {stolen:.0%} of this machine's CPU time during the run (steal, "
+            f"/proc/stat; bound {tolerances.host_steal_warning:.0%}): latencies measured here include it, "
+            f"so compare them with a baseline's only when both runs had little"
+        )
     for process, cpu in sorted(results["cpu_max"].items()):
         if cpu >= tolerances.generator_cpu_saturation * 100:
             lines.append(
@@ -448,7 +456,8 @@ def report(run: Run, results: dict[str, Any], sampler: CpuSampler, baseline: gat
         )
         notes.append(audit.line())
         verdicts.append(_money_audit(run, results, notes))
-    lines = _warnings(results)
+    started = results["started_at"]
+    lines = _warnings(results, sampler.shares(started, started + results["seconds"]))
     if run.profile.judge_each_stage:
         lines += _stress_lines(run, results, sampler)
     server_p95 = {g: f.p95_ms for g, f in server.items()}

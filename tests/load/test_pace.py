@@ -12,9 +12,11 @@ import time
 
 import pytest
 
+from harness import objectives
 from harness.waiting import wait_for
+from loadtests import runner
 from loadtests.pace import MIN_SAMPLES, SLOWED, WORK_STEPS, Pace, PaceProbe, describe_slowed, time_work
-from loadtests.procs import cpu_times
+from loadtests.procs import STOLEN, cpu_times
 
 FAST, SLOW = 0.62, 1.18  # ms: the two paces the probe reads on this machine's host
 LONG_WORK = 16 * WORK_STEPS  # ~10 ms
@@ -192,3 +194,14 @@ def test_the_probe_samples_every_cpu_until_stopped() -> None:
     assert all(probe.pace.best(cpu) for cpu in cpus)
     time.sleep(0.2)  # well over `every`: a probe still running would add samples
     assert {cpu: len(probe.pace.samples[cpu]) for cpu in cpus} == counts, "samples after stop()"
+
+
+def test_a_load_run_warns_when_the_host_stole_much_of_its_time() -> None:
+    """CpuSampler's shares are of one core; the bound is a share of the whole machine's time."""
+    quiet = {"cpu_max": {"locust": 40.0}, "iterations": 1000, "late": 0}
+    cores = os.cpu_count() or 1
+    bound = objectives.current().load_gates.host_steal_warning
+    stolen = [line for line in runner._warnings(quiet, {STOLEN: 2 * bound * cores}) if "WARN host" in line]
+    assert len(stolen) == 1 and f"took {2 * bound:.0%} of this machine's CPU time" in stolen[0]
+    assert runner._warnings(quiet, {STOLEN: bound * cores / 2}) == []
+    assert runner._warnings(quiet, {}) == [], "no samples (a run under two seconds): nothing to say"
