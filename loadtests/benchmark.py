@@ -485,9 +485,9 @@ class Bench:
         print(
             f"  host pace: a fixed piece of work timed in CPU time on each CPU every {self.probe.every} s, "
             "and the time the host stole from each (steal, /proc/stat); a round measured while the host "
-            f"slowed a CPU (its work's mean over its best, over the share of time left to it, >= "
-            f"{SLOWED:.1f}x) "
-            f"is measured once more; rounds wait for the full pace (up to {PACE_BUDGET_SECONDS:.0f} s in all)"
+            "slowed a CPU (its work's mean over its best, over the share of time left to it, >= "
+            f"{SLOWED:.1f}x) is measured once more; rounds wait for the full pace (up to "
+            f"{PACE_BUDGET_SECONDS:.0f} s in all)"
         )
         busy = machine_busy_share(1.0)
         print(
