@@ -27,6 +27,8 @@ from quart.typing import ASGIReceiveCallable, ASGISendCallable
 from quart.wrappers import Request, Response
 from werkzeug.datastructures import Headers
 
+from service.after_response import accept_after_response, run_after_response
+
 _serving = 0  # requests this process is serving now
 
 
@@ -98,18 +100,32 @@ class LeanHTTPConnection(ASGIHTTPConnection):
         handler = asyncio.current_task()
         assert handler is not None
         disconnected = False
+        answered = False  # the response's last message is handed to the server
 
         async def read_until_disconnect() -> None:
             nonlocal disconnected
             await self.handle_messages(request, receive)  # Quart's: feeds the body, returns on disconnect
-            disconnected = True
-            handler.cancel()
+            # Once answered, a disconnect is the end of the exchange (uvicorn reports one to every
+            # receive after a complete response; a client may close as soon as it has its answer):
+            # it cancels nothing, so the work left for after the response still runs.
+            if not answered:
+                disconnected = True
+                handler.cancel()
+
+        async def send_noting_the_answer(message: Any) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+            await send(message)
 
         global _serving
+        scope = cast(dict[str, Any], self.scope)
+        accept_after_response(scope)
         reader = asyncio.ensure_future(read_until_disconnect())
         _serving += 1
         try:
-            await self.handle_request(request, send)
+            await self.handle_request(request, send_noting_the_answer)
+            await run_after_response(scope)
         except asyncio.CancelledError:
             # Our own cancel (the client left) ends the request quietly, as in Quart; any other
             # cancel (the server stopping) goes on up.

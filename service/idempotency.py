@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from quart import Response, current_app, g, jsonify, make_response, request
 
+from service.after_response import after_response
 from service.auth import principal
 from service.clock import now_ms
 from service.errors import IDEMPOTENCY_CONFLICT, IDEMPOTENCY_MISMATCH, ApiError, invalid
@@ -97,9 +98,8 @@ def idempotent(view: F) -> F:
             if err.status >= 500:
                 await store.release_idempotency_key(key_id)
                 raise
-            await store.finish_idempotency_key(
-                key_id, err.status, {"__error__": [err.code, err.message, err.details]}
-            )
+            error = {"__error__": [err.code, err.message, err.details]}
+            await _finish_after_response(key_id, err.status, error)
             raise
         except BaseException:
             await store.release_idempotency_key(key_id)
@@ -107,10 +107,23 @@ def idempotent(view: F) -> F:
         if response.status_code >= 500:
             await store.release_idempotency_key(key_id)
         else:
-            await store.finish_idempotency_key(key_id, response.status_code, await response.get_json())
+            await _finish_after_response(key_id, response.status_code, await response.get_json())
         return response
 
     return wrapper  # type: ignore[return-value]
+
+
+async def _finish_after_response(key_id: str, status: int, body: Any) -> None:
+    """Record the answer for retries once the client has it: the money move is stored already, so the
+    client need not wait for this write. A retry that comes first finds the key in progress and
+    waits for it, as for any request still running; if the replica dies before it is written, the
+    retry takes the key over once it is stale, and the ids derived from the key find what was made."""
+    store = current_app.config["PORTS"].store
+
+    async def finish() -> None:
+        await store.finish_idempotency_key(key_id, status, body)
+
+    await after_response(finish)
 
 
 def _replay(record: dict[str, Any]) -> Response:

@@ -13,6 +13,7 @@ from quart.asgi import ASGIHTTPConnection
 from quart.wrappers import Request
 from werkzeug.datastructures import Headers
 
+from service.after_response import after_response
 from service.connection import LeanHTTPConnection, ServiceRequest, requests_in_flight
 
 
@@ -38,6 +39,19 @@ def _app(seen: dict[str, Any]) -> Quart:
             raise
         return "never"
 
+    @app.post("/pay")
+    async def pay() -> dict[str, Any]:
+        async def fails() -> None:
+            raise RuntimeError("the store went away")
+
+        async def records_what_the_client_had() -> None:
+            await asyncio.sleep(0)  # yields, as a store write does
+            seen["client_had"] = [message["type"] for message in seen["sent"]]
+
+        await after_response(fails)
+        await after_response(records_what_the_client_had)
+        return {"queued": True}
+
     return app
 
 
@@ -59,12 +73,21 @@ def _scope(method: str, path: str) -> dict[str, Any]:
 
 
 async def _run(
-    app: Quart, scope: dict[str, Any], incoming: asyncio.Queue[dict[str, Any]]
+    app: Quart,
+    scope: dict[str, Any],
+    incoming: asyncio.Queue[dict[str, Any]],
+    sent: list[dict[str, Any]] | None = None,
+    client_closes_when_answered: bool = False,
 ) -> list[dict[str, Any]]:
-    sent: list[dict[str, Any]] = []
+    """Serve one request; with `client_closes_when_answered` the server learns of the client's close
+    while it sends the response's last message, and yields there (as a server does writing it out)."""
+    sent = [] if sent is None else sent
 
     async def send(message: Any) -> None:
         sent.append(message)
+        if client_closes_when_answered and not message.get("more_body", True):
+            incoming.put_nowait({"type": "http.disconnect"})
+            await asyncio.sleep(0)
 
     await app(scope, incoming.get, send)  # type: ignore[arg-type]
     return sent
@@ -117,6 +140,26 @@ def test_a_server_cancelling_the_request_still_sees_its_cancel() -> None:
 
     asyncio.run(scenario())
     assert seen["cancelled"] is True
+
+
+@pytest.mark.parametrize("client_closes_when_answered", [False, True])
+def test_work_left_for_after_the_response_runs_once_the_client_has_it_even_if_it_leaves(
+    client_closes_when_answered: bool,
+) -> None:
+    """A payout's Idempotency-Key record is written after its 202 (service/idempotency.py): it must
+    run after the response, and run even when the client closes as soon as it has its answer; one
+    piece of work that fails does not stop the next, nor change the answer."""
+    seen: dict[str, Any] = {"sent": []}
+
+    async def scenario() -> None:
+        incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        incoming.put_nowait({"type": "http.request", "body": b"", "more_body": False})
+        await _run(_app(seen), _scope("POST", "/pay"), incoming, seen["sent"], client_closes_when_answered)
+
+    asyncio.run(scenario())
+    assert seen["sent"][0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in seen["sent"][1:]) == b'{"queued":true}\n'
+    assert seen.get("client_had") == ["http.response.start", "http.response.body", "http.response.body"]
 
 
 @pytest.mark.parametrize("ending", ["answered", "client left", "server cancelled"])
