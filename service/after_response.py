@@ -2,8 +2,9 @@
 
 The client is answered one store round trip sooner (an Idempotency-Key's finish record, written after
 every money move, was the last of a payout's six waits), and the work still counts as the request's:
-the server's drain on SIGTERM waits for it as for the request (uvicorn and hypercorn wait for their
-request tasks), and a client that leaves after its answer does not cancel it.
+the server's drain on SIGTERM waits for it as for the request (uvicorn, the server we deploy, waits
+for its request tasks: `_wait_tasks_to_complete` in uvicorn/server.py), and a client that leaves after
+its answer does not cancel it.
 """
 
 from __future__ import annotations
