@@ -65,6 +65,7 @@ NEEDS = {
     "load/test_store_benchmark.py": "component",
     "load/test_history_benchmark.py": "component",
     "load/test_payout_store_benchmark.py": "component",
+    "load/test_hop_benchmark.py": "component",
     "load/test_live.py": "stack",
     "chaos": "live",
     "chaos/test_kubernetes_path.py": "unit",
