@@ -27,6 +27,7 @@ from pathlib import Path
 import redis
 from pymongo import MongoClient
 
+from loadtests.latency import exact_percentile
 from loadtests.procs import pin
 from stack.processes import redis_part, store_part
 
@@ -50,12 +51,9 @@ FIGURES = [figure.name for figure in fields(Spread)]
 
 
 def spread(seconds: list[float]) -> Spread:
-    ordered = sorted(seconds)
-
-    def at(share: float) -> float:
-        return 1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-    return Spread(at(0.5), at(0.9), at(0.99), 1000 * statistics.fmean(ordered))
+    ms = [1000 * s for s in seconds]
+    p50, p90, p99 = (exact_percentile(ms, quantile) for quantile in (0.5, 0.9, 0.99))
+    return Spread(p50, p90, p99, statistics.fmean(ms))
 
 
 def round_trips(call: Callable[[], object], count: int) -> Spread:
