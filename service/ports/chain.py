@@ -175,13 +175,19 @@ class Chain:
     async def node_info(self) -> dict[str, Any]:
         return await self._call("wallet/getnodeinfo")
 
+    # getblock with `detail` false answers the header alone; getnowblock (and tronpy's
+    # get_latest_solid_block_id) sends the whole block, hundreds of transactions on mainnet, for a
+    # height, a time or an id. java-tron has served getblock since GreatVoyage-v4.5.2.
     async def head_block(self) -> tuple[int, int]:
         """(height, block timestamp in ms) of the latest block."""
-        return _header(await self._call("wallet/getnowblock"))
+        return _header(await self._call("wallet/getblock", {"detail": False}))
 
     async def solid_block(self) -> tuple[int, int]:
         """(height, block timestamp in ms) of the latest solidified (irreversible) block."""
-        return _header(await self._call("walletsolidity/getnowblock"))
+        return _header(await self._solid_header())
+
+    async def _solid_header(self) -> dict[str, Any]:
+        return await self._call("walletsolidity/getblock", {"detail": False})
 
     async def genesis_block_id(self) -> str:
         """Block 0's id identifies the chain (mainnet, Nile, Shasta, a devnet)."""
@@ -285,7 +291,7 @@ class Chain:
             builder = builder.memo(memo)
         if offline:
             # Built against the latest solid block with the txID computed here: no extra node round trip.
-            ref_block_id = await self._client.get_latest_solid_block_id()
+            ref_block_id = _block_id(await self._solid_header())
             txn = await builder.build(offline=True, ref_block_id=ref_block_id)
             txn.txid = _txid(txn.to_json()["raw_data"])
         else:
@@ -381,6 +387,13 @@ def _header(block: dict[str, Any]) -> tuple[int, int]:
         return int(header.get("number", 0)), int(header["timestamp"])
     except (KeyError, TypeError, ValueError) as exc:
         raise NodeError(f"full node answered no block header: {str(block)[:200]}") from exc
+
+
+def _block_id(block: dict[str, Any]) -> str:
+    block_id = block.get("blockID")
+    if not isinstance(block_id, str) or len(block_id) != 64:
+        raise NodeError(f"full node answered no block id: {str(block)[:200]}")
+    return block_id
 
 
 def _receipt_for(info: dict[str, Any], txid: str) -> bool:

@@ -57,6 +57,8 @@ class WalletApi:
             "/wallet/getblockbynum": self.get_block_by_num,
             "/walletsolidity/getblockbynum": self.get_solid_block_by_num,
             "/wallet/getblockbyid": self.get_block_by_id,
+            "/wallet/getblock": self.get_block,
+            "/walletsolidity/getblock": self.get_solid_block,
             "/wallet/getchainparameters": self.get_chain_parameters,
             "/wallet/getaccount": self.get_account,
             "/wallet/getaccountresource": self.get_account_resource,
@@ -125,10 +127,31 @@ class WalletApi:
     def get_block_by_id(self, body: dict[str, Any]) -> dict[str, Any]:
         return self._block(self._chain.block_by_id(_hash_arg(body, "value"), self._head()), body)
 
-    def _block(self, block: Block | None, body: dict[str, Any]) -> dict[str, Any]:
+    def get_block(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._block_req(body, self._head())
+
+    def get_solid_block(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._block_req(body, self._solid())
+
+    def _block_req(self, body: dict[str, Any], top: int) -> dict[str, Any]:
+        """GetBlockServlet (java-tron 4.7): `id_or_num` a height (decimal string) or a block id, none
+        for the latest; `detail` false (the default) answers the header alone, which is what a client
+        that wants only the height, time or id should ask for: a full block can be megabytes."""
+        id_or_num = body.get("id_or_num") or ""
+        if not isinstance(id_or_num, str):
+            raise BadRequest("id_or_num must be a string: a block height or a block id")
+        if not id_or_num:
+            block: Block | None = self._chain.block_at(top)
+        elif id_or_num.isdecimal():
+            block = self._chain.block(int(id_or_num), top)
+        else:
+            block = self._chain.block_by_id(_hash_arg(body, "id_or_num"), top)
+        return self._block(block, body, detail=body.get("detail") in (True, "true"))
+
+    def _block(self, block: Block | None, body: dict[str, Any], *, detail: bool = True) -> dict[str, Any]:
         if block is None:
             return {}
-        txs = self._chain.block_transactions(block)
+        txs = self._chain.block_transactions(block) if detail else []
         return views.block(block, txs, self._chain.treasury, _visible(body))
 
     def get_chain_parameters(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from tronpy import Tron
 from tronpy.exceptions import TransactionNotFound
@@ -61,3 +63,34 @@ def test_blocks_carry_their_number_in_the_id(node: DevnetNode, client: Tron) -> 
     assert client.get_block(number)["blockID"] == head["blockID"]
     assert client.get_block(number - 1)["blockID"] == head["block_header"]["raw_data"]["parentHash"]
     assert client.get_block(0)["block_header"]["raw_data"]["number"] == 0
+
+
+def test_getblock_answers_the_header_unless_detail_is_asked(node: DevnetNode, client: Tron) -> None:
+    """java-tron's GetBlockServlet: no id_or_num is the latest block (solidified on walletsolidity/),
+    a height or a block id picks one, and `detail` false, the default, leaves the transactions out."""
+    owner = node.new_account(trx=2_000_000)
+    node.set_fault("stall", {"stalled": True})  # blocks only when the test mines them
+    txn = client.trx.transfer(addr(owner), node.treasury_address, 1_000_000).build().sign(owner)
+    txn.broadcast()
+    with_tx = node.mine()
+    for _ in range(CONFIRMATIONS):
+        node.mine()
+    head = node.height()
+
+    def getblock(path: str, **body: object) -> dict[str, Any]:
+        return dict(node.post(path, body).json())
+
+    latest = getblock("/wallet/getblock")
+    assert latest["block_header"]["raw_data"]["number"] == head
+    assert "transactions" not in latest
+    solid = getblock("/walletsolidity/getblock", detail=False)
+    assert solid["block_header"]["raw_data"]["number"] == head - CONFIRMATIONS == with_tx
+    assert "transactions" not in solid
+    detailed = getblock("/wallet/getblock", id_or_num=str(with_tx), detail=True)
+    assert [tx["txID"] for tx in detailed["transactions"]] == [txn.txid]
+    assert detailed["blockID"] == solid["blockID"]
+    by_id = getblock("/walletsolidity/getblock", id_or_num=solid["blockID"])
+    assert by_id["blockID"] == solid["blockID"] and "transactions" not in by_id
+    assert getblock("/walletsolidity/getblock", id_or_num=str(head)) == {}  # not solidified yet
+    assert getblock("/wallet/getblock", id_or_num=str(head + 1)) == {}
+    assert "Error" in getblock("/wallet/getblock", id_or_num="latest!")
