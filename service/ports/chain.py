@@ -176,8 +176,8 @@ class Chain:
         return await self._call("wallet/getnodeinfo")
 
     # getblock with `detail` false answers the header alone; getnowblock (and tronpy's
-    # get_latest_solid_block_id) sends the whole block, hundreds of transactions on mainnet, for a
-    # height, a time or an id. java-tron has served getblock since GreatVoyage-v4.5.2.
+    # get_latest_solid_block_id's fallback) sends the whole block, hundreds of transactions on mainnet,
+    # for a height, a time or an id (java-tron's GetBlockServlet).
     async def head_block(self) -> tuple[int, int]:
         """(height, block timestamp in ms) of the latest block."""
         return _header(await self._call("wallet/getblock", {"detail": False}))

@@ -134,7 +134,7 @@ class WalletApi:
         return self._block_req(body, self._solid())
 
     def _block_req(self, body: dict[str, Any], top: int) -> dict[str, Any]:
-        """GetBlockServlet (java-tron 4.7): `id_or_num` a height (decimal string) or a block id, none
+        """java-tron's GetBlockServlet and Wallet.getBlock: `id_or_num` a height (decimal string) or a block id, none
         for the latest; `detail` false (the default) answers the header alone, which is what a client
         that wants only the height, time or id should ask for: a full block can be megabytes."""
         id_or_num = body.get("id_or_num") or ""
