@@ -134,9 +134,9 @@ class WalletApi:
         return self._block_req(body, self._solid())
 
     def _block_req(self, body: dict[str, Any], top: int) -> dict[str, Any]:
-        """java-tron's GetBlockServlet and Wallet.getBlock: `id_or_num` a height (decimal string) or a block id, none
-        for the latest; `detail` false (the default) answers the header alone, which is what a client
-        that wants only the height, time or id should ask for: a full block can be megabytes."""
+        """java-tron's GetBlockServlet: `id_or_num` a height (decimal string) or a block id, none for
+        the latest; `detail` false (the default) answers the header alone, which is what a client
+        that wants only the height, time or id should ask for: a full block carries every transaction."""
         id_or_num = body.get("id_or_num") or ""
         if not isinstance(id_or_num, str):
             raise BadRequest("id_or_num must be a string: a block height or a block id")
