@@ -31,6 +31,10 @@ from tests.unit.conftest import DATABASE_PREFIX, World, ledger_side
 BLOCK_SECONDS = 0.1
 CONFIRMATIONS = 60  # 6 s from a block to its solidification: 12 looks at CONFIRM_POLL_MS
 SOLID_LOOKUP = "/walletsolidity/gettransactioninfobyid"
+# What a payout's worker asks for the heads and the reference block: the header alone (getblock with
+# detail false), never a whole block with its transactions or the node's report of its peers.
+HEADER_ONLY = ("/wallet/getblock", "/walletsolidity/getblock")
+WHOLE_BLOCK = ("/wallet/getnowblock", "/walletsolidity/getnowblock", "/wallet/getnodeinfo")
 
 
 @pytest.fixture
@@ -69,6 +73,7 @@ async def test_a_payout_in_a_block_looks_again_when_the_block_should_be_solid(sl
     processor = world.processor()
     op = await world.payout(None, wallet, new_address(), 1_000_000)
     looks_before = world.devnet.requests_to(SOLID_LOOKUP)
+    asked_before = {path: world.devnet.requests_to(path) for path in HEADER_ONLY + WHOLE_BLOCK}
     worker = Worker(world.ports, processor, 0.05)
     worker.start()
     try:
@@ -81,6 +86,9 @@ async def test_a_payout_in_a_block_looks_again_when_the_block_should_be_solid(sl
     polled = int(CONFIRMATIONS * BLOCK_SECONDS * 1000 / CONFIRM_POLL_MS)
     # Usually 2 or 3: before the wait, at its end, and once more if the head ran a block late.
     assert looks <= 5, f"{looks} looks at the solidified chain (every {CONFIRM_POLL_MS} ms: {polled})"
+    asked = {path: world.devnet.requests_to(path) - before for path, before in asked_before.items()}
+    assert all(asked[path] > 0 for path in HEADER_ONLY), asked  # signed against, and waited on
+    assert all(asked[path] == 0 for path in WHOLE_BLOCK), asked
     # Settled soon after its block became solid (when the block CONFIRMATIONS later was made): within
     # a look or two, with room for a busy machine.
     solid_at = world.devnet.node("wallet/getblockbynum", {"num": done["block_height"] + CONFIRMATIONS})
