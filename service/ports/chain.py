@@ -180,14 +180,14 @@ class Chain:
     # for a height, a time or an id (java-tron's GetBlockServlet).
     async def head_block(self) -> tuple[int, int]:
         """(height, block timestamp in ms) of the latest block."""
-        return _header(await self._call("wallet/getblock", {"detail": False}))
+        return _header(await self._latest_header("wallet"))
 
     async def solid_block(self) -> tuple[int, int]:
         """(height, block timestamp in ms) of the latest solidified (irreversible) block."""
-        return _header(await self._solid_header())
+        return _header(await self._latest_header("walletsolidity"))
 
-    async def _solid_header(self) -> dict[str, Any]:
-        return await self._call("walletsolidity/getblock", {"detail": False})
+    async def _latest_header(self, view: str) -> dict[str, Any]:
+        return await self._call(f"{view}/getblock", {"detail": False})
 
     async def genesis_block_id(self) -> str:
         """Block 0's id identifies the chain (mainnet, Nile, Shasta, a devnet)."""
@@ -291,7 +291,7 @@ class Chain:
             builder = builder.memo(memo)
         if offline:
             # Built against the latest solid block with the txID computed here: no extra node round trip.
-            ref_block_id = _block_id(await self._solid_header())
+            ref_block_id = _block_id(await self._latest_header("walletsolidity"))
             txn = await builder.build(offline=True, ref_block_id=ref_block_id)
             txn.txid = _txid(txn.to_json()["raw_data"])
         else:

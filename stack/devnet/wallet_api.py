@@ -146,7 +146,7 @@ class WalletApi:
             block = self._chain.block(int(id_or_num), top)
         else:
             block = self._chain.block_by_id(_hash_arg(body, "id_or_num"), top)
-        return self._block(block, body, detail=body.get("detail") in (True, "true"))
+        return self._block(block, body, detail=_flag(body, "detail"))
 
     def _block(self, block: Block | None, body: dict[str, Any], *, detail: bool = True) -> dict[str, Any]:
         if block is None:
@@ -360,8 +360,12 @@ def _txid_of(body: dict[str, Any]) -> str:
         return ""
 
 
+def _flag(body: dict[str, Any], field: str) -> bool:
+    return body.get(field) in (True, "true", "True")
+
+
 def _visible(body: dict[str, Any]) -> bool:
-    return body.get("visible") in (True, "true", "True")
+    return _flag(body, "visible")
 
 
 def _hex(text: str) -> str:
