@@ -1,7 +1,7 @@
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-from loadtests.benchmark import Bench, Measured, PayoutQueue, median_of, run_benchmark
+from loadtests.benchmark import Bench, Measured, PayoutQueue, least_slowed, median_of, run_benchmark
 from loadtests.stats import pool_size, rss_slope, rss_verdict, share
 from loadtests.wrk import Plan, WrkError, WrkResult, lua_string, parse_output
 
@@ -129,6 +129,47 @@ def test_the_median_round_decides_each_figure_with_that_rounds_cpu_share() -> No
 def test_one_round_is_its_own_median() -> None:
     only = Measured(None, _run(1500), _run(100), {"bare": 0, "read": 100, "write": 100})
     assert median_of([only]) == only
+
+
+def _named(label: str, bare: float | None, read: float, write: float, carried: float) -> Measured:
+    runs = ("read", "write") if bare is None else ("bare", "read", "write")
+    return Measured(
+        None if bare is None else _run(bare),
+        _run(read),
+        _run(write),
+        {"bare": 90, "read": 80, "write": 70},
+        carried,
+        carried * 10,
+        {run: f"{label}-{run}" for run in runs},
+    )
+
+
+def test_a_round_measured_again_keeps_each_runs_figure_from_the_measurement_the_host_slowed_less() -> None:
+    first = _named("uvicorn.2", 7100, 2700, 478, carried=18)
+    again = _named("uvicorn.2.again", 7500, 2600, 422, carried=16)
+    slowdown = {"uvicorn.2-bare": 1.47, "uvicorn.2-read": 1.12, "uvicorn.2-write": 1.02}
+    slowdown |= {"uvicorn.2.again-bare": 1.03, "uvicorn.2.again-read": 1.12, "uvicorn.2.again-write": 1.20}
+    picked = least_slowed([first, again], slowdown.__getitem__)
+    assert picked.bare is not None and picked.bare.rps == 7500, "the slowed bare run is replaced"
+    assert picked.write.rps == 478, "a write run the host left alone keeps its figure, though lower later"
+    assert picked.read.rps == 2700, "on a tie the earlier measurement stays"
+    assert (picked.carried, picked.drained) == (18, 180), "the worker's figures come with their write run"
+    assert picked.names == {
+        "bare": "uvicorn.2.again-bare",
+        "read": "uvicorn.2-read",
+        "write": "uvicorn.2-write",
+    }
+
+
+def test_the_pick_follows_the_hosts_pace_not_the_higher_figure() -> None:
+    # The baseline has no bare run; its write measured faster the first time, while the host slowed it.
+    first = _named("baseline.1", None, 1500, 330, carried=3)
+    again = _named("baseline.1.again", None, 1400, 300, carried=2)
+    slowdown = {"baseline.1-read": 1.0, "baseline.1-write": 1.6}
+    slowdown |= {"baseline.1.again-read": 1.4, "baseline.1.again-write": 1.1}
+    picked = least_slowed([first, again], slowdown.__getitem__)
+    assert picked.bare is None and "bare" not in picked.names
+    assert (picked.read.rps, picked.write.rps) == (1500, 300)
 
 
 @pytest.mark.parametrize("rounds", [0, 2, -1])
