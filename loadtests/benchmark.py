@@ -527,7 +527,7 @@ class Bench:
             "and the time the host stole from each (steal, /proc/stat); a round measured while the host "
             "slowed a CPU (its work's mean over its best, over the share of time left to it, >= "
             f"{SLOWED:.1f}x) is measured once more, each run's figure from the measurement the host slowed "
-            f"less; rounds wait for the full pace (up to "
+            "less; rounds wait for the full pace (up to "
             f"{PACE_BUDGET_SECONDS:.0f} s in all)"
         )
         busy = machine_busy_share(1.0)
