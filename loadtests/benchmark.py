@@ -239,6 +239,16 @@ class Bench:
         assert self.backends is not None
         return {p.name: p.pid for p in (self.backends.store, self.backends.redis, self.backends.devnet)}
 
+    def _cpus_busy(self, meter: CpuMeter) -> str:
+        """How busy the target's CPU and the others were: the one near 100 % is what bounds the run,
+        even where no single process on it is. Empty when nothing is pinned."""
+        if self.target_cpu is None or self.other_cpus is None:
+            return ""
+        target = self.target_cpu
+        busy = meter.busy_by_cpu(target | self.other_cpus)
+        where = {cpu: "with the target" if cpu in target else "with the rest" for cpu in busy}
+        return ", ".join(f"{cpu} {where[cpu]} {pct:.0f}" for cpu, pct in busy.items())
+
     # -- measuring ---------------------------------------------------------------------------------
     def _wrk(self, url: str, plan: wrk.Plan, name: str, seconds: int) -> subprocess.Popen[str]:
         self.wrk_run = wrk.start(
@@ -271,10 +281,13 @@ class Bench:
         meter.start()
         time.sleep(self.seconds - 2 * edge)
         shares = meter.shares()
+        busy = self._cpus_busy(meter)
         self.windows[name] = (meter.started, time.monotonic())
         result = wrk.collect(run, self.seconds + RUN_GRACE_SECONDS)
         self.say(f"{name}: {describe(result)}")
         self.say(f"{name}: CPU use, % of one core: " + ", ".join(f"{k} {v:.0f}" for k, v in shares.items()))
+        if busy:
+            self.say(f"{name}: CPUs busy, % of each (kernel work included): {busy}")
         slowed = self.probe.pace.slowed(*self.windows[name])
         if slowed:
             self.say(f"{name}: WARNING: the host slowed the CPUs during the run: {describe_slowed(slowed)}")

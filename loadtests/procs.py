@@ -84,11 +84,13 @@ class CpuMeter:
         self._pids = pids
         self._before: dict[str, float] = {}
         self._machine = CpuTimes(0.0, 0.0)
+        self._cpus: dict[str, CpuTimes] = {}
         self.started = 0.0  # time.monotonic() at start()
 
     def start(self) -> None:
         self._before = {name: cpu_seconds(pid) for name, pid in self._pids.items()}
-        self._machine = cpu_times()["cpu"]
+        self._cpus = cpu_times()
+        self._machine = self._cpus["cpu"]
         self.started = time.monotonic()
 
     def shares(self) -> dict[str, float]:
@@ -99,6 +101,15 @@ class CpuMeter:
         used[OTHERS] = max(0.0, machine.busy - self._machine.busy - sum(used.values()))
         used[STOLEN] = machine.stolen - self._machine.stolen
         return {name: 100 * seconds / elapsed for name, seconds in used.items()}
+
+    def busy_by_cpu(self, cpus: set[int]) -> dict[int, float]:
+        """How busy each of `cpus` was since `start()`, % of its time, whatever ran on it (the kernel's
+        work for the processes included): a CPU near 100 % is what bounds a run that uses it, even where
+        no one process on it is."""
+        elapsed = time.monotonic() - self.started
+        now = cpu_times()
+        names = {cpu: f"cpu{cpu}" for cpu in sorted(cpus)}
+        return {cpu: 100 * (now[name].busy - self._cpus[name].busy) / elapsed for cpu, name in names.items()}
 
 
 def http_module_part(name: str, module: str, run_dir: Path) -> Part:

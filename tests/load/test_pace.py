@@ -16,7 +16,7 @@ from harness import objectives
 from harness.waiting import wait_for
 from loadtests import runner
 from loadtests.pace import MIN_SAMPLES, SLOWED, WORK_STEPS, Pace, PaceProbe, describe_slowed, time_work
-from loadtests.procs import STOLEN, cpu_times
+from loadtests.procs import STOLEN, CpuMeter, cpu_seconds, cpu_times
 
 FAST, SLOW = 0.62, 1.18  # ms: the two paces the probe reads on this machine's host
 LONG_WORK = 16 * WORK_STEPS  # ~10 ms
@@ -143,6 +143,28 @@ def test_this_machines_steal_counters_add_up_and_the_probe_reads_them() -> None:
         assert 0.0 <= probe.pace.stolen(cpu, 0.0, time.monotonic()) <= 1.0
 
 
+def _spinner(cpu: int, seconds: int = 60) -> subprocess.Popen[bytes]:
+    """A process that keeps `cpu` busy for up to `seconds` (killed sooner by the test)."""
+    loop = f"import time\nend = time.time() + {seconds}\nwhile time.time() < end: pass"
+    return subprocess.Popen(["taskset", "-c", str(cpu), sys.executable, "-c", loop])
+
+
+def test_the_meter_reads_a_cpu_kept_busy_as_busy() -> None:
+    """The bench's "CPUs busy" line: a CPU a process spins on reads near 100 %, whoever else runs."""
+    cpu = max(os.sched_getaffinity(0))
+    spinner = _spinner(cpu)
+    try:
+        meter = CpuMeter({"spinner": spinner.pid})
+        meter.start()
+        wait_for(lambda: cpu_seconds(spinner.pid) >= 1.0, timeout=30, what="the spinner to use a CPU second")
+        busy = meter.busy_by_cpu({cpu})
+    finally:
+        spinner.kill()
+        spinner.wait(10)
+    assert set(busy) == {cpu}
+    assert 60 <= busy[cpu] <= 101, busy  # less only if the host stole the CPU's time
+
+
 def test_the_machines_own_load_does_not_read_as_a_slow_host() -> None:
     """A CPU shared with a busy process (nice 0, as the replica is) gives the probe less of its time,
     not a slower CPU: the work's CPU time stays the same. Paired samples, one with the busy process
@@ -150,16 +172,7 @@ def test_the_machines_own_load_does_not_read_as_a_slow_host() -> None:
     Each piece is 10 ms, longer than the scheduler lets one task run while another waits, so a probe
     that read wall time would see the pair's ratio near 2."""
     cpu = min(os.sched_getaffinity(0))
-    busy = subprocess.Popen(
-        [
-            "taskset",
-            "-c",
-            str(cpu),
-            sys.executable,
-            "-c",
-            "import time\nend = time.time() + 60\nwhile time.time() < end: pass",
-        ]
-    )
+    busy = _spinner(cpu)
     me = os.getpid()
     mask = os.sched_getaffinity(me)
     ratios = []
