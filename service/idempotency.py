@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from quart import Response, current_app, g, jsonify, make_response, request
 
+from service import read_ahead
 from service.after_response import after_response
 from service.auth import principal
 from service.clock import now_ms
@@ -75,6 +76,7 @@ def idempotent(view: F) -> F:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_FOR_ORIGINAL_SECONDS
         while (existing := await store.claim_idempotency_key(record)) is not None:
+            read_ahead.drop_untaken()  # read before a wait: a handler that runs after it reads afresh
             if existing["fingerprint"] != fingerprint:
                 raise ApiError(
                     422,

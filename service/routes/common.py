@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
-from service import errors
+from service import errors, read_ahead
+from service.auth import principal
 from service.errors import ApiError
 from service.money import format_amount
 from service.operations import Processor
@@ -35,9 +37,13 @@ async def owned_wallet(
 ) -> Doc:
     """The caller's active wallet, by id or address; anyone else's is reported as not found."""
     store = ports().store
-    wallet = (
-        await store.wallet(user_id, wallet_id) if wallet_id else await store.wallet_by_address(address or "")
-    )
+    ahead = read_ahead.take(("wallet", user_id, wallet_id)) if wallet_id else None
+    if ahead is not None:
+        wallet = await ahead
+    elif wallet_id:
+        wallet = await store.wallet(user_id, wallet_id)
+    else:
+        wallet = await store.wallet_by_address(address or "")
     if wallet is None or wallet["user_id"] != user_id:
         raise ApiError(
             404,
@@ -53,6 +59,19 @@ async def owned_wallet(
             {"field": field},
         )
     return wallet
+
+
+def source_wallet_ahead(body: Any) -> None:
+    """Start reading the wallet a money move names as `source_wallet_id`, for `owned_wallet` to take up
+    (service/read_ahead.py). The id as `Body.uuid` will read it, so that the two keys match."""
+    wallet_id = body.get("source_wallet_id") if isinstance(body, dict) else None
+    try:
+        wallet_id = str(uuid.UUID(wallet_id)) if isinstance(wallet_id, str) else None
+    except ValueError:
+        return  # the handler refuses it, with no read
+    if wallet_id is not None:
+        user_id = principal().user_id
+        read_ahead.start(("wallet", user_id, wallet_id), ports().store.wallet(user_id, wallet_id))
 
 
 def to_itself(field: str, wallet_field: str) -> ApiError:

@@ -22,7 +22,8 @@ from service.money import format_amount
 from service.operations import new_operation
 from service.ports.chain import ChainUnavailable
 from service.ports.store import Doc
-from service.routes.common import chain_error, owned_wallet, require_funds, to_itself
+from service.read_ahead import reads_ahead
+from service.routes.common import chain_error, owned_wallet, require_funds, source_wallet_ahead, to_itself
 from service.runtime import ports
 from service.validation import Body, Page, parse_uuid, query_choice, query_date, raw_body
 
@@ -66,6 +67,7 @@ def refund_view(op: Doc) -> dict[str, Any]:
 
 @bp.post("/process")
 @requires(*ROLES)
+@reads_ahead(source_wallet_ahead)
 @idempotent
 async def process() -> tuple[dict[str, Any], int]:
     body = await Body.load()

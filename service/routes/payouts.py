@@ -14,7 +14,8 @@ from service.idempotency import derived_id, idempotent
 from service.money import format_amount
 from service.operations import PRIORITY_RANK, new_operation
 from service.ports.store import Doc
-from service.routes.common import owned_wallet, require_funds, to_itself
+from service.read_ahead import reads_ahead
+from service.routes.common import owned_wallet, require_funds, source_wallet_ahead, to_itself
 from service.runtime import ports
 from service.validation import Body, Page, parse_uuid, query_choice, query_time_window
 
@@ -106,6 +107,7 @@ async def _queue(request: dict[str, Any], op_id: str, batch_id: str | None = Non
 
 @bp.post("/initiate")
 @requires(*ROLES)
+@reads_ahead(source_wallet_ahead)
 @idempotent
 async def initiate() -> tuple[dict[str, Any], int]:
     request = _read_payout((await Body.load()).data)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +16,7 @@ from tronpy.keys import PrivateKey
 
 from harness.clients.api import Api
 from harness.clients.devnet import Devnet
+from harness.waiting import wait_for
 from stack.local import Backends
 
 
@@ -35,6 +39,22 @@ def usdt_balance(devnet: Devnet, address: str) -> int:
 
 def trx_balance(devnet: Devnet, address: str) -> int:
     return int(devnet.node("wallet/getaccount", {"address": address}).get("balance", 0))
+
+
+def funded_trx_payout(
+    api_as: Callable[..., Api], devnet: Devnet, fund_sun: int, amount: str
+) -> tuple[Api, dict[str, Any], dict[str, Any]]:
+    """A payout manager, a TRX wallet of theirs funded with `fund_sun`, and a payout body from it."""
+    manager = api_as("payout_manager")
+    wallet = manager.wallet("TRX")
+    devnet.fund(wallet["address"], fund_sun)
+    body = {
+        "recipient_address": new_address(),
+        "amount": amount,
+        "currency": "TRX",
+        "source_wallet_id": wallet["wallet_id"],
+    }
+    return manager, wallet, body
 
 
 def test_trx_and_usdt_payouts_complete_once_on_chain(api_as: Callable[..., Api], devnet: Devnet) -> None:
@@ -230,16 +250,8 @@ def test_a_retried_payout_whose_answer_was_lost_is_answered_with_it_even_when_it
 ) -> None:
     """The replica stored the payout and died before recording its answer; the client's retry with
     the same key takes the key over and must get that payout back, not a 409 for its own reservation."""
-    manager = api_as("payout_manager")
-    wallet = manager.wallet("TRX")
-    devnet.fund(wallet["address"], 2_000_000)
+    manager, _, body = funded_trx_payout(api_as, devnet, 2_000_000, "1.5")
     key = str(uuid.uuid4())
-    body = {
-        "recipient_address": new_address(),
-        "amount": "1.5",
-        "currency": "TRX",
-        "source_wallet_id": wallet["wallet_id"],
-    }
     first = manager.post("/api/v1/payouts/initiate", body, key=key)
     assert first.status_code == 202, first.text
     env = backends.service_env()
@@ -257,3 +269,87 @@ def test_a_retried_payout_whose_answer_was_lost_is_answered_with_it_even_when_it
     assert retry.status_code == 202, retry.text
     assert retry.json()["payout_id"] == first.json()["payout_id"]
     assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 1
+
+
+def test_the_source_wallet_read_beside_the_key_claim_decides_new_payouts_never_replays(
+    api_as: Callable[..., Api], devnet: Devnet
+) -> None:
+    """A payout reads its source wallet while its Idempotency-Key is claimed (service/read_ahead.py):
+    that read decides a new payout as a read after the claim would, and a replay is answered as it was
+    first, whatever the wallet has become; a read the request never used changes nothing."""
+    manager, wallet, body = funded_trx_payout(api_as, devnet, 3_000_000, "1")
+    body["source_wallet_id"] = wallet["wallet_id"].upper()  # read as the same wallet
+    key = str(uuid.uuid4())
+    first = manager.post("/api/v1/payouts/initiate", body, key=key)
+    assert first.status_code == 202, first.text
+    wallet_path = f"/api/v1/wallets/{wallet['wallet_id']}"
+    assert manager.http.put(wallet_path, json={"is_active": False}).status_code == 200
+
+    replay = manager.post("/api/v1/payouts/initiate", body, key=key)
+    assert replay.status_code == 202, replay.text
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.json() == first.json()
+    inactive = manager.post("/api/v1/payouts/initiate", body, key=str(uuid.uuid4()))
+    assert inactive.status_code == 409 and inactive.json()["error"]["code"] == "LUCID_ERR_1002", inactive.text
+    someone_else = api_as("payout_manager").post("/api/v1/payouts/initiate", body, key=str(uuid.uuid4()))
+    assert someone_else.status_code == 404 and someone_else.json()["error"]["code"] == "LUCID_ERR_1001"
+    unread = manager.post("/api/v1/payouts/initiate", {**body, "amount": "-1"}, key=str(uuid.uuid4()))
+    assert unread.status_code == 400, unread.text  # refused before the wallet read it started is used
+
+    assert manager.http.put(wallet_path, json={"is_active": True}).status_code == 200
+    again = manager.post("/api/v1/payouts/initiate", body, key=str(uuid.uuid4()))
+    assert again.status_code == 202, again.text
+    assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 2
+
+
+def test_a_payout_that_waited_for_its_key_reads_its_wallet_after_the_wait(
+    backends: Backends, api_as: Callable[..., Api], devnet: Devnet
+) -> None:
+    """The wallet read beside the claim is dropped once the key turns out held: a payout that waits for
+    its key (here a first attempt that died holding it) and then takes it over reads its wallet then, so
+    a wallet deactivated during the wait pays nothing."""
+    manager, wallet, body = funded_trx_payout(api_as, devnet, 500_000, "1")
+    key = str(uuid.uuid4())
+    refused = manager.post("/api/v1/payouts/initiate", body, key=key)
+    assert refused.status_code == 409, refused.text  # short of funds: a recorded answer, nothing queued
+    env = backends.service_env()
+    client: MongoClient[dict[str, Any]] = MongoClient(env["MONGODB_URI"])
+    records = client[env["MONGODB_DB"]]["idempotency_keys"]
+    key_id = hashlib.sha256(f"{manager.sub}\0{key}".encode()).hexdigest()
+    try:
+        wait_for(lambda: (records.find_one({"_id": key_id}) or {}).get("state") == "done", 10, "the answer")
+        # The state a first attempt that died mid-way leaves, held as if it were still running.
+        records.update_one(
+            {"_id": key_id},
+            {
+                "$set": {"state": "in_progress", "started_at": int(time.time() * 1000)},
+                "$unset": {"status": "", "body": ""},
+            },
+        )
+        devnet.fund(wallet["address"], 2_000_000)  # now the payout is covered
+        budget = [_payouts_budget(manager)]
+
+        def retry_counted() -> bool:
+            """The retry has passed the rate limit (and started its wallet read) once the user's budget
+            drops by two between two reads of ours."""
+            before, budget[0] = budget[0], _payouts_budget(manager)
+            return budget[0] <= before - 2
+
+        retry: dict[str, Any] = {}
+        waiting = threading.Thread(
+            target=lambda: retry.update(response=manager.post("/api/v1/payouts/initiate", body, key=key))
+        )
+        waiting.start()
+        wait_for(retry_counted, 10, "the retry to arrive")
+        deactivated = manager.http.put(f"/api/v1/wallets/{wallet['wallet_id']}", json={"is_active": False})
+        assert deactivated.status_code == 200 and waiting.is_alive(), "the retry must still wait for the key"
+        records.update_one({"_id": key_id}, {"$set": {"started_at": 0}})  # stale: the retry takes it over
+        waiting.join(timeout=30)
+    finally:
+        client.close()
+    answer = retry["response"]
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "LUCID_ERR_1002", answer.text
+    assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 0
+
+
+def _payouts_budget(user: Api) -> int:
+    return int(user.get("/api/v1/payouts/history").headers["X-RateLimit-Remaining"])
