@@ -83,23 +83,21 @@ class CpuMeter:
     def __init__(self, pids: dict[str, int]) -> None:
         self._pids = pids
         self._before: dict[str, float] = {}
-        self._machine = CpuTimes(0.0, 0.0)
-        self._cpus: dict[str, CpuTimes] = {}
+        self._cpus: dict[str, CpuTimes] = {}  # /proc/stat's lines at start(): "cpu" (all) and each CPU
         self.started = 0.0  # time.monotonic() at start()
 
     def start(self) -> None:
         self._before = {name: cpu_seconds(pid) for name, pid in self._pids.items()}
         self._cpus = cpu_times()
-        self._machine = self._cpus["cpu"]
         self.started = time.monotonic()
 
     def shares(self) -> dict[str, float]:
         """Read while the processes still run: an exited one reads as 0."""
         elapsed = time.monotonic() - self.started
-        machine = cpu_times()["cpu"]
+        machine, before = cpu_times()["cpu"], self._cpus["cpu"]
         used = {name: cpu_seconds(pid) - self._before[name] for name, pid in self._pids.items()}
-        used[OTHERS] = max(0.0, machine.busy - self._machine.busy - sum(used.values()))
-        used[STOLEN] = machine.stolen - self._machine.stolen
+        used[OTHERS] = max(0.0, machine.busy - before.busy - sum(used.values()))
+        used[STOLEN] = machine.stolen - before.stolen
         return {name: 100 * seconds / elapsed for name, seconds in used.items()}
 
     def busy_by_cpu(self, cpus: set[int]) -> dict[int, float]:
