@@ -14,13 +14,18 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any, Self
 
 import httpx
 
 from harness.clients.api import Api
+from harness.waiting import wait_for
 
 MAX_WRITES = 2000  # bounded: a canary loop stops by itself
+# How long a lookup waits for the service to answer at all: just after a restore the pods may still be
+# reconnecting to the store (503) and the mesh may hold no ready endpoint (a 503 in plain text, as
+# Envoy's "no healthy upstream"); neither says whether a write survived.
+ANSWER_WAIT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ class Canaries(_Background):
                 self.record("wallet", f"/api/v1/wallets/{answer.json()['wallet_id']}")
 
     def present(self, ack: Ack) -> bool:
-        if self.api.get(ack.lookup).status_code == 200:
+        if _answer(self.api, ack.lookup).status_code == 200:
             return True
         return ack.tx_id is not None and self.admin is not None and ack.tx_id in self._ledger_tx_ids(ack.at)
 
@@ -86,8 +91,8 @@ class Canaries(_Background):
         found: set[str] = set()
         start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since - 3600))
         for page in range(1, 101):  # bounded: 10,000 operations
-            body = self.admin.get(
-                "/api/v1/admin/ledger", params={"since": start, "page": page, "limit": 100}
+            body = _answer(
+                self.admin, "/api/v1/admin/ledger", params={"since": start, "page": page, "limit": 100}
             ).json()
             found.update(op["tx_id"] for op in body.get("operations", []) if op.get("tx_id"))
             if len(body.get("operations", [])) < 100:
@@ -107,6 +112,21 @@ class Canaries(_Background):
                 len(before),
             )
         return report
+
+
+def _answer(api: Api, path: str, **kwargs: Any) -> httpx.Response:
+    """The service's answer to a read once it gives one (below 500), asked again for up to
+    ANSWER_WAIT_S while it cannot (a 5xx, or no answer): a lookup must not count a write as lost, nor
+    read a body, while the service is not there to say."""
+
+    def ask() -> httpx.Response | None:
+        try:
+            response = api.get(path, timeout=10, **kwargs)
+        except httpx.HTTPError:
+            return None
+        return response if response.status_code < 500 else None
+
+    return wait_for(ask, ANSWER_WAIT_S, f"an answer to GET {path} (5xx or none so far)", interval=0.5)
 
 
 @dataclass
