@@ -26,6 +26,9 @@ MAX_WRITES = 2000  # bounded: a canary loop stops by itself
 # reconnecting to the store (503) and the mesh may hold no ready endpoint (a 503 in plain text, as
 # Envoy's "no healthy upstream"); neither says whether a write survived.
 ANSWER_WAIT_S = 60.0
+# Longer than the service takes to give up on a store that does not answer (its socket timeout, 10 s),
+# so that its 503 is heard rather than cut off.
+LOOKUP_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ def _answer(api: Api, path: str, **kwargs: Any) -> httpx.Response:
 
     def ask() -> httpx.Response | None:
         try:
-            response = api.get(path, timeout=10, **kwargs)
+            response = api.get(path, timeout=LOOKUP_TIMEOUT_S, **kwargs)
         except httpx.HTTPError:
             return None
         return response if response.status_code < 500 else None
