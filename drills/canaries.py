@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -85,7 +86,7 @@ class Canaries(_Background):
                 self.record("wallet", f"/api/v1/wallets/{answer.json()['wallet_id']}")
 
     def present(self, ack: Ack) -> bool:
-        if _answer(self.api, ack.lookup).status_code == 200:
+        if _lookup(self.api, ack.lookup).status_code == 200:
             return True
         return ack.tx_id is not None and self.admin is not None and ack.tx_id in self._ledger_tx_ids(ack.at)
 
@@ -94,7 +95,7 @@ class Canaries(_Background):
         found: set[str] = set()
         start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since - 3600))
         for page in range(1, 101):  # bounded: 10,000 operations
-            body = _answer(
+            body = _lookup(
                 self.admin, "/api/v1/admin/ledger", params={"since": start, "page": page, "limit": 100}
             ).json()
             found.update(op["tx_id"] for op in body.get("operations", []) if op.get("tx_id"))
@@ -117,19 +118,30 @@ class Canaries(_Background):
         return report
 
 
-def _answer(api: Api, path: str, **kwargs: Any) -> httpx.Response:
-    """The service's answer to a read once it gives one (below 500), asked again for up to
-    ANSWER_WAIT_S while it cannot (a 5xx, or no answer): a lookup must not count a write as lost, nor
-    read a body, while the service is not there to say."""
+def answered(
+    send: Callable[[], httpx.Response], wait_s: float, what: str, interval: float = 0.1
+) -> httpx.Response:
+    """The service's answer to `send()` once it gives one (below 500), sent again for up to `wait_s`
+    while it cannot (a 5xx, or no answer: no ready pod yet, the store just back): WaitTimeout after."""
 
     def ask() -> httpx.Response | None:
         try:
-            response = api.get(path, timeout=LOOKUP_TIMEOUT_S, **kwargs)
+            response = send()
         except httpx.HTTPError:
             return None
         return response if response.status_code < 500 else None
 
-    return wait_for(ask, ANSWER_WAIT_S, f"an answer to GET {path} (5xx or none so far)", interval=0.5)
+    return wait_for(ask, wait_s, what, interval)
+
+
+def _lookup(api: Api, path: str, **kwargs: Any) -> httpx.Response:
+    """A lookup must not count a write as lost, nor read a body, while the service is not there to say."""
+    return answered(
+        lambda: api.get(path, timeout=LOOKUP_TIMEOUT_S, **kwargs),
+        ANSWER_WAIT_S,
+        f"an answer to GET {path} (5xx or none so far)",
+        interval=0.5,
+    )
 
 
 @dataclass

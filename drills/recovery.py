@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
 from pymongo import MongoClient
 
 from drills import backup
 from drills.agent import read_status
 from drills.backup_clock import BackupClock
-from drills.canaries import Canaries, Probe
+from drills.canaries import Canaries, Probe, answered
 from drills.chain_recovery import recover_operations
 from drills.context import LOCAL_RTO_SECONDS, RTO_WINDOW, DrillContext
 from drills.database import default_database, service_name
@@ -362,16 +361,12 @@ def freeze(admin: Api, frozen: bool) -> None:
     """Set the payout freeze, waiting out a service that is not ready yet (the store just came back):
     refused for FREEZE_WAIT_S is a drill that cannot run."""
     body = {"frozen": frozen, "reason": FREEZE_REASON}
-
-    def answered() -> Any:
-        try:
-            answer = admin.http.put("/api/v1/admin/payouts/freeze", json=body)
-        except httpx.HTTPError:
-            return None
-        return answer if answer.status_code < 500 else None  # 503: no ready pod yet
-
     try:
-        answer = wait_for(answered, FREEZE_WAIT_S, "the service to take the payout freeze")
+        answer = answered(
+            lambda: admin.http.put("/api/v1/admin/payouts/freeze", json=body),
+            FREEZE_WAIT_S,
+            "the service to take the payout freeze",
+        )
     except TimeoutError as error:
         raise DrillCannotRun(f"payout freeze refused for {FREEZE_WAIT_S:g} s: {error}") from error
     if answer.status_code != 200:
