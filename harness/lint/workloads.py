@@ -26,6 +26,7 @@ WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 # service/__main__.py defaults, used when the Deployment does not set them.
 DEFAULT_DRAIN_SECONDS = 1.0
 DEFAULT_GRACEFUL_TIMEOUT_SECONDS = 25.0
+DEFAULT_WORKER_STOP_SECONDS = 10.0  # service/config.py
 # What production mode refuses to start without (service/config.py).
 REQUIRED_SERVICE_ENV = {"MONGODB_URI", "REDIS_URL", "JWT_SECRET", "ENCRYPTION_KEY", "WEBHOOK_SECRET"}
 
@@ -145,8 +146,10 @@ def env_values(container: Mapping[str, Any]) -> dict[str, str]:
 
 @check("kubernetes", "drain-timing")
 def drain_timing(document: Document, run: Run) -> Iterator[Problem]:
-    """The service's pods leave the endpoints before SIGTERM (preStop sleep) and get the time to drain:
-    terminationGracePeriodSeconds > preStop + DRAIN_SECONDS + GRACEFUL_TIMEOUT_SECONDS."""
+    """The service's pods leave the endpoints before SIGTERM (preStop sleep) and get the time to drain
+    and stop their worker: terminationGracePeriodSeconds > preStop + DRAIN_SECONDS +
+    GRACEFUL_TIMEOUT_SECONDS + 2 x WORKER_STOP_SECONDS (the step in flight, then the leases handed
+    back; service/worker.py bounds each by it)."""
     if not is_the_service(document, run) or (found := app_container(document)) is None:
         return
     at, container = found
@@ -154,13 +157,17 @@ def drain_timing(document: Document, run: Run) -> Iterator[Problem]:
     prestop = prestop_seconds(container)
     drain = float(values.get("DRAIN_SECONDS") or DEFAULT_DRAIN_SECONDS)
     graceful = float(values.get("GRACEFUL_TIMEOUT_SECONDS") or DEFAULT_GRACEFUL_TIMEOUT_SECONDS)
+    worker_stop = float(values.get("WORKER_STOP_SECONDS") or DEFAULT_WORKER_STOP_SECONDS)
     grace = float(document.get("spec", "template", "spec", "terminationGracePeriodSeconds", default=30))
     if prestop <= 0:
         yield problem("no preStop sleep: endpoints may still send traffic after SIGTERM", *at)
-    if grace <= prestop + drain + graceful:
+    needed = prestop + drain + graceful + 2 * worker_stop
+    if grace <= needed:
         yield problem(
             f"terminationGracePeriodSeconds {grace:g} must exceed preStop {prestop:g} + DRAIN_SECONDS "
-            f"{drain:g} + GRACEFUL_TIMEOUT_SECONDS {graceful:g} = {prestop + drain + graceful:g}",
+            f"{drain:g} + GRACEFUL_TIMEOUT_SECONDS {graceful:g} + 2 x WORKER_STOP_SECONDS {worker_stop:g} "
+            f"= {needed:g}, or a pod still stopping its worker is killed (set WORKER_STOP_SECONDS lower "
+            "or the grace period higher)",
             "spec",
             "template",
             "spec",

@@ -1,7 +1,9 @@
 """What the pod supervisor takes from a Kubernetes Deployment manifest: replicas, probes, shutdown.
 
 Read: replicas, the first container's port, its startup, liveness and readiness probes (httpGet),
-a preStop hook that sleeps, and terminationGracePeriodSeconds. Where the manifest is silent,
+a preStop hook that sleeps, terminationGracePeriodSeconds, and the durations its env declares
+(`value`s of variables named *_SECONDS: the container's own shutdown timings, which must fit in the
+grace period and so are scaled with it). Where the manifest is silent,
 Kubernetes' defaults apply (periodSeconds 10, timeoutSeconds 1, successThreshold 1, failureThreshold
 3, initialDelaySeconds 0, terminationGracePeriodSeconds 30). What the supervisor cannot honour (exec
 or tcpSocket probes, other preStop hooks) is refused with the field's path, never ignored.
@@ -63,6 +65,7 @@ class Deployment:
     readiness: Probe | None
     pre_stop_sleep: float
     termination_grace: float
+    durations_env: Mapping[str, float]  # the container's env values named *_SECONDS
     source: Path
 
     def startup_allowance(self) -> float:
@@ -76,7 +79,9 @@ class Deployment:
         return probe.initial_delay + (probe.failure_threshold - 1) * probe.period
 
     def scaled(self, factor: float) -> Deployment:
-        """Every probe timing and shutdown delay times `factor` (0.1: ten times faster)."""
+        """Every probe timing, shutdown delay and declared duration times `factor` (0.1: ten times
+        faster). The durations too, or a container draining for its declared time would outlast a
+        scaled grace period and be killed where Kubernetes would let it finish."""
         return dataclasses.replace(
             self,
             startup=self.startup.scaled(factor) if self.startup else None,
@@ -84,7 +89,12 @@ class Deployment:
             readiness=self.readiness.scaled(factor) if self.readiness else None,
             pre_stop_sleep=self.pre_stop_sleep * factor,
             termination_grace=self.termination_grace * factor,
+            durations_env={name: seconds * factor for name, seconds in self.durations_env.items()},
         )
+
+    def container_env(self) -> dict[str, str]:
+        """The declared durations as the container's environment sees them."""
+        return {name: f"{seconds:g}" for name, seconds in self.durations_env.items()}
 
     def new_pod_name(self, rng: random.Random) -> str:
         """`<deployment>-<pod-template-hash>-<5 safe characters>`, as a ReplicaSet names its pods."""
@@ -131,6 +141,7 @@ def load_deployment(path: Path) -> Deployment:
         readiness=where.probe(container, f"{base}.readinessProbe", port_names),
         pre_stop_sleep=where.pre_stop_sleep(container, f"{base}.lifecycle.preStop"),
         termination_grace=where.number(pod_spec, "spec.template.spec", "terminationGracePeriodSeconds", 30),
+        durations_env=where.durations_env(container, f"{base}.env"),
         source=path,
     )
 
@@ -190,6 +201,21 @@ class _Where:
             success_threshold=self.number(probe, at, "successThreshold", 1, minimum=1),
             failure_threshold=self.number(probe, at, "failureThreshold", 3, minimum=1),
         )
+
+    def durations_env(self, container: Mapping[str, Any], at: str) -> dict[str, float]:
+        """Seconds, by name, of the env entries named *_SECONDS that set a `value`."""
+        durations = {}
+        for index, entry in enumerate(container.get("env") or []):
+            name = entry.get("name", "") if isinstance(entry, dict) else ""
+            if not str(name).endswith("_SECONDS") or "value" not in entry:
+                continue
+            try:
+                durations[str(name)] = float(entry["value"])
+            except (TypeError, ValueError):
+                raise ManifestError(
+                    f"{self.path}: {at}[{index}] ({name}) must be a number of seconds, not {entry['value']!r}"
+                ) from None
+        return durations
 
     def pre_stop_sleep(self, container: Mapping[str, Any], at: str) -> float:
         """Seconds a preStop hook waits: `sleep: {seconds: N}` or `exec: {command: [sleep, N]}`."""

@@ -78,8 +78,10 @@ class Supervisor:
             name = self._deployment.new_pod_name(self._rng)
 
         def container_at(port: int) -> Part:
+            # The env file wins: it is what the caller chose, already in the stack's time.
             return dataclasses.replace(
-                service_part(self._run_dir, name, self._env, port), die_with_parent=True
+                service_part(self._run_dir, name, self.spec.container_env() | dict(self._env), port),
+                die_with_parent=True,
             )
 
         return Pod(name, container_at, self.spec, CrashLoopBackOff(self._time_scale))

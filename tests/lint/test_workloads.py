@@ -54,6 +54,14 @@ def test_short_grace_period_and_missing_prestop_are_caught(tmp_path: Path) -> No
         lambda d: d["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=30),
     )
     caught(short, "drain-timing", "terminationGracePeriodSeconds 30")
+
+    def default_worker_stop(deployment: dict[str, Any]) -> None:
+        env = container(deployment)["env"]
+        env.remove(next(e for e in env if e["name"] == "WORKER_STOP_SECONDS"))
+
+    # The service's default (10 s for the step, 10 for the leases) does not fit in 45 s.
+    worker = broken_deploy(tmp_path / "c", "Deployment", default_worker_stop)
+    caught(worker, "drain-timing", "2 x WORKER_STOP_SECONDS 10 = 51")
     no_prestop = broken_deploy(tmp_path / "b", "Deployment", lambda d: container(d).pop("lifecycle"))
     caught(no_prestop, "drain-timing", "preStop")
 

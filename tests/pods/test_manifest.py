@@ -76,6 +76,18 @@ def test_startup_probe_and_pre_stop_sleep_and_scaling(tmp_path: Path) -> None:
     assert fast.liveness is not None and fast.liveness.period == 1.0
 
 
+def test_the_containers_durations_are_scaled_with_its_grace_period(tmp_path: Path) -> None:
+    env = [
+        {"name": "WORKER_STOP_SECONDS", "value": "5"},
+        {"name": "DRAIN_SECONDS", "value": "1"},
+        {"name": "NODE_ENV", "value": "production"},  # not a duration: not the supervisor's business
+        {"name": "TX_LIFETIME_SECONDS", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}},
+    ]
+    deployment = load_deployment(write(tmp_path, {}, {"env": env}))
+    assert deployment.container_env() == {"WORKER_STOP_SECONDS": "5", "DRAIN_SECONDS": "1"}
+    assert deployment.scaled(0.2).container_env() == {"WORKER_STOP_SECONDS": "1", "DRAIN_SECONDS": "0.2"}
+
+
 def test_pod_names_are_like_a_replica_sets() -> None:
     deployment = load_deployment(FIXTURE)
     names = {deployment.new_pod_name(random.Random(seed)) for seed in range(20)}
@@ -103,6 +115,10 @@ def test_pod_names_are_like_a_replica_sets() -> None:
             "lifecycle.preStop must sleep",
         ),
         ({"ports": None}, "containerPort is required"),
+        (
+            {"env": [{"name": "DRAIN_SECONDS", "value": "1s"}]},
+            "containers[0].env[0] (DRAIN_SECONDS) must be a number of seconds, not '1s'",
+        ),
     ],
 )
 def test_what_cannot_run_here_is_refused_by_field(
