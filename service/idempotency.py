@@ -23,7 +23,7 @@ from service.after_response import after_response
 from service.auth import principal
 from service.clock import now_ms
 from service.errors import IDEMPOTENCY_CONFLICT, IDEMPOTENCY_MISMATCH, ApiError, invalid
-from service.validation import raw_body
+from service.validation import NOT_JSON, json_body, raw_body
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 _NAMESPACE = uuid.UUID("6f1c7f57-2d2b-4e0a-9d38-1f3f3e8b7a11")
@@ -39,11 +39,12 @@ def derived_id(*parts: object) -> str:
     return str(uuid.uuid5(_NAMESPACE, ":".join([key_id, *map(str, parts)])))
 
 
-def _fingerprint(raw: bytes) -> str:
-    try:
-        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, RecursionError):  # not JSON, or nested too deep: the raw bytes are the body
-        canonical = raw
+async def _fingerprint() -> str:
+    body = await json_body()
+    if body is NOT_JSON:  # not JSON, or nested too deep: the raw bytes are the body
+        canonical = await raw_body()
+    else:
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(
         request.method.encode() + b" " + request.path.encode() + b"\n" + canonical
     ).hexdigest()
@@ -65,7 +66,7 @@ def idempotent(view: F) -> F:
             raise invalid("Idempotency-Key", "must be 1 to 255 printable characters")
         store = current_app.config["PORTS"].store
         key_id = hashlib.sha256(f"{principal().user_id}\0{key}".encode()).hexdigest()
-        fingerprint = _fingerprint(await raw_body())
+        fingerprint = await _fingerprint()
         g.idempotency_key_id = key_id
         record = {
             "_id": key_id,

@@ -17,14 +17,13 @@ as never retrieved.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Hashable
 from functools import wraps
 from typing import Any, TypeVar
 
 from quart import g
 
-from service.validation import raw_body
+from service.validation import NOT_JSON, json_body
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -37,11 +36,8 @@ def reads_ahead(start_reads: Callable[[Any], None]) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                body = json.loads(await raw_body())
-            except (ValueError, RecursionError):
-                body = None
-            start_reads(body)
+            body = await json_body()
+            start_reads(None if body is NOT_JSON else body)
             try:
                 return await view(*args, **kwargs)
             finally:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from quart import request
+from quart import g, request
 from tronpy import keys
 
 from service.clock import to_ms
@@ -100,10 +100,7 @@ class Body:
 
     @classmethod
     async def load(cls) -> Body:
-        try:
-            data = json.loads(await raw_body())
-        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested too deep to parse
-            data = None
+        data = await json_body()
         if not isinstance(data, dict):
             raise ApiError(
                 400, "LUCID_ERR_9005", "the body must be a JSON object (Content-Type: application/json)"
@@ -249,3 +246,18 @@ async def raw_body() -> bytes:
     """The request body exactly as sent (signatures and fingerprints are over these bytes)."""
     data = await request.get_data()
     return data if isinstance(data, bytes) else data.encode()
+
+
+# What `json_body` gives for a body that is not JSON (not UTF-8, not JSON, or nested too deep to parse).
+NOT_JSON: Any = object()
+
+
+async def json_body() -> Any:
+    """The request body parsed as JSON, once per request (its fingerprint, the reads a money move starts
+    ahead and `Body.load` each need it), or `NOT_JSON`. Shared: read it, never change it."""
+    if "json_body" not in g:
+        try:
+            g.json_body = json.loads(await raw_body())
+        except (ValueError, RecursionError):
+            g.json_body = NOT_JSON
+    return g.json_body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 import uuid
@@ -269,6 +270,34 @@ def test_a_retried_payout_whose_answer_was_lost_is_answered_with_it_even_when_it
     assert retry.status_code == 202, retry.text
     assert retry.json()["payout_id"] == first.json()["payout_id"]
     assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 1
+
+
+def test_a_key_is_bound_to_what_its_body_says_not_how_it_is_written(
+    api_as: Callable[..., Api], devnet: Devnet
+) -> None:
+    """The same JSON in another key order and spacing is the same request (replayed); another amount
+    under the key is refused; a body that is not JSON is bound by its bytes. One payout, paid once."""
+    manager, _, body = funded_trx_payout(api_as, devnet, 3_000_000, "1")
+    path, key, as_json = "/api/v1/payouts/initiate", str(uuid.uuid4()), {"Content-Type": "application/json"}
+    first = manager.post(path, body, key=key)
+    assert first.status_code == 202 and "Idempotent-Replayed" not in first.headers, first.text
+    rewritten = json.dumps(dict(reversed(body.items())), indent=2).encode()
+    replay = manager.post(path, content=rewritten, key=key, headers=as_json)
+    assert replay.status_code == 202 and replay.headers.get("Idempotent-Replayed") == "true", replay.text
+    assert replay.json() == first.json()
+    other = manager.post(path, {**body, "amount": "2"}, key=key)
+    assert other.status_code == 422 and other.json()["error"]["code"] == "LUCID_ERR_0422", other.text
+
+    broken_key = str(uuid.uuid4())
+    for attempt in range(2):  # the refusal is recorded under the key, and replayed
+        broken = manager.post(path, content=b'{"amount": "1",', key=broken_key, headers=as_json)
+        assert broken.status_code == 400 and broken.json()["error"]["code"] == "LUCID_ERR_9005", broken.text
+        assert ("Idempotent-Replayed" in broken.headers) == (attempt == 1)
+    other_bytes = manager.post(path, content=b'{"amount": "1" ,', key=broken_key, headers=as_json)
+    assert other_bytes.status_code == 422 and other_bytes.json()["error"]["code"] == "LUCID_ERR_0422"
+    manager.wait_status(f"/api/v1/payouts/{first.json()['payout_id']}", ("completed",))
+    assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 1
+    assert trx_balance(devnet, body["recipient_address"]) == 1_000_000, "paid once"
 
 
 def test_the_source_wallet_read_beside_the_key_claim_decides_new_payouts_never_replays(
