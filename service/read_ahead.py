@@ -2,7 +2,8 @@
 
 A payout's claim of its key and its first read (the source wallet) are each a round trip to the store,
 and neither needs the other's answer: started together, the request waits for one round trip where it
-waited for two (README, "Tried on 2026-12-01": kept since 2026-12-05, write 1.05x to 1.07x req/s).
+waited for two (docs/performance.md, "Tried on 2026-12-01": kept since 2026-12-05, write 1.05x to
+1.07x req/s).
 Only reads go ahead, never a write: a request whose claim fails (a replay, a key in use, a different
 body) has changed nothing, and what it read is dropped. A handler uses a read ahead only if the key was
 claimed at the first attempt, so the read is what it would have made itself a round trip later; after

@@ -27,7 +27,8 @@ CLAIM_BATCH = 20
 # them. Each step holds its own operation's lease and is safe beside any other (requests that sign
 # inline already step beside the worker). Small, as a freeze that lands mid-round parks what is in
 # flight. While requests are being served the worker steps one at a time: carrying a payout costs
-# about what accepting four does (README, "What a replica accepts"), and requests have a latency to keep.
+# about what accepting four does (docs/performance.md, "What a replica accepts"), and requests have
+# a latency to keep.
 CARRY_AT_ONCE = 8
 
 
