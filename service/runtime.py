@@ -10,6 +10,7 @@ from service.callbacks import CallbackSender
 from service.network import NetworkMonitor
 from service.operations import Processor
 from service.ports import Ports
+from service.spending import Spending
 from service.worker import Worker
 
 
@@ -21,6 +22,7 @@ class Runtime:
     worker: Worker | None = None
     callbacks: CallbackSender | None = None
     draining: bool = field(default=False)
+    spending: Spending = field(default_factory=Spending)
 
 
 def runtime() -> Runtime:

@@ -23,7 +23,7 @@ from service.operations import new_operation
 from service.ports.chain import ChainUnavailable
 from service.ports.store import Doc
 from service.read_ahead import reads_ahead
-from service.routes.common import chain_error, owned_wallet, require_funds, source_wallet_ahead, to_itself
+from service.routes.common import chain_error, owned_wallet, source_wallet_ahead, store_funded, to_itself
 from service.runtime import ports
 from service.validation import Body, Page, parse_uuid, query_choice, query_date, raw_body
 
@@ -93,9 +93,7 @@ async def process() -> tuple[dict[str, Any], int]:
     if wallet["address"] == recipient:
         raise to_itself("recipient_address", "source_wallet_id")
     op_id = derived_id("payment")
-    if await ports().store.operation(op_id) is None:
-        await require_funds(wallet["address"], currency, amount, errors.PAYMENT_INSUFFICIENT_BALANCE)
-    op, _ = await ports().store.insert_operation(
+    op, _ = await store_funded(
         new_operation(
             "payment",
             op_id,
@@ -109,7 +107,8 @@ async def process() -> tuple[dict[str, Any], int]:
             callback_url=callback_url,
             refund_reserved=0,
             refund_holds=[],
-        )
+        ),
+        errors.PAYMENT_INSUFFICIENT_BALANCE,
     )
     return payment_view(op), 202
 
@@ -158,8 +157,7 @@ async def refund() -> tuple[dict[str, Any], int]:
         amount = refundable if amount is None else amount
         if refundable <= 0 or amount > refundable:
             raise _over_refund(payment, refundable)
-        await require_funds(merchant["address"], payment["currency"], amount, errors.PAYMENT_NOT_REFUNDABLE)
-        op, _ = await store.insert_operation(
+        op, _ = await store_funded(
             new_operation(
                 "refund",
                 refund_id,
@@ -173,7 +171,8 @@ async def refund() -> tuple[dict[str, Any], int]:
                 payment_id=payment["_id"],
                 status=refunds.RESERVING,
                 hold="open",
-            )
+            ),
+            errors.PAYMENT_NOT_REFUNDABLE,
         )
     if op["status"] == refunds.RESERVING:
         # Concurrent refunds race here; the hold on the payment is atomic, so they never exceed it.

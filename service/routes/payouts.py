@@ -15,7 +15,7 @@ from service.money import format_amount
 from service.operations import PRIORITY_RANK, new_operation
 from service.ports.store import Doc
 from service.read_ahead import reads_ahead
-from service.routes.common import owned_wallet, require_funds, source_wallet_ahead, to_itself
+from service.routes.common import owned_wallet, source_wallet_ahead, store_funded, to_itself
 from service.runtime import ports
 from service.validation import Body, Page, parse_uuid, query_choice, query_time_window
 
@@ -77,17 +77,7 @@ async def _queue(request: dict[str, Any], op_id: str, batch_id: str | None = Non
         )
     if wallet["address"] == request["recipient_address"]:
         raise to_itself("recipient_address", "source_wallet_id")
-    try:
-        await require_funds(
-            wallet["address"], request["currency"], request["amount"], errors.PAYOUT_INSUFFICIENT_BALANCE
-        )
-    except ApiError:
-        # A retry of a payout stored before under this key (its answer was lost) may find its own
-        # amount among the reserved, or the node down: it is answered with that payout as it is. Asked
-        # only here, so a new payout makes no extra read; the insert below returns a stored one.
-        if await ports().store.operation(op_id) is None:
-            raise
-    op, _ = await ports().store.insert_operation(
+    op, _ = await store_funded(
         new_operation(
             "payout",
             op_id,
@@ -100,7 +90,8 @@ async def _queue(request: dict[str, Any], op_id: str, batch_id: str | None = Non
             memo=request["memo"],
             priority=request["priority"],
             batch_id=batch_id,
-        )
+        ),
+        errors.PAYOUT_INSUFFICIENT_BALANCE,
     )
     return op
 

@@ -15,7 +15,7 @@ from service.money import UNIT, format_amount
 from service.operations import new_operation
 from service.ports.chain import ChainUnavailable
 from service.ports.store import Doc
-from service.routes.common import chain_error, owned_wallet, require_funds, submit_inline
+from service.routes.common import chain_error, owned_wallet, submit_inline
 from service.runtime import ports, runtime
 from service.validation import Body, parse_address, query_choice
 
@@ -55,7 +55,7 @@ def _frozen(account: dict[str, Any], resource: str) -> int:
 
 
 async def _submit(
-    kind: str, wallet_address: str, amount: int, resource: str | None
+    kind: str, wallet_address: str, amount: int, resource: str | None, insufficient: str | None = None
 ) -> tuple[dict[str, Any], int]:
     op, _ = await submit_inline(
         runtime().processor,
@@ -69,6 +69,7 @@ async def _submit(
             currency="TRX",
             resource=resource,
         ),
+        insufficient,
     )
     return stake_view(op), 202
 
@@ -88,8 +89,7 @@ async def stake() -> tuple[dict[str, Any], int]:
     wallet = await owned_wallet(principal().user_id, address=address, field="wallet_address")
     if wallet["currency"] != "TRX":
         raise ApiError(422, errors.WALLET_CURRENCY_MISMATCH, "wallet_address: only a TRX wallet can stake")
-    await require_funds(address, "TRX", amount, errors.STAKE_INSUFFICIENT)
-    return await _submit("stake", address, amount, resource)
+    return await _submit("stake", address, amount, resource, insufficient=errors.STAKE_INSUFFICIENT)
 
 
 @bp.post("/unstake")

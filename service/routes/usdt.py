@@ -15,7 +15,7 @@ from service.money import format_amount
 from service.operations import new_operation
 from service.ports.chain import ChainUnavailable
 from service.ports.store import Doc
-from service.routes.common import chain_error, owned_wallet, require_funds, submit_inline, to_itself
+from service.routes.common import chain_error, owned_wallet, submit_inline, to_itself
 from service.routes.wallets import cached_balance, transaction_view
 from service.runtime import ports, runtime
 from service.validation import Body, Page, parse_address, parse_uuid, query_time_window
@@ -57,7 +57,6 @@ async def transfer() -> tuple[dict[str, Any], int]:
     await owned_wallet(user, address=source, field="from_address")
     if source == to:
         raise to_itself("to_address", "from_address")
-    await require_funds(source, "USDT", amount, errors.USDT_INSUFFICIENT_BALANCE)
     op, created = await submit_inline(
         runtime().processor,
         new_operation(
@@ -70,6 +69,7 @@ async def transfer() -> tuple[dict[str, Any], int]:
             currency="USDT",
             memo=memo,
         ),
+        errors.USDT_INSUFFICIENT_BALANCE,
     )
     if created:
         metrics.USDT_TRANSFERS.labels(status="submitted").inc()

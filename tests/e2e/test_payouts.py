@@ -8,6 +8,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 from pymongo import MongoClient
@@ -17,6 +19,7 @@ from tronpy.keys import PrivateKey
 
 from harness.clients.api import Api
 from harness.clients.devnet import Devnet
+from harness.faults import slow_node
 from harness.waiting import wait_for
 from stack.local import Backends
 
@@ -156,6 +159,66 @@ def test_insufficient_balance_is_refused_and_queues_nothing(
     )
     assert response.status_code == 409 and response.json()["error"]["code"] == "LUCID_ERR_1203"
     assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == 0
+
+
+def test_payouts_from_one_wallet_at_once_accept_only_what_it_holds(
+    api_as: Callable[..., Api], devnet: Devnet
+) -> None:
+    """A hot wallet: 16 payouts of 1 TRX at once from a wallet holding 10, on one replica. Each
+    payout's funds check must count the payouts accepted before it: 10 are answered 202 and paid, 6
+    are refused 409 and leave nothing queued. Without the hold on the source address
+    (service/spending.py) all 16 were answered 202 and the chain refused 6 of them."""
+    manager, wallet, body = funded_trx_payout(api_as, devnet, 10_000_000, "1")
+    fee = int(Decimal(manager.get("/api/v1/tron/network/fees").json()["memo_fee"]) * 1_000_000)
+    fits = 10_000_000 // (1_000_000 + fee)
+    start = threading.Barrier(16)
+    answers: dict[str, Any] = {}
+
+    def pay(recipient: str) -> None:
+        start.wait()
+        answers[recipient] = manager.post(
+            "/api/v1/payouts/initiate", {**body, "recipient_address": recipient}, key=str(uuid.uuid4())
+        )
+
+    clients = [threading.Thread(target=pay, args=(new_address(),)) for _ in range(16)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(timeout=60)
+    accepted = {r: a.json()["payout_id"] for r, a in answers.items() if a.status_code == 202}
+    refused = [a.json() for a in answers.values() if a.status_code != 202]
+    assert len(answers) == 16 and len(accepted) == fits, [a.text for a in answers.values()]
+    assert all(error["error"]["code"] == "LUCID_ERR_1203" for error in refused), refused
+    assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == fits
+
+    for recipient, payout_id in accepted.items():
+        done = manager.wait_status(f"/api/v1/payouts/{payout_id}", ("completed", "failed"), timeout=120)
+        assert done["status"] == "completed", done
+        assert trx_balance(devnet, recipient) == 1_000_000
+    assert trx_balance(devnet, wallet["address"]) == 10_000_000 - fits * (1_000_000 + fee)
+
+
+def test_payouts_from_one_wallet_do_not_wait_for_each_others_node_reads(
+    api_as: Callable[..., Api], devnet: Devnet
+) -> None:
+    """A payout that finds its source address held asks the node for the balance before it waits for
+    the hold: with every node call taking 1.5 s, four payouts at once from one wallet are answered
+    about as fast as one. Asked in turn, they took 1.5, 3.0, 4.5 and 6.0 s, and a hung node would
+    hold a hot wallet's payouts one timeout after another."""
+    manager, _, body = funded_trx_payout(api_as, devnet, 10_000_000, "1")
+
+    def pay(_: int = 0) -> float:
+        started = time.monotonic()
+        answer = manager.post("/api/v1/payouts/initiate", body, key=str(uuid.uuid4()))
+        assert answer.status_code == 202, answer.text
+        return time.monotonic() - started
+
+    pay()  # the memo fee read and cached before the node slows: each payout below asks it one balance
+    with slow_node(devnet, 1.5):
+        alone = pay()
+        with ThreadPoolExecutor(4) as pool:
+            together = list(pool.map(pay, range(4)))
+    assert alone >= 1.5 and max(together) < 2 * alone, (alone, together)
 
 
 def test_a_payout_while_the_node_is_down_is_refused_and_its_retry_queues_it_once(
