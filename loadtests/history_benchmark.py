@@ -30,7 +30,7 @@ from service.ports.store import (
     UNFINISHED,
     Store,
     oldest_unfinished_pipeline,
-    reserved_pipeline,
+    promised_pipeline,
     unsent_by_source_pipeline,
 )
 from stack.processes import store_part
@@ -41,7 +41,7 @@ BUSY = "T" + "B" * 33  # the payout wallet whose history grows
 OTHERS, OTHER_OPERATIONS, OPEN_SHARE = 300, 2000, 10  # the rest of the ledger: one in ten still open
 # Name, the service's pipeline, and the statuses its first stage asks for.
 QUERIES: list[tuple[str, Callable[[], list[Doc]], tuple[str, ...]]] = [
-    ("funds check (reserved sum)", lambda: reserved_pipeline(BUSY, "TRX"), PROMISED),
+    ("funds check (reserved sum)", lambda: promised_pipeline(BUSY), PROMISED),
     ("queue age (each scrape)", oldest_unfinished_pipeline, UNFINISHED),
     ("owed per wallet (each scrape)", lambda: unsent_by_source_pipeline("TRX", 50), UNFINISHED),
 ]

@@ -37,7 +37,7 @@ Doc = dict[str, Any]
 Step = Callable[[int], Awaitable[object]]
 DATABASE = "payout_store_benchmark"
 WALLETS, OPEN_SHARE = 300, 10  # one operation in ten still open, as `store_benchmark` seeds
-MEMO_FEE = 1_000_000  # SUN: the memo fee the reserved sum adds per open TRX payout
+MEMO_FEE = 1_000_000  # SUN: the memo fee the reserved sum adds per open transaction
 
 
 async def per_payout(step: Step, together: int, pid: int, seconds: float) -> Cost:
@@ -87,7 +87,7 @@ def accepting_steps(store: Store, addresses: list[str]) -> dict[str, Step]:
     return {
         "idempotency claim (shared)": claim,
         "wallet (shared)": lambda _: store.wallet("user", f"wallet-{rng.randrange(len(addresses))}"),
-        "reserved sum (shared)": lambda _: store.reserved(rng.choice(addresses), "TRX", MEMO_FEE),
+        "reserved sum (shared)": lambda _: store.promised(rng.choice(addresses)),
         "operation insert (shared)": insert,
         "idempotency finish (shared)": finish,
     }

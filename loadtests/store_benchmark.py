@@ -25,7 +25,7 @@ from typing import Any
 from pymongo import ASCENDING, MongoClient
 
 from loadtests.procs import cpu_seconds, pin
-from service.ports.store import PROMISED_BY_SOURCE, reserved_pipeline
+from service.ports.store import PROMISED_BY_SOURCE, promised_pipeline
 from stack.processes import PYTHON, Part, free_port, port_open, store_part
 
 STORE_CPU, CLIENT_CPU = {0}, {1}
@@ -86,11 +86,11 @@ def commands(client: MongoClient[Doc], who: int = 0) -> dict[str, Command]:
     operations = db["operations"]
     address = f"T{who % ADDRESSES:033d}"
     inserted = iter(range(10**9))
-    reserved = reserved_pipeline(address, "TRX")  # the funds check's, as the service sends it
+    promised = promised_pipeline(address)  # the funds check's, as the service sends it
     return {
         "ping": lambda: db.command("ping"),
         "find by _id": lambda: operations.find_one({"_id": f"op-{who}"}),
-        "reserved sum": lambda: list(operations.aggregate(reserved)),
+        "reserved sum": lambda: list(operations.aggregate(promised)),
         "insert": lambda: db["scratch"].insert_one({"who": who, "n": next(inserted)}),
         "update": lambda: operations.update_one({"_id": f"op-{who}"}, {"$set": {"touched": time.time()}}),
     }

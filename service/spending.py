@@ -2,7 +2,7 @@
 
 The funds check reads the chain balance and what the address's open operations already promise, and
 the new operation is stored after it: two steps. Moves from one address checked together each see
-the same reserved sum (and in one event-loop turn share one read of it), so all of them pass; a hot
+the same promised sums (and in one event-loop turn share one read of them), so all of them pass; a hot
 wallet holding 10 TRX answered 16 concurrent 1-TRX payouts 202, and the chain then refused six of
 them (tests/e2e/test_payouts.py). Holding the address from the read of what it already promises
 until the operation is stored makes the next move's check count it (service/routes/common.py,

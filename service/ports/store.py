@@ -79,24 +79,38 @@ UNFINISHED_RANGE = status_range(UNFINISHED)
 
 # The aggregations the funds check (each money move) and the metrics scrape (each scrape) run
 # over the whole ledger; loadtests/history_benchmark.py measures them as the ledger grows.
-def reserved_pipeline(address: str, currency: str) -> list[Doc]:
-    """The amount and the count of what an address's open operations in `currency` promise, as one
-    row with the address as its `_id` (none if there are none)."""
+def _debited(currency: str) -> Doc:
+    # $cond in its document form, which nx-27017 turns into SQL (CASE); its array form makes nx-27017
+    # evaluate the group in Python instead, with two WARNING lines in the store's log per call.
+    debits_currency = {"$and": [{"$eq": ["$debits", True]}, {"$eq": ["$currency", currency]}]}
+    return {"$sum": {"$cond": {"if": debits_currency, "then": "$amount", "else": 0}}}
+
+
+def promised_pipeline(address: str) -> list[Doc]:
+    """What an address's open operations promise (`Promised`), as one row with the address as its
+    `_id` (none if there are none)."""
     return [
-        {"$match": {"from_address": address, "currency": currency, "debits": True, "status": PROMISED_RANGE}},
-        {"$group": {"_id": "$from_address", "total": {"$sum": "$amount"}, "count": {"$sum": 1}}},
+        {"$match": {"from_address": address, "status": PROMISED_RANGE}},
+        {
+            "$group": {
+                "_id": "$from_address",
+                "trx": _debited("TRX"),
+                "usdt": _debited("USDT"),
+                "transactions": {"$sum": 1},
+            }
+        },
     ]
 
 
-def reserved_sums_pipeline(keys: list[tuple[str, str]]) -> list[Doc]:
-    """`reserved_pipeline` for each (address, currency), the addresses all different, in one aggregation:
-    each after the first joins by `$unionWith`, so each keeps its own equality match, which the index
+def promised_by_addresses_pipeline(addresses: list[str]) -> list[Doc]:
+    """`promised_pipeline` for each of the (different) addresses, in one aggregation: each after the
+    first joins by `$unionWith`, so each keeps its own equality match, which the index
     PROMISED_BY_SOURCE answers (`from_address: {$in: [...]}` would be one match, which nx-27017 answers
     by reading every operation, as "any array element in", where MongoDB would use the index)."""
-    first, *others = keys
+    first, *others = addresses
     return [
-        *reserved_pipeline(*first),
-        *({"$unionWith": {"coll": OPERATIONS, "pipeline": reserved_pipeline(*key)}} for key in others),
+        *promised_pipeline(first),
+        *({"$unionWith": {"coll": OPERATIONS, "pipeline": promised_pipeline(other)}} for other in others),
     ]
 
 
@@ -117,6 +131,23 @@ def unsent_by_source_pipeline(currency: str, limit: int) -> list[Doc]:
 
 DUPLICATE_KEY = 11000  # MongoDB's error code for an insert whose _id (or unique key) is taken
 INDEX_NOT_FOUND = 27
+
+
+@dataclass(frozen=True)
+class Promised:
+    """What an address's open operations promise out of it: the TRX and the USDT they debit, and how
+    many transactions they are. Each transaction burns the memo fee from the address's TRX whatever it
+    moves (a USDT transfer, an approval or an unstake too), so TRX is promised to all of them."""
+
+    trx: int
+    usdt: int
+    transactions: int
+
+    def trx_with_fees(self, memo_fee: int) -> int:
+        return self.trx + self.transactions * memo_fee
+
+
+NOTHING_PROMISED = Promised(0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -149,7 +180,7 @@ class Store:
         # document (unique _id), so a claim or an insert is won by exactly one caller, as alone.
         self._operations_by_id = TurnBatch(self._find_operations_by_id)
         self._wallets_by_id = TurnBatch(self._find_wallets_by_id)
-        self._reserved_sums = TurnBatch(self._sum_reserved)
+        self._promised = TurnBatch(self._sum_promised)
         self._operation_inserts = TurnBatch(self._insert_operations)
         self._idempotency_claims = TurnBatch(self._insert_idempotency_records)
         self._idempotency_finishes = TurnBatch(self._finish_idempotency_keys)
@@ -368,30 +399,20 @@ class Store:
         rows = self.operations.aggregate(oldest_unfinished_pipeline())
         return {str(row["_id"]): int(row["oldest"]) async for row in await rows}
 
-    async def reserved(self, address: str, currency: str, per_operation: int = 0) -> int:
-        """Amount already promised out of an address by operations not yet final, plus `per_operation`
-        for each of them (the memo fee a TRX move will burn on top of its amount). The index
-        PROMISED_BY_SOURCE leads it to the address's open operations only, not its history. Summed in
-        a query sent after the caller asked (with the turn's other callers', service/ports/batching.py),
-        so it counts every operation stored before the call, as a query of its own would."""
-        total, count = await self._reserved_sums((address, currency))
-        return total + count * per_operation
+    async def promised(self, address: str) -> Promised:
+        """What the address's open operations (not yet final) promise out of it. The index
+        PROMISED_BY_SOURCE leads it to those only, not the address's history. Summed in a query sent
+        after the caller asked (with the turn's other callers', service/ports/batching.py), so it
+        counts every operation stored before the call, as a query of its own would."""
+        return await self._promised(address)
 
-    async def _sum_reserved(self, keys: list[tuple[str, str]]) -> list[tuple[int, int]]:
-        """(amount, count) promised per (address, currency): one aggregation per group of different
-        addresses (rows come back by address; an address asked in two currencies goes in two)."""
-        sums: dict[tuple[str, str], tuple[int, int]] = {}
-        pending = list(dict.fromkeys(keys))
-        while pending:
-            batch: dict[str, str] = {}
-            for address, currency in pending:
-                batch.setdefault(address, currency)
-            rows = await self.operations.aggregate(reserved_sums_pipeline(list(batch.items())))
-            found = {str(row["_id"]): (int(row["total"]), int(row["count"])) async for row in rows}
-            for address, currency in batch.items():
-                sums[(address, currency)] = found.get(address, (0, 0))
-            pending = [key for key in pending if key not in sums]
-        return [sums[key] for key in keys]
+    async def _sum_promised(self, addresses: list[str]) -> list[Promised]:
+        rows = await self.operations.aggregate(promised_by_addresses_pipeline(list(dict.fromkeys(addresses))))
+        found = {
+            str(row["_id"]): Promised(int(row["trx"]), int(row["usdt"]), int(row["transactions"]))
+            async for row in rows
+        }
+        return [found.get(address, NOTHING_PROMISED) for address in addresses]
 
     async def totals(self, query: Doc, kinds: tuple[str, ...]) -> dict[tuple[str, str], tuple[int, int]]:
         """(count, amount) per (kind, status) of the matching operations, summed in the store: memory

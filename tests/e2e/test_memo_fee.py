@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
+import httpx
 import pytest
 
 from harness.audit.run import audit
@@ -20,6 +22,8 @@ from stack.devnet.config import MAINNET_MEMO_FEE
 from stack.local import Backends, start_backends
 from stack.processes import Part
 from tests.conftest import BLOCK_INTERVAL, CONFIRMATIONS, FAST_SERVICE
+from tests.e2e.test_payouts import usdt_balance
+from tests.support.at_once import at_once
 from tests.support.ledger import LOOKBACK_MS, SETTLE_S, assert_clean, expected_kinds, window_start
 
 
@@ -106,3 +110,40 @@ def test_a_usdt_payout_needs_trx_for_its_fees(charging: tuple[Backends, Part]) -
     queued = [p for p in api.get("/api/v1/payouts/history?currency=USDT").json()["payouts"]
               if p.get("source_wallet_id") == wallet["wallet_id"]]  # fmt: skip
     assert queued == [], "a refused payout queues nothing"
+
+
+def test_usdt_transfers_at_once_each_count_the_memo_fees_the_others_will_burn(
+    charging: tuple[Backends, Part],
+) -> None:
+    """A USDT wallet with 10 USDT and TRX for 3 memo fees: 8 transfers of 1 USDT at once. Each
+    transaction burns the memo fee from the wallet's TRX whatever it moves, so 3 are accepted and
+    confirmed and 5 refused 409 with what to fix. Counting only the USDT the others promise, all 8 were
+    accepted and the node refused 5 at broadcast (BANDWITH_ERROR: Account resource insufficient error)."""
+    backends, service = charging
+    api = Api(service.url, backends.service_env()["JWT_SECRET"], f"memo-{uuid.uuid4().hex[:8]}")
+    devnet = Devnet(backends.devnet.url)
+    wallet = api.wallet("USDT", "hot")
+    devnet.fund(wallet["address"], 10_000_000, "USDT")
+    devnet.fund(wallet["address"], 3 * MAINNET_MEMO_FEE)
+
+    def send(to: str) -> httpx.Response:
+        body = {"from_address": wallet["address"], "to_address": to, "amount": "1"}
+        return api.post("/api/v1/usdt/transfer", body, key=str(uuid.uuid4()))
+
+    recipients = [new_address() for _ in range(8)]
+    answers = dict(zip(recipients, at_once([partial(send, to) for to in recipients]), strict=True))
+    accepted = {to: a.json()["transfer_id"] for to, a in answers.items() if a.status_code == 202}
+    refused = [a.json()["error"] for a in answers.values() if a.status_code != 202]
+    assert len(accepted) == 3, [a.text for a in answers.values()]
+    assert all(e["code"] == "LUCID_ERR_1102" and e["details"]["needs"] == "TRX for fees" for e in refused), (
+        refused
+    )
+
+    for to, transfer_id in accepted.items():
+        done = api.wait_status(f"/api/v1/usdt/transfers/{transfer_id}", ("confirmed", "failed"), timeout=60)
+        assert done["status"] == "confirmed", done
+        assert usdt_balance(devnet, to) == 1_000_000
+    history = api.get(f"/api/v1/usdt/transactions/{wallet['address']}").json()["transactions"]
+    assert len(history) == 3, "a refused transfer leaves nothing behind"
+    account = devnet.node("wallet/getaccount", {"address": wallet["address"], "visible": True})
+    assert account.get("balance", 0) == 0 and usdt_balance(devnet, wallet["address"]) == 7_000_000

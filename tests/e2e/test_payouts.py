@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from pymongo import MongoClient
@@ -22,6 +23,7 @@ from harness.clients.devnet import Devnet
 from harness.faults import slow_node
 from harness.waiting import wait_for
 from stack.local import Backends
+from tests.support.at_once import at_once
 
 
 def new_address() -> str:
@@ -171,23 +173,16 @@ def test_payouts_from_one_wallet_at_once_accept_only_what_it_holds(
     manager, wallet, body = funded_trx_payout(api_as, devnet, 10_000_000, "1")
     fee = int(Decimal(manager.get("/api/v1/tron/network/fees").json()["memo_fee"]) * 1_000_000)
     fits = 10_000_000 // (1_000_000 + fee)
-    start = threading.Barrier(16)
-    answers: dict[str, Any] = {}
 
-    def pay(recipient: str) -> None:
-        start.wait()
-        answers[recipient] = manager.post(
-            "/api/v1/payouts/initiate", {**body, "recipient_address": recipient}, key=str(uuid.uuid4())
-        )
+    def pay(recipient: str) -> Any:
+        body_to = {**body, "recipient_address": recipient}
+        return manager.post("/api/v1/payouts/initiate", body_to, key=str(uuid.uuid4()))
 
-    clients = [threading.Thread(target=pay, args=(new_address(),)) for _ in range(16)]
-    for client in clients:
-        client.start()
-    for client in clients:
-        client.join(timeout=60)
+    recipients = [new_address() for _ in range(16)]
+    answers = dict(zip(recipients, at_once([partial(pay, r) for r in recipients]), strict=True))
     accepted = {r: a.json()["payout_id"] for r, a in answers.items() if a.status_code == 202}
     refused = [a.json() for a in answers.values() if a.status_code != 202]
-    assert len(answers) == 16 and len(accepted) == fits, [a.text for a in answers.values()]
+    assert len(accepted) == fits, [a.text for a in answers.values()]
     assert all(error["error"]["code"] == "LUCID_ERR_1203" for error in refused), refused
     assert manager.get("/api/v1/payouts/history").json()["pagination"]["total"] == fits
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+import httpx
+
 from harness.clients.api import Api
 from harness.clients.devnet import Devnet
 from harness.waiting import wait_for
 from tests.e2e.test_payouts import new_address, trx_balance, usdt_balance
+from tests.support.at_once import at_once
 
 
 def test_usdt_transfer_approve_and_allowance(api_as: Callable[..., Api], devnet: Devnet) -> None:
@@ -67,6 +70,32 @@ def test_usdt_transfer_approve_and_allowance(api_as: Callable[..., Api], devnet:
         key=str(uuid.uuid4()),
     )
     assert foreign.status_code == 404, "moving money out of someone else's address must be impossible"
+
+
+def test_stakes_from_one_wallet_at_once_freeze_only_what_it_holds(
+    api_as: Callable[..., Api], devnet: Devnet
+) -> None:
+    """16 stakes of 1 TRX at once from a wallet holding 10 (stakes go through the payouts' funds check
+    and hold, service/routes/common.py `store_funded`): 10 are accepted and frozen on chain, 6 refused
+    409."""
+    staker = api_as("staking_manager")
+    address = staker.wallet("TRX")["address"]
+    devnet.fund(address, 10_000_000)
+
+    def stake() -> httpx.Response:
+        body = {"wallet_address": address, "amount": "1", "resource": "ENERGY"}
+        return staker.post("/api/v1/staking/stake", body, key=str(uuid.uuid4()))
+
+    answers = at_once([stake] * 16)
+    accepted = [a for a in answers if a.status_code == 202]
+    refused = [a.json()["error"]["code"] for a in answers if a.status_code != 202]
+    assert len(accepted) == 10 and refused == ["LUCID_ERR_1302"] * 6, [a.text for a in answers]
+    wait_for(
+        lambda: staker.get(f"/api/v1/staking/status/{address}").json()["total_staked"] == "10.000000",
+        30,
+        "the stakes on chain",
+    )
+    assert trx_balance(devnet, address) == 0
 
 
 def test_stake_unstake_withdraw(api_as: Callable[..., Api], devnet: Devnet) -> None:

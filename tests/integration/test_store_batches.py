@@ -8,7 +8,7 @@ import asyncio
 
 from service.clock import now_ms
 from service.operations import new_operation
-from service.ports.store import Store
+from service.ports.store import NOTHING_PROMISED, Promised, Store
 from tests.integration.conftest import store_operation
 
 
@@ -57,24 +57,27 @@ async def test_operation_inserts_in_one_turn_create_each_id_once(store: Store) -
     kept = (await store.operation("same") or {})["amount"]
     assert all(op["amount"] == kept for op, _ in same), "every caller gets the operation that was stored"
     assert results[3][1] and results[3][0]["amount"] == 9
-    assert await store.reserved("A", "TRX") == kept + 9
+    assert (await store.promised("A")).trx == kept + 9
 
 
-async def test_reserved_sums_in_one_turn_match_each_asked_alone(store: Store) -> None:
-    for address, currency, amount, status in (
-        ("A", "TRX", 10, "pending"),
-        ("A", "TRX", 20, "processing"),
-        ("A", "TRX", 1000, "completed"),  # final: promises nothing any more
-        ("A", "USDT", 7, "pending"),
-        ("B", "TRX", 5, "pending"),
+async def test_promised_sums_in_one_turn_match_each_asked_alone(store: Store) -> None:
+    for kind, address, currency, amount, status in (
+        ("payout", "A", "TRX", 10, "pending"),
+        ("payout", "A", "TRX", 20, "processing"),
+        ("payout", "A", "TRX", 1000, "completed"),  # final: promises nothing any more
+        ("usdt_transfer", "A", "USDT", 7, "pending"),
+        ("usdt_approve", "A", "USDT", 100, "pending"),  # moves nothing, but its transaction burns a fee
+        ("payout", "B", "TRX", 5, "pending"),
     ):
         await store_operation(
-            store, "payout", "u", from_address=address, amount=amount, currency=currency, status=status
+            store, kind, "u", from_address=address, amount=amount, currency=currency, status=status
         )
-    asked = [("A", "TRX", 3), ("B", "TRX", 0), ("A", "USDT", 0), ("C", "TRX", 3), ("A", "TRX", 0)]
-    together = await asyncio.gather(*(store.reserved(a, c, per_operation=f) for a, c, f in asked))
-    alone = [await store.reserved(a, c, per_operation=f) for a, c, f in asked]
-    assert together == alone == [36, 5, 7, 0, 30]
+    asked = ["A", "B", "C", "A"]
+    together = await asyncio.gather(*(store.promised(address) for address in asked))
+    alone = [await store.promised(address) for address in asked]
+    a = Promised(trx=30, usdt=7, transactions=4)
+    assert together == alone == [a, Promised(trx=5, usdt=0, transactions=1), NOTHING_PROMISED, a]
+    assert a.trx_with_fees(3) == 30 + 4 * 3
 
 
 async def test_wallet_reads_in_one_turn_answer_only_the_owner(store: Store) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from service.openapi_schemas import OPERATION_STATUSES
-from service.ports.store import STATUSES, Store, status_range
+from service.ports.store import STATUSES, Promised, Store, status_range
 from tests.integration.conftest import store_operation
 
 EVERY_STATUS = ("pending", "processing", "reserving", "completed", "failed", "cancelled")
@@ -30,8 +30,7 @@ async def test_the_funds_check_counts_every_open_operation_and_no_finished_one(s
         )
     await store_operation(store, "payout", "u", from_address="B", amount=7, currency="TRX")
     open_ones = amounts["pending"] + amounts["processing"] + amounts["reserving"]
-    assert await store.reserved("A", "TRX") == open_ones
-    assert await store.reserved("A", "TRX", per_operation=3) == open_ones + 3 * 3
+    assert await store.promised("A") == Promised(trx=open_ones, usdt=0, transactions=3)
 
 
 async def test_the_queue_age_is_the_oldest_pending_or_processing_operation(store: Store) -> None:

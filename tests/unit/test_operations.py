@@ -8,6 +8,7 @@ import pytest
 
 from service.clock import now_ms
 from service.operations import MAX_SIGN_ATTEMPTS, Safety
+from service.ports.store import NOTHING_PROMISED
 from tests.e2e.test_payouts import new_address, trx_balance
 from tests.unit.conftest import World
 
@@ -90,7 +91,7 @@ async def test_a_first_send_refused_after_validation_fails_the_operation_and_rel
     done = await processor.step(op)
     assert done["status"] == "failed", done
     assert "CONTRACT_VALIDATE_ERROR" in done["failure_reason"]
-    assert await world.ports.store.reserved(wallet["address"], "TRX") == 0
+    assert await world.ports.store.promised(wallet["address"]) == NOTHING_PROMISED
 
 
 async def test_failures_before_signing_are_bounded_then_final_with_the_reason(world: World) -> None:
@@ -103,7 +104,7 @@ async def test_failures_before_signing_are_bounded_then_final_with_the_reason(wo
     assert op["status"] == "failed", op
     assert op["tx_id"] is None and "could not sign" in op["failure_reason"]
     assert f"after {MAX_SIGN_ATTEMPTS} attempts" in op["failure_reason"]
-    assert await world.ports.store.reserved(wallet["address"], "TRX") == 0
+    assert await world.ports.store.promised(wallet["address"]) == NOTHING_PROMISED
 
 
 async def test_transient_refusals_are_retried_with_growing_backoff_never_final(world: World) -> None:
@@ -163,7 +164,7 @@ async def test_a_trc20_transfer_that_reverts_on_chain_fails_with_the_reason_and_
     done = await world.run(processor, op, ("completed", "failed"))
     assert done["status"] == "failed" and done["failure_reason"].startswith("failed on chain"), done
     assert done["replaced_tx_ids"] == [], "a transaction that landed and failed is never replaced"
-    assert await world.ports.store.reserved(wallet["address"], "USDT") == 0
+    assert await world.ports.store.promised(wallet["address"]) == NOTHING_PROMISED
 
 
 async def test_nothing_is_replaced_while_the_node_lags_even_past_the_expiration(world: World) -> None:
