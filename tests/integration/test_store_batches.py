@@ -68,15 +68,17 @@ async def test_promised_sums_in_one_turn_match_each_asked_alone(store: Store) ->
         ("usdt_transfer", "A", "USDT", 7, "pending"),
         ("usdt_approve", "A", "USDT", 100, "pending"),  # moves nothing, but its transaction burns a fee
         ("payout", "B", "TRX", 5, "pending"),
+        ("usdt_transfer", "D", "USDT", 4, "processing"),
     ):
         await store_operation(
             store, kind, "u", from_address=address, amount=amount, currency=currency, status=status
         )
-    asked = ["A", "B", "C", "A"]
+    asked = ["A", "B", "C", "A", "D"]
     together = await asyncio.gather(*(store.promised(address) for address in asked))
     alone = [await store.promised(address) for address in asked]
-    a = Promised(trx=30, usdt=7, transactions=4)
-    assert together == alone == [a, Promised(trx=5, usdt=0, transactions=1), NOTHING_PROMISED, a]
+    a = Promised(trx=30, usdt=7, transactions=4)  # two currencies, and an approval: read one by one
+    b, d = Promised(trx=5, usdt=0, transactions=1), Promised(trx=0, usdt=4, transactions=1)
+    assert together == alone == [a, b, NOTHING_PROMISED, a, d]
     assert a.trx_with_fees(3) == 30 + 4 * 3
 
 
