@@ -13,6 +13,7 @@ from stack.devnet.config import (
     BROADCAST_CACHE_TTL,
     DEFAULT_GENESIS_PATH,
     MAINNET_BLOCK_INTERVAL,
+    MAINNET_ENERGY_FEE,
     MAINNET_MEMO_FEE,
     MAINNET_SOLIDIFICATION,
     MAINNET_UNFREEZE_DELAY,
@@ -47,6 +48,13 @@ def parse_args(argv: list[str] | None = None) -> DevnetConfig:
         help=f"SUN burned for a transaction with a memo (getMemoFee; 0 as java-tron's genesis, "
         f"mainnet: {MAINNET_MEMO_FEE})",
     )
+    parser.add_argument(
+        "--energy-fee",
+        type=int,
+        default=MAINNET_ENERGY_FEE,
+        help="SUN burned per energy unit a contract call uses beyond the caller's staked energy "
+        f"(getEnergyFee; mainnet: {MAINNET_ENERGY_FEE})",
+    )
     args = parser.parse_args(argv)
     try:
         return DevnetConfig(
@@ -58,6 +66,7 @@ def parse_args(argv: list[str] | None = None) -> DevnetConfig:
             genesis_path=args.genesis,
             broadcast_cache_ttl=args.broadcast_cache_ttl,
             memo_fee=args.memo_fee,
+            energy_fee=args.energy_fee,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from tronpy import keys
 
-from stack.devnet import usdt
+from stack.devnet import energy, usdt
 from stack.devnet.ledger import Account, Ledger, Unfreezing
 from stack.devnet.transaction_codec import (
     FREEZE,
@@ -25,7 +25,6 @@ from stack.devnet.transaction_codec import (
 SUN_PER_TRX = 1_000_000
 MAX_FEE_LIMIT = 15_000_000_000
 MAX_UNFREEZING_ENTRIES = 32
-ENERGY_PRICE_SUN = 420  # getEnergyFee on mainnet before 2024; only the revert_trc20 fault charges it
 STAKEABLE_RESOURCES = ("BANDWIDTH", "ENERGY")
 
 
@@ -37,6 +36,7 @@ class ContractValidateError(Exception):
 class ChainRules:
     usdt_address: str  # hex
     unfreeze_delay_ms: int
+    energy_fee: int  # SUN per energy unit beyond staked energy (getEnergyFee)
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,12 @@ class Execution:
 
     reverted: bool = False
     result: str = "SUCCESS"  # the receipt's contractResult: SUCCESS, REVERT or OUT_OF_ENERGY
-    fee: int = 0  # SUN burned from the owner for energy
+    fee: int = 0  # SUN burned from the owner for energy (the receipt's energy_fee)
     memo_fee: int = 0  # SUN burned from the owner for the memo (Manager.consumeMemoFee)
     output: bytes = b""
     logs: tuple[usdt.Log, ...] = ()
-    energy_used: int = 0
+    energy_used: int = 0  # the receipt's energy_usage_total
+    energy_from_stake: int = 0  # the receipt's energy_usage: what staked ENERGY paid
     withdraw_expire_amount: int = 0
 
 
@@ -58,7 +59,7 @@ def execute(ledger: Ledger, tx: RawTransaction, now_ms: int, rules: ChainRules) 
         return _transfer(ledger, tx, now_ms, rules)
     owner = _owner_account(ledger, tx.owner)
     if tx.contract_type == TRIGGER:
-        return _trigger(ledger, tx, rules)
+        return _trigger(ledger, owner, tx, now_ms, rules)
     if tx.contract_type == FREEZE:
         return _freeze(owner, tx)
     if tx.contract_type == UNFREEZE:
@@ -94,21 +95,45 @@ def _transfer(ledger: Ledger, tx: RawTransaction, now_ms: int, rules: ChainRules
     return Execution()
 
 
-def _trigger(ledger: Ledger, tx: RawTransaction, rules: ChainRules) -> Execution:
+def _trigger(ledger: Ledger, owner: Account, tx: RawTransaction, now_ms: int, rules: ChainRules) -> Execution:
     if tx.params["contract_address"] != rules.usdt_address:
         raise ContractValidateError("No contract or not a smart contract")
     if not 0 <= tx.fee_limit <= MAX_FEE_LIMIT:
         raise ContractValidateError(f"feeLimit must be >= 0 and <= {MAX_FEE_LIMIT}")
+    limit = energy.call_limit(owner, tx.fee_limit, rules.energy_fee, now_ms)
     if tx.params["call_value"] or tx.params["call_token_value"]:
         # USDT has no payable functions: sending value along reverts in the TVM.
-        return Execution(reverted=True, result="REVERT", energy_used=usdt.REVERT_ENERGY)
-    result = usdt.call(ledger, tx.owner, bytes.fromhex(tx.params["data"]), commit=True)
+        return _billed(ledger, owner, "REVERT", min(usdt.REVERT_ENERGY, limit), b"", (), now_ms, rules)
+    data = bytes.fromhex(tx.params["data"])
+    needed = usdt.call(ledger, tx.owner, data, commit=False).energy_used
+    if needed > limit:  # the TVM stops where the energy runs out: nothing moves, the limit is spent
+        return _billed(ledger, owner, "OUT_OF_ENERGY", limit, b"", (), now_ms, rules)
+    result = usdt.call(ledger, tx.owner, data, commit=True)
+    outcome = "REVERT" if result.reverted else "SUCCESS"
+    logs = () if result.reverted else result.logs
+    return _billed(ledger, owner, outcome, result.energy_used, result.output, logs, now_ms, rules)
+
+
+def _billed(
+    ledger: Ledger,
+    owner: Account,
+    result: str,
+    energy_used: int,
+    output: bytes,
+    logs: tuple[usdt.Log, ...],
+    now_ms: int,
+    rules: ChainRules,
+) -> Execution:
+    """A TVM call's execution, its energy paid (stack/devnet/energy.py)."""
+    bill = energy.pay(ledger, owner, energy_used, rules.energy_fee, now_ms)
     return Execution(
-        reverted=result.reverted,
-        result="REVERT" if result.reverted else "SUCCESS",
-        output=result.output,
-        logs=() if result.reverted else result.logs,
-        energy_used=result.energy_used,
+        reverted=result != "SUCCESS",
+        result=result,
+        fee=bill.burned,
+        output=output,
+        logs=logs,
+        energy_used=energy_used,
+        energy_from_stake=bill.from_stake,
     )
 
 
@@ -120,22 +145,20 @@ def is_trc20_transfer(tx: RawTransaction, rules: ChainRules) -> bool:
     )
 
 
-def failed_trc20_call(ledger: Ledger, tx: RawTransaction, result: str) -> Execution:
-    """A TRC20 transfer the TVM aborts: no token moves, but the energy burned is paid in TRX.
+def failed_trc20_call(
+    ledger: Ledger, tx: RawTransaction, result: str, now_ms: int, rules: ChainRules
+) -> Execution:
+    """A TRC20 transfer the TVM aborts (the revert_trc20 fault): no token moves, the energy is paid.
 
-    As in java-tron's ReceiptCapsule.payEnergyBill: OUT_OF_ENERGY consumes the whole fee_limit,
-    a REVERT (the balance gone by the time the block runs it) the energy spent up to the revert.
-    The owner pays what its balance covers; the SUN is burned (Ledger.burned), not moved.
+    OUT_OF_ENERGY spends the call's whole energy limit (at most fee_limit's worth), a REVERT (the
+    balance gone by the time the block runs it) the energy spent up to the revert.
     """
-    if result == "OUT_OF_ENERGY":
-        energy, output = tx.fee_limit // ENERGY_PRICE_SUN, b""
-    else:
-        energy, output = usdt.REVERT_ENERGY, usdt.revert_output("transfer amount exceeds balance")
     owner = ledger.accounts[tx.owner]
-    fee = min(energy * ENERGY_PRICE_SUN, owner.balance)
-    owner.balance -= fee
-    ledger.burned += fee
-    return Execution(reverted=True, result=result, fee=fee, output=output, energy_used=energy)
+    limit = energy.call_limit(owner, tx.fee_limit, rules.energy_fee, now_ms)
+    if result == "OUT_OF_ENERGY":
+        return _billed(ledger, owner, result, limit, b"", (), now_ms, rules)
+    output = usdt.revert_output("transfer amount exceeds balance")
+    return _billed(ledger, owner, result, min(usdt.REVERT_ENERGY, limit), output, (), now_ms, rules)
 
 
 def _resource(tx: RawTransaction) -> str:

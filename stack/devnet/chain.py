@@ -36,7 +36,7 @@ from stack.devnet.actuators import (
     failed_trc20_call,
     is_trc20_transfer,
 )
-from stack.devnet.config import Genesis
+from stack.devnet.config import MAINNET_ENERGY_FEE, Genesis
 from stack.devnet.ledger import Account, Ledger
 from stack.devnet.transaction_codec import (
     ACTIVE_PERMISSION_ID,
@@ -165,6 +165,7 @@ class Chain:
         block_interval_ms: int = 3000,
         broadcast_cache_ttl_s: float = BROADCAST_CACHE_TTL_S,
         memo_fee: int = 0,
+        energy_fee: int = MAINNET_ENERGY_FEE,
         forced_trc20_failure: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._lock = threading.Lock()
@@ -173,7 +174,7 @@ class Chain:
         self.genesis = genesis
         self.treasury = to_hex_address(genesis.treasury_address)
         self.usdt_address = to_hex_address(genesis.usdt_contract_address)
-        self.rules = ChainRules(self.usdt_address, unfreeze_delay_ms)
+        self.rules = ChainRules(self.usdt_address, unfreeze_delay_ms, energy_fee)
         self._block_interval_ms = block_interval_ms
         self.memo_fee = memo_fee
         self._recent = RecentBroadcasts(broadcast_cache_ttl_s)
@@ -322,7 +323,7 @@ class Chain:
         if raw.owner != self.treasury and is_trc20_transfer(raw, self.rules):
             failure = self._forced_trc20_failure()
             if failure is not None:
-                return failed_trc20_call(self._head, raw, failure)
+                return failed_trc20_call(self._head, raw, failure, timestamp, self.rules)
         return execute(self._head, raw, timestamp, self.rules)
 
     def _append_block(self, timestamp: int, txids: tuple[str, ...]) -> Block:

@@ -19,6 +19,9 @@ BROADCAST_CACHE_TTL = 3600.0  # Manager.transactionIdCache: expireAfterWrite(1, 
 # DynamicPropertiesStore MEMO_FEE: 0 until the committee proposal sets it (java-tron's default), as here
 # by default; mainnet's proposal set it to 1 TRX, which the local stack runs with (stack/topology.py).
 MAINNET_MEMO_FEE = 1_000_000  # SUN
+# DynamicPropertiesStore ENERGY_FEE, SUN per energy unit: 100 on mainnet since proposal #104 (210 before,
+# 420 until 2024). java-tron has no free energy: with 0 it charges SUN_PER_ENERGY, also 100.
+MAINNET_ENERGY_FEE = 100
 
 
 class GenesisError(ValueError):
@@ -83,6 +86,7 @@ class DevnetConfig:
     genesis_path: Path = DEFAULT_GENESIS_PATH
     broadcast_cache_ttl: float = BROADCAST_CACHE_TTL  # seconds a node remembers a broadcast id
     memo_fee: int = 0  # SUN burned per contract of a transaction whose raw_data.data is not empty
+    energy_fee: int = MAINNET_ENERGY_FEE  # SUN burned per energy unit a call uses beyond staked energy
 
     def __post_init__(self) -> None:
         if self.block_interval <= 0:
@@ -95,6 +99,8 @@ class DevnetConfig:
             raise ValueError("broadcast_cache_ttl must be positive")
         if self.memo_fee < 0:
             raise ValueError("memo_fee must be >= 0 (SUN)")
+        if self.energy_fee <= 0:
+            raise ValueError("energy_fee must be > 0 (SUN per energy unit; java-tron has no free energy)")
 
 
 def _field(data: dict[str, Any], name: str, kind: type) -> Any:

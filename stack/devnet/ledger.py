@@ -22,9 +22,19 @@ class Account:
     balance: int = 0
     frozen: dict[str, int] = field(default_factory=dict)  # resource -> SUN
     unfreezing: list[Unfreezing] = field(default_factory=list)
+    energy_used: int = 0  # staked energy used, as of energy_used_at (stack/devnet/energy.py)
+    energy_used_at: int = 0  # ms
 
     def clone(self) -> Account:
-        return Account(self.address, self.create_time, self.balance, dict(self.frozen), list(self.unfreezing))
+        return Account(
+            self.address,
+            self.create_time,
+            self.balance,
+            dict(self.frozen),
+            list(self.unfreezing),
+            self.energy_used,
+            self.energy_used_at,
+        )
 
     @property
     def trx_total(self) -> int:

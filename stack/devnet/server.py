@@ -108,6 +108,7 @@ def start_devnet(config: DevnetConfig) -> DevnetHandle:
         block_interval_ms=int(config.block_interval * 1000),
         broadcast_cache_ttl_s=config.broadcast_cache_ttl,
         memo_fee=config.memo_fee,
+        energy_fee=config.energy_fee,
         forced_trc20_failure=forced_trc20_failure,
     )
     app = DevnetApp(

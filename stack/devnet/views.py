@@ -6,20 +6,20 @@ Like java-tron's JSON printer, zero / empty fields are left out (a fresh account
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tronpy import keys
 
+from stack.devnet import energy
 from stack.devnet.chain import Block, TxRecord
 from stack.devnet.ledger import Account
 from stack.devnet.transaction_codec import ACTIVE_PERMISSION_ID, TRIGGER
 
-# Static resource figures: 1 staked TRX buys 10 energy / 1 bandwidth point, as on mainnet lately.
+# Static bandwidth figures: 1 staked TRX buys 1 bandwidth point, as on mainnet lately (energy: energy.py).
 FREE_NET_LIMIT = 600
 TOTAL_NET_LIMIT = 43_200_000_000
 TOTAL_NET_WEIGHT = 43_200_000_000
-TOTAL_ENERGY_LIMIT = 180_000_000_000
-TOTAL_ENERGY_WEIGHT = 18_000_000_000
 WINDOW_SIZE = 28_800
 ACTIVE_OPERATIONS = "7fff1fc0033e0300000000000000000000000000000000000000000000000000"
 SIGNATURE_BYTES = 65
@@ -92,7 +92,7 @@ def transaction_info(tx: TxRecord, visible: bool) -> dict[str, Any]:
     net_usage = len(tx.raw_hex) // 2 + SIGNATURE_BYTES * len(tx.signatures)
     out: dict[str, Any] = {
         "id": tx.txid,
-        "fee": ex.fee + ex.memo_fee,  # the memo fee (--memo-fee), the revert_trc20 fault's burn; else 0
+        "fee": ex.fee + ex.memo_fee,  # TransactionInfoCapsule: the receipt's energy fee + the memo fee
         "blockNumber": tx.block_number,
         "blockTimeStamp": tx.block_timestamp,
         "contractResult": [ex.output.hex()],
@@ -107,6 +107,8 @@ def transaction_info(tx: TxRecord, visible: bool) -> dict[str, Any]:
             "net_usage": net_usage,
             "result": ex.result,
         }
+        if ex.energy_from_stake:
+            out["receipt"]["energy_usage"] = ex.energy_from_stake
         if ex.fee:
             out["receipt"]["energy_fee"] = ex.fee
         if ex.logs:
@@ -162,16 +164,19 @@ def account_resource(acct: Account) -> dict[str, Any]:
         "freeNetLimit": FREE_NET_LIMIT,
         "TotalNetLimit": TOTAL_NET_LIMIT,
         "TotalNetWeight": TOTAL_NET_WEIGHT,
-        "TotalEnergyLimit": TOTAL_ENERGY_LIMIT,
-        "TotalEnergyWeight": TOTAL_ENERGY_WEIGHT,
+        "TotalEnergyLimit": energy.TOTAL_ENERGY_LIMIT,
+        "TotalEnergyWeight": energy.TOTAL_ENERGY_WEIGHT,
     }
     net_limit = acct.frozen.get("BANDWIDTH", 0) // 1_000_000 * TOTAL_NET_LIMIT // TOTAL_NET_WEIGHT
-    energy_limit = acct.frozen.get("ENERGY", 0) // 1_000_000 * TOTAL_ENERGY_LIMIT // TOTAL_ENERGY_WEIGHT
+    energy_limit = energy.staked_limit(acct)
+    energy_used = energy.used(acct, int(time.time() * 1000))
     tron_power = sum(acct.frozen.values()) // 1_000_000
     if net_limit:
         out["NetLimit"] = net_limit
     if energy_limit:
         out["EnergyLimit"] = energy_limit
+    if energy_used:
+        out["EnergyUsed"] = energy_used
     if tron_power:
         out["tronPowerLimit"] = tron_power
     return out

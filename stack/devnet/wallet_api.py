@@ -7,7 +7,7 @@ from typing import Any
 
 from tronpy.keys import keccak256
 
-from stack.devnet import usdt, views
+from stack.devnet import energy, usdt, views
 from stack.devnet.chain import Block, BroadcastError, Chain, decode_signed
 from stack.devnet.faults import Faults
 from stack.devnet.transaction_codec import (
@@ -159,10 +159,10 @@ class WalletApi:
             "getMaintenanceTimeInterval": 21_600_000,
             "getCreateAccountFee": 0,
             "getTransactionFee": 0,
-            "getEnergyFee": 0,
+            "getEnergyFee": self._chain.rules.energy_fee,
             "getMemoFee": self._chain.memo_fee,
             "getCreateNewAccountFeeInSystemContract": 0,
-            "getTotalEnergyLimit": views.TOTAL_ENERGY_LIMIT,
+            "getTotalEnergyLimit": energy.TOTAL_ENERGY_LIMIT,
             "getAllowTvmTransferTrc10": 1,
             "getUnfreezeDelayDays": int(self._unfreeze_delay // SECONDS_PER_DAY),
         }

@@ -21,7 +21,7 @@ from tronpy.keys import PrivateKey
 from tronpy.providers import HTTPProvider
 
 from harness.waiting import wait_for
-from stack.devnet.actuators import ENERGY_PRICE_SUN
+from stack.devnet.config import MAINNET_ENERGY_FEE
 from stack.devnet.usdt import REVERT_ENERGY
 from tests.devnet.harness import DevnetNode
 
@@ -166,8 +166,8 @@ def test_lagging_node_serves_an_old_head_and_does_not_know_recent_transactions(
 @pytest.mark.parametrize(
     ("reason", "fee"),
     [
-        ("OUT_OF_ENERGY", FEE_LIMIT // ENERGY_PRICE_SUN * ENERGY_PRICE_SUN),  # all the energy fee_limit buys
-        ("REVERT", REVERT_ENERGY * ENERGY_PRICE_SUN),
+        ("OUT_OF_ENERGY", FEE_LIMIT),  # all the energy fee_limit buys, at 100 SUN each
+        ("REVERT", REVERT_ENERGY * MAINNET_ENERGY_FEE),
     ],
 )
 def test_failed_trc20_transfer_moves_no_token_and_burns_the_fee(

@@ -23,6 +23,8 @@ from tronpy.proto import calculate_txid_from_raw_data
 from tronpy.tron import Transaction
 
 from harness.waiting import wait_for
+from stack.devnet.config import MAINNET_ENERGY_FEE
+from stack.devnet.usdt import REVERT_ENERGY
 from tests.devnet.harness import DevnetNode
 
 FEE_LIMIT = 50_000_000
@@ -149,7 +151,7 @@ def test_unsupported_contract_type_is_refused(node: DevnetNode, client: Tron) ->
         client.trx.account_update(addr(owner), "alice").build()
 
 
-def test_trc20_overspend_reverts_in_a_block_and_changes_nothing(
+def test_trc20_overspend_reverts_in_a_block_moves_no_token_and_burns_its_energy(
     node: DevnetNode, client: Tron, usdt: Contract
 ) -> None:
     owner, receiver = node.new_account(trx=1_000_000, usdt=1_000_000), PrivateKey.random()
@@ -165,11 +167,13 @@ def test_trc20_overspend_reverts_in_a_block_and_changes_nothing(
     with pytest.raises(TvmError, match="exceeds balance"):
         ret.result(**WAIT)
     info = client.get_transaction_info(ret.txid)
-    assert (info["result"], info["receipt"]["result"], info["fee"]) == ("FAILED", "REVERT", 0)
+    burned = REVERT_ENERGY * MAINNET_ENERGY_FEE  # the energy used up to the revert, as java-tron bills it
+    assert (info["result"], info["receipt"]["result"], info["fee"]) == ("FAILED", "REVERT", burned)
     assert "log" not in info
     assert client.get_transaction(ret.txid)["ret"] == [{"contractRet": "REVERT"}]
     assert usdt.functions.balanceOf(addr(owner)) == 1_000_000
     assert usdt.functions.balanceOf(addr(receiver)) == 0
+    assert balance(client, owner) == 1_000_000 - burned
 
 
 def test_constant_call_of_a_reverting_function_raises(node: DevnetNode, client: Tron) -> None:

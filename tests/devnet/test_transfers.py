@@ -12,9 +12,19 @@ from tronpy.keys import PrivateKey
 from tronpy.providers import AsyncHTTPProvider
 from tronpy.tron import TransactionRet
 
+from stack.devnet.config import MAINNET_ENERGY_FEE
+from stack.devnet.usdt import (
+    APPROVE_ENERGY,
+    TRANSFER_ENERGY,
+    TRANSFER_FROM_ENERGY,
+    TRANSFER_TO_NEW_HOLDER_ENERGY,
+)
 from tests.devnet.harness import DevnetNode
 
 FEE_LIMIT = 50_000_000
+# What a TRC20 call burns from a caller without staked energy (stack/devnet/energy.py).
+TO_HOLDER_FEE = TRANSFER_ENERGY * MAINNET_ENERGY_FEE
+TO_NEW_HOLDER_FEE = TRANSFER_TO_NEW_HOLDER_ENERGY * MAINNET_ENERGY_FEE
 WAIT = {"timeout": 10, "interval": 0.05}
 
 
@@ -31,7 +41,10 @@ def test_faucet_funds_trx_and_usdt(node: DevnetNode, client: Tron, usdt: Contrac
 
     assert client.get_account_balance(addr(key)) == Decimal("25")
     assert usdt.functions.balanceOf(addr(key)) == 7_500_000
-    assert client.get_account(node.treasury_address)["balance"] == treasury_trx - 25_000_000
+    # The faucet's USDT is a TRC20 transfer from the treasury, which pays its energy like any caller.
+    assert (
+        client.get_account(node.treasury_address)["balance"] == treasury_trx - 25_000_000 - TO_NEW_HOLDER_FEE
+    )
     assert (usdt.functions.decimals(), usdt.functions.symbol()) == (6, "USDT")
 
 
@@ -68,7 +81,7 @@ def test_trx_transfer_confirms_and_moves_exact_amounts(node: DevnetNode, client:
 def test_trc20_transfer_confirms_moves_exact_amounts_and_logs(
     node: DevnetNode, client: Tron, usdt: Contract
 ) -> None:
-    sender = node.new_account(trx=1_000_000, usdt=5_000_000)
+    sender = node.new_account(trx=5_000_000, usdt=5_000_000)
     receiver = PrivateKey.random()
 
     txn = (
@@ -82,6 +95,10 @@ def test_trc20_transfer_confirms_moves_exact_amounts_and_logs(
     assert ret.result(**WAIT) is True
     info = client.get_transaction_info(ret.txid)
     assert info["receipt"]["result"] == "SUCCESS"
+    # No staked energy: all of it burned in TRX, 100 SUN a unit, the more for a first-time holder.
+    assert info["receipt"]["energy_usage_total"] == TRANSFER_TO_NEW_HOLDER_ENERGY
+    assert info["fee"] == info["receipt"]["energy_fee"] == TO_NEW_HOLDER_FEE
+    assert client.get_account(addr(sender))["balance"] == 5_000_000 - TO_NEW_HOLDER_FEE
     assert list(usdt.events.Transfer.process_receipt(info)) == [
         {
             "args": {"from": addr(sender), "to": addr(receiver), "value": 1_750_000},
@@ -94,8 +111,8 @@ def test_trc20_transfer_confirms_moves_exact_amounts_and_logs(
 
 
 def test_approve_then_transfer_from_spends_the_allowance(node: DevnetNode, usdt: Contract) -> None:
-    owner = node.new_account(trx=1_000_000, usdt=9_000_000)
-    spender = node.new_account(trx=1_000_000)
+    owner = node.new_account(trx=5_000_000, usdt=9_000_000)
+    spender = node.new_account(trx=5_000_000)
     payee = PrivateKey.random()
 
     approve = usdt.functions.approve(addr(spender), 4_000_000).with_owner(addr(owner)).fee_limit(FEE_LIMIT)
@@ -109,6 +126,12 @@ def test_approve_then_transfer_from_spends_the_allowance(node: DevnetNode, usdt:
     assert usdt.functions.balanceOf(addr(owner)) == 6_000_000
     assert usdt.functions.balanceOf(addr(payee)) == 3_000_000
     assert usdt.functions.balanceOf(addr(spender)) == 0
+    assert node.post("/wallet/getaccount", {"address": addr(owner), "visible": True}).json()["balance"] == (
+        5_000_000 - APPROVE_ENERGY * MAINNET_ENERGY_FEE
+    )
+    assert node.post("/wallet/getaccount", {"address": addr(spender), "visible": True}).json()["balance"] == (
+        5_000_000 - TRANSFER_FROM_ENERGY * MAINNET_ENERGY_FEE
+    )
 
 
 def test_offline_built_transaction_hashes_like_tronpy(node: DevnetNode, client: Tron) -> None:
@@ -154,13 +177,16 @@ async def test_async_client_many_concurrent_transfers(node: DevnetNode) -> None:
             sent = [await trx.sign(key).broadcast(), await trc20.sign(key).broadcast()]
             for ret in sent:
                 await ret.wait(**WAIT)
+            return int((await client.get_transaction_info(sent[1].txid))["fee"])
 
-        await asyncio.gather(*(pay(key) for key in senders))
+        fees = await asyncio.gather(*(pay(key) for key in senders))
 
         assert await client.get_account_balance(addr(receiver)) == Decimal(len(senders))
         assert await contract.functions.balanceOf(addr(receiver)) == 500_000 * len(senders)
-        for key in senders:
-            assert (await client.get_account(addr(key)))["balance"] == 4_000_000
+        # The receiver is a new holder for whichever transfer comes first in its block, then a holder.
+        assert sorted(fees) == [TO_HOLDER_FEE] * (len(senders) - 1) + [TO_NEW_HOLDER_FEE]
+        for key, fee in zip(senders, fees, strict=True):
+            assert (await client.get_account(addr(key)))["balance"] == 4_000_000 - fee
             assert await contract.functions.balanceOf(addr(key)) == 1_500_000
 
 
@@ -183,4 +209,4 @@ def test_account_resources_and_chain_parameters(node: DevnetNode, client: Tron) 
     assert client.get_bandwidth(addr(holder)) == 600  # the free daily allowance
     assert client.get_account_resource(addr(holder))["freeNetLimit"] == 600
     parameters = {p["key"]: p.get("value", 0) for p in client.get_chain_parameters()}
-    assert parameters["getTransactionFee"] == 0 and parameters["getEnergyFee"] == 0
+    assert parameters["getTransactionFee"] == 0 and parameters["getEnergyFee"] == MAINNET_ENERGY_FEE

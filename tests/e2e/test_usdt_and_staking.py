@@ -18,7 +18,7 @@ def test_usdt_transfer_approve_and_allowance(api_as: Callable[..., Api], devnet:
     user = api_as("user")
     wallet = user.wallet("USDT")
     devnet.fund(wallet["address"], 10_000_000, "USDT")
-    devnet.fund(wallet["address"], 1_000_000)  # TRX for fees
+    devnet.fund(wallet["address"], 6_000_000)  # TRX for the energy: 2.965 for the transfer, 2.2 the approval
     to, spender = new_address(), new_address()
 
     sent = user.post(
