@@ -26,6 +26,8 @@ BROADCAST = "wallet/broadcasttransaction"
 TRC20_TRANSFER_SELECTOR = "a9059cbb"  # transfer(address,uint256)
 DEFAULT_TX_LIFETIME_MS = 60_000  # tronpy's default expiration: signed now, valid for a minute
 CHAIN_PARAMETERS_TTL_S = 600.0  # chain parameters change by committee proposal, at most each maintenance
+# java-tron charges SUN_PER_ENERGY when getEnergyFee is 0 (VMActuator.getAccountEnergyLimitWithFixRatio).
+SUN_PER_ENERGY = 100
 
 
 class ChainUnavailable(Exception):
@@ -157,7 +159,7 @@ class Chain:
         # Each transaction carries its operation's identity in raw_data.data (the memo), so a restore
         # can rebuild from the chain what the database lost; it costs getMemoFee per transaction.
         self.operation_memo = operation_memo
-        self._memo_fee: tuple[float, int] | None = None  # (read at, SUN)
+        self._parameters: tuple[float, dict[str, int]] | None = None  # (read at, chain parameters)
         self._genesis_id: str | None = None
         self._client = AsyncTron(provider=_MeteredProvider(fullnode_url, timeout=timeout, api_key=api_key))
         self._provider = self._client.provider
@@ -200,14 +202,33 @@ class Chain:
         params = await self._call("wallet/getchainparameters")
         return {p["key"]: int(p.get("value", 0)) for p in params.get("chainParameter", [])}
 
+    async def _cached_parameters(self) -> dict[str, int]:
+        if self._parameters is None or time.monotonic() - self._parameters[0] > CHAIN_PARAMETERS_TTL_S:
+            self._parameters = (time.monotonic(), await self.chain_parameters())
+        return self._parameters[1]
+
     async def memo_fee(self) -> int:
         """SUN each transaction this service signs burns for its memo: getMemoFee (0 without memos)."""
         if not self.operation_memo:
             return 0
-        if self._memo_fee is None or time.monotonic() - self._memo_fee[0] > CHAIN_PARAMETERS_TTL_S:
-            fee = (await self.chain_parameters()).get("getMemoFee", 0)
-            self._memo_fee = (time.monotonic(), fee)
-        return self._memo_fee[1]
+        return (await self._cached_parameters()).get("getMemoFee", 0)
+
+    async def energy_fee(self) -> int:
+        """SUN burned per energy unit a contract call uses beyond the caller's staked energy."""
+        return (await self._cached_parameters()).get("getEnergyFee", 0) or SUN_PER_ENERGY
+
+    async def staked_energy_left(self, address: str) -> int:
+        """The energy the address's staked TRX still gives today, which its calls use before burning
+        TRX (getaccountresource: EnergyLimit less EnergyUsed)."""
+        resource = await self._call("wallet/getaccountresource", {"address": address})
+        return max(int(resource.get("EnergyLimit", 0)) - int(resource.get("EnergyUsed", 0)), 0)
+
+    async def usdt_transfer_energy(self, owner: str, to: str, amount: int) -> int:
+        """The energy a USDT transfer from `owner` would use now, as the node runs it without sending
+        it (triggerconstantcontract's energy_used: more to an address that never held USDT)."""
+        parameter = tron_abi.encode_abi(["address", "uint256"], [keys.to_hex_address(to), amount]).hex()
+        result = await self._trigger_constant("transfer(address,uint256)", owner, parameter)
+        return int(result.get("energy_used", 0))
 
     # -- balances -----------------------------------------------------------------------------
     async def account(self, address: str) -> dict[str, Any]:
@@ -234,19 +255,22 @@ class Chain:
 
     async def _constant(self, selector: str, types: list[str], args: list[str]) -> int:
         parameter = tron_abi.encode_abi(types, [keys.to_hex_address(a) for a in args]).hex()
-        result = await self._call(
+        result = await self._trigger_constant(selector, args[0], parameter)
+        values = result.get("constant_result") or []
+        if not values:
+            raise ChainUnavailable(f"full node gave no result for {selector}: {result}")
+        return int(values[0] or "0", 16)
+
+    async def _trigger_constant(self, selector: str, owner: str, parameter: str) -> dict[str, Any]:
+        return await self._call(
             "wallet/triggerconstantcontract",
             {
-                "owner_address": args[0],
+                "owner_address": owner,
                 "contract_address": self.usdt_contract,
                 "function_selector": selector,
                 "parameter": parameter,
             },
         )
-        values = result.get("constant_result") or []
-        if not values:
-            raise ChainUnavailable(f"full node gave no result for {selector}: {result}")
-        return int(values[0] or "0", 16)
 
     # -- signing ------------------------------------------------------------------------------
     async def sign_transfer(

@@ -82,11 +82,12 @@ UNFINISHED_RANGE = status_range(UNFINISHED)
 # over the whole ledger; loadtests/history_benchmark.py measures them as the ledger grows.
 def promised_pipeline(address: str) -> list[Doc]:
     """What an address's open operations promise, as one row with the address as its `_id` (none if
-    there are none): their amounts summed, how many they are, their lowest and highest currency and
-    whether all of them debit. Sums per currency would need a `$cond`, which costs nx-27017 a third
-    more store CPU per aggregation (0.36 against 0.27 ms; `tronops bench`, write 0.92x); an address
-    whose open operations all debit one currency (a payout wallet's, nearly always) has its answer in
-    this row, any other has its few open operations read (`Store.promised`)."""
+    there are none): their amounts summed, how many they are, the energy their contract calls were
+    accepted with, their lowest and highest currency and whether all of them debit. Sums per currency
+    would need a `$cond`, which costs nx-27017 a third more store CPU per aggregation (0.36 against
+    0.27 ms; `tronops bench`, write 0.92x); an address whose open operations all debit one currency (a
+    payout wallet's, nearly always) has its answer in this row, any other has its few open operations
+    read (`Store.promised`)."""
     return [
         {"$match": {"from_address": address, "status": PROMISED_RANGE}},
         {
@@ -94,6 +95,7 @@ def promised_pipeline(address: str) -> list[Doc]:
                 "_id": "$from_address",
                 "amount": {"$sum": "$amount"},
                 "transactions": {"$sum": 1},
+                "energy": {"$sum": "$energy"},  # absent (0) on a move that calls no contract
                 "lowest_currency": {"$min": "$currency"},
                 "highest_currency": {"$max": "$currency"},
                 "all_debit": {"$min": "$debits"},  # nx-27017 answers 0 or 1, MongoDB false or true
@@ -134,17 +136,34 @@ INDEX_NOT_FOUND = 27
 
 
 @dataclass(frozen=True)
+class Fees:
+    """What the chain charges a transaction from one address, in TRX: the memo fee each transaction
+    burns (getMemoFee), and the energy fee (getEnergyFee) per energy unit its contract calls use
+    beyond what the address's staked energy still gives today."""
+
+    memo: int
+    per_energy: int
+    staked_energy: int
+
+
+@dataclass(frozen=True)
 class Promised:
-    """What an address's open operations promise out of it: the TRX and the USDT they debit, and how
-    many transactions they are. Each transaction burns the memo fee from the address's TRX whatever it
-    moves (a USDT transfer, an approval or an unstake too), so TRX is promised to all of them."""
+    """What an address's open operations promise out of it: the TRX and the USDT they debit, how many
+    transactions they are and the energy their contract calls will use (as estimated when each was
+    accepted). Each transaction burns the memo fee from the address's TRX whatever it moves (a USDT
+    transfer, an approval or an unstake too), and each call's energy is paid from the address's
+    staked energy first, then burned from its TRX: TRX is promised to all of them."""
 
     trx: int
     usdt: int
     transactions: int
+    energy: int = 0
 
-    def trx_with_fees(self, memo_fee: int) -> int:
-        return self.trx + self.transactions * memo_fee
+    def trx_with_fees(self, fees: Fees, *, more_transactions: int = 0, more_energy: int = 0) -> int:
+        """The TRX these operations take from the address, with `more_transactions` using `more_energy`."""
+        burned_energy = max(self.energy + more_energy - fees.staked_energy, 0)
+        memo_fees = (self.transactions + more_transactions) * fees.memo
+        return self.trx + memo_fees + burned_energy * fees.per_energy
 
 
 NOTHING_PROMISED = Promised(0, 0, 0)
@@ -413,8 +432,11 @@ class Store:
         async for row in rows:
             if row["lowest_currency"] == row["highest_currency"] and row["all_debit"]:
                 amount, transactions = int(row["amount"]), int(row["transactions"])
+                energy = int(row["energy"] or 0)  # no call among them: MongoDB sums 0, nx-27017 None
                 trx = row["lowest_currency"] == "TRX"
-                found[str(row["_id"])] = Promised(amount if trx else 0, 0 if trx else amount, transactions)
+                found[str(row["_id"])] = Promised(
+                    amount if trx else 0, 0 if trx else amount, transactions, energy
+                )
             else:
                 mixed.append(str(row["_id"]))
         found.update(zip(mixed, await asyncio.gather(*map(self._promised_one_by_one, mixed)), strict=True))
@@ -423,14 +445,15 @@ class Store:
     async def _promised_one_by_one(self, address: str) -> Promised:
         """`Promised` from each of the address's open operations, for one whose sums the aggregation
         cannot split: more than one currency, or some that debit nothing."""
-        trx = usdt = transactions = 0
-        shown = {"currency": 1, "amount": 1, "debits": 1}
+        trx = usdt = transactions = energy = 0
+        shown = {"currency": 1, "amount": 1, "debits": 1, "energy": 1}
         async for op in self.operations.find({"from_address": address, "status": PROMISED_RANGE}, shown):
             transactions += 1
+            energy += op.get("energy", 0)
             if op.get("debits"):
                 trx += op["amount"] if op["currency"] == "TRX" else 0
                 usdt += op["amount"] if op["currency"] == "USDT" else 0
-        return Promised(trx, usdt, transactions)
+        return Promised(trx, usdt, transactions, energy)
 
     async def totals(self, query: Doc, kinds: tuple[str, ...]) -> dict[tuple[str, str], tuple[int, int]]:
         """(count, amount) per (kind, status) of the matching operations, summed in the store: memory

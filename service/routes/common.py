@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from service import errors, read_ahead
@@ -12,7 +13,7 @@ from service.errors import ApiError
 from service.money import format_amount
 from service.operations import Processor
 from service.ports.chain import ChainTimeout, ChainUnavailable
-from service.ports.store import Doc, Promised
+from service.ports.store import Doc, Fees, Promised
 from service.runtime import ports, runtime
 
 
@@ -90,11 +91,14 @@ async def store_funded(new: Doc, insufficient: str) -> tuple[Doc, bool]:
     (409 `insufficient`, or 503 with the node down) with nothing stored.
 
     The chain balance less what the source's open operations already promise must cover the amount,
-    and the TRX for the memo fee each transaction burns (getMemoFee, service/ports/chain.py) on top of
-    it; a TRC20 transfer also needs an activated account (one that has held TRX) to pay its fees.
-    What is promised in TRX includes a memo fee for every open transaction from the source, whatever
-    it moves: 8 USDT transfers at once from a wallet with TRX for 3 memo fees were all accepted, and
-    the node refused 5 (tests/e2e/test_memo_fee.py).
+    and the TRX for the fees on top of it (service/ports/store.py `Fees`): the memo fee each
+    transaction burns (getMemoFee), and for a USDT transfer the energy the node says it will use
+    beyond the source's staked energy, burned at getEnergyFee (a wallet short of it is not refused by
+    the node: its transfer runs out of energy in its block and burns all the TRX it had); a TRC20
+    transfer also needs an activated account (one that has held TRX). What is promised in TRX
+    includes a memo fee for every open transaction from the source, whatever it moves, and the energy
+    of every open USDT transfer: 8 USDT transfers at once from a wallet with TRX for 3 memo fees were
+    all accepted, and the node refused 5 (tests/e2e/test_memo_fee.py).
     On this replica the source is held from the promised sums' read until `new` is stored
     (service/spending.py), so a move from it checked after this one counts this one. The store's sums
     and the node's balances are read at once, the sums first (paired in `tronops bench`, asking the
@@ -107,27 +111,36 @@ async def store_funded(new: Doc, insufficient: str) -> tuple[Doc, bool]:
     when the check now fails: its own amount is among the promised, or the node is down."""
     address, currency, amount = new["from_address"], new["currency"], new["amount"]
     spending = runtime().spending
-    early: asyncio.Future[tuple[int, tuple[bool, int]]] | None = None
+    chain = ports().chain
+    early: asyncio.Future[_Source] | None = None
     promised: asyncio.Future[Promised] | None = None
     try:
         try:
-            memo_fee = await ports().chain.memo_fee()  # cached for minutes: no round trip on most calls
+            # Both cached for minutes: no round trip on most calls.
+            memo_fee, per_energy = await chain.memo_fee(), await chain.energy_fee()
         except ChainUnavailable as exc:
             raise chain_error(exc) from None
         if spending.held(address):  # another move is in: ask the node meanwhile, not in turn
-            early = asyncio.ensure_future(_balances(address, currency))
+            early = asyncio.ensure_future(_source(new))
         async with spending.hold(address):
             promised = asyncio.ensure_future(ports().store.promised(address))
             try:
-                node = early if early is not None else _balances(address, currency)
-                balance, (activated, trx) = await node
+                source = await (early if early is not None else _source(new))
+                open_ones = await promised
+                staked = source.staked_energy
+                if staked is None:  # a TRX move: the staked energy matters only to open calls
+                    staked = await chain.staked_energy_left(address) if open_ones.energy else 0
             except ChainUnavailable as exc:
                 raise chain_error(exc) from None
-            open_ones = await promised
-            free_trx = trx - open_ones.trx_with_fees(memo_fee)
-            available = free_trx if currency == "TRX" else balance - open_ones.usdt
-            _require(available, activated, free_trx, memo_fee, currency, amount, insufficient)
-            return await ports().store.insert_operation(new)
+            fees = Fees(memo_fee, per_energy, staked)
+            taken = open_ones.trx_with_fees(fees)
+            fee = open_ones.trx_with_fees(fees, more_transactions=1, more_energy=source.energy) - taken
+            free_trx = source.trx - taken
+            available = free_trx if currency == "TRX" else source.balance - open_ones.usdt
+            _require(available, source.activated, free_trx, fee, currency, amount, insufficient)
+            return await ports().store.insert_operation(
+                {**new, "energy": source.energy} if source.energy else new
+            )
     except ApiError:
         stored = await ports().store.operation(new["_id"])
         if stored is None:
@@ -140,11 +153,10 @@ async def store_funded(new: Doc, insufficient: str) -> tuple[Doc, bool]:
 
 
 def _require(
-    available: int, activated: bool, free_trx: int, memo_fee: int, currency: str, amount: int, code: str
+    available: int, activated: bool, free_trx: int, fee: int, currency: str, amount: int, code: str
 ) -> None:
     """`available` is the balance in `currency`, `free_trx` the TRX, each less what the open operations
-    already promise (their memo fees in TRX too)."""
-    fee = memo_fee if currency == "TRX" else 0
+    already promise (their fees in TRX too); `fee` is the TRX this move's transaction burns."""
     if not activated:
         raise ApiError(
             409,
@@ -152,34 +164,60 @@ def _require(
             "the wallet has never held TRX, so it cannot pay network fees: send it some TRX first",
             {"needs": "TRX for fees"},
         )
-    if currency != "TRX" and free_trx < memo_fee:
-        trx, fee_trx = format_amount(free_trx), format_amount(memo_fee)
+    if currency != "TRX" and free_trx < fee:
+        trx, fee_trx = format_amount(free_trx), format_amount(fee)
         raise ApiError(
             409,
             code,
-            f"insufficient TRX for the memo fee: available {trx}, needed {fee_trx} (each transaction "
-            "carries its operation id): send it some TRX",
+            f"insufficient TRX for fees: available {trx}, needed {fee_trx} (the memo fee that carries the "
+            "operation id and the energy the transfer burns): send it some TRX",
             {"available": trx, "required": fee_trx, "needs": "TRX for fees"},
         )
-    if available < amount + fee:
+    if currency == "TRX" and available < amount + fee:
         needed = f"{format_amount(amount)}" + (f" + {format_amount(fee)} memo fee" if fee else "")
         raise ApiError(
             409,
             code,
-            f"insufficient {currency} balance: available {format_amount(available)}, needed {needed}",
+            f"insufficient TRX balance: available {format_amount(available)}, needed {needed}",
             {"available": format_amount(available), "required": format_amount(amount + fee)},
+        )
+    if currency != "TRX" and available < amount:
+        raise ApiError(
+            409,
+            code,
+            f"insufficient {currency} balance: available {format_amount(available)}, "
+            f"needed {format_amount(amount)}",
+            {"available": format_amount(available), "required": format_amount(amount)},
         )
 
 
-async def _balances(address: str, currency: str) -> tuple[int, tuple[bool, int]]:
-    """The address's balance in `currency`, and whether it is activated with its TRX (one read for TRX,
-    two at once for a token)."""
-    chain = ports().chain
-    if currency == "TRX":
+@dataclass(frozen=True)
+class _Source:
+    """What the node says of a move's source: its balance in the move's currency, whether it is
+    activated, its TRX, the energy the move's contract call would use (0 for TRX) and, for a call,
+    the staked energy it has left (None: not read)."""
+
+    balance: int
+    activated: bool
+    trx: int
+    energy: int = 0
+    staked_energy: int | None = None
+
+
+async def _source(new: Doc) -> _Source:
+    """One read for TRX; for a token, its balance, the account, the call's energy and the staked
+    energy at once."""
+    chain, address = ports().chain, new["from_address"]
+    if new["currency"] == "TRX":
         activated, trx = await chain.trx_account(address)
-        return trx, (activated, trx)
-    balance, account = await asyncio.gather(chain.balance(address, currency), chain.trx_account(address))
-    return balance, account
+        return _Source(trx, activated, trx)
+    balance, (activated, trx), energy, staked = await asyncio.gather(
+        chain.balance(address, new["currency"]),
+        chain.trx_account(address),
+        chain.usdt_transfer_energy(address, new["to_address"], new["amount"]),
+        chain.staked_energy_left(address),
+    )
+    return _Source(balance, activated, trx, energy, staked)
 
 
 async def submit_inline(processor: Processor, new: Doc, insufficient: str | None = None) -> tuple[Doc, bool]:

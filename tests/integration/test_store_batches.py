@@ -8,7 +8,7 @@ import asyncio
 
 from service.clock import now_ms
 from service.operations import new_operation
-from service.ports.store import NOTHING_PROMISED, Promised, Store
+from service.ports.store import NOTHING_PROMISED, Fees, Promised, Store
 from tests.integration.conftest import store_operation
 
 
@@ -61,25 +61,29 @@ async def test_operation_inserts_in_one_turn_create_each_id_once(store: Store) -
 
 
 async def test_promised_sums_in_one_turn_match_each_asked_alone(store: Store) -> None:
-    for kind, address, currency, amount, status in (
-        ("payout", "A", "TRX", 10, "pending"),
-        ("payout", "A", "TRX", 20, "processing"),
-        ("payout", "A", "TRX", 1000, "completed"),  # final: promises nothing any more
-        ("usdt_transfer", "A", "USDT", 7, "pending"),
-        ("usdt_approve", "A", "USDT", 100, "pending"),  # moves nothing, but its transaction burns a fee
-        ("payout", "B", "TRX", 5, "pending"),
-        ("usdt_transfer", "D", "USDT", 4, "processing"),
+    for kind, address, currency, amount, status, energy in (
+        ("payout", "A", "TRX", 10, "pending", {}),
+        ("payout", "A", "TRX", 20, "processing", {}),
+        ("payout", "A", "TRX", 1000, "completed", {}),  # final: promises nothing any more
+        ("usdt_transfer", "A", "USDT", 7, "pending", {"energy": 14_650}),
+        ("usdt_approve", "A", "USDT", 100, "pending", {}),  # moves nothing, but its transaction burns a fee
+        ("payout", "B", "TRX", 5, "pending", {}),
+        ("usdt_transfer", "D", "USDT", 4, "processing", {"energy": 29_650}),
+        ("usdt_transfer", "D", "USDT", 9, "completed", {"energy": 14_650}),  # paid already
     ):
         await store_operation(
-            store, kind, "u", from_address=address, amount=amount, currency=currency, status=status
+            store, kind, "u", from_address=address, amount=amount, currency=currency, status=status, **energy
         )
     asked = ["A", "B", "C", "A", "D"]
     together = await asyncio.gather(*(store.promised(address) for address in asked))
     alone = [await store.promised(address) for address in asked]
-    a = Promised(trx=30, usdt=7, transactions=4)  # two currencies, and an approval: read one by one
-    b, d = Promised(trx=5, usdt=0, transactions=1), Promised(trx=0, usdt=4, transactions=1)
+    a = Promised(trx=30, usdt=7, transactions=4, energy=14_650)  # two currencies and an approval: one by one
+    b, d = Promised(trx=5, usdt=0, transactions=1), Promised(trx=0, usdt=4, transactions=1, energy=29_650)
     assert together == alone == [a, b, NOTHING_PROMISED, a, d]
-    assert a.trx_with_fees(3) == 30 + 4 * 3
+    fees = Fees(memo=3, per_energy=100, staked_energy=650)  # staked energy is spent before TRX is burned
+    assert a.trx_with_fees(fees) == 30 + 4 * 3 + (14_650 - 650) * 100
+    assert a.trx_with_fees(fees, more_transactions=1, more_energy=1_000) == 30 + 5 * 3 + 15_000 * 100
+    assert b.trx_with_fees(Fees(memo=3, per_energy=100, staked_energy=0)) == 5 + 3
 
 
 async def test_wallet_reads_in_one_turn_answer_only_the_owner(store: Store) -> None:
