@@ -29,7 +29,8 @@ TRANSFER_TOPIC = keccak256(b"Transfer(address,address,uint256)").hex()
 APPROVAL_TOPIC = keccak256(b"Approval(address,address,uint256)").hex()
 _ERROR_SELECTOR = keccak256(b"Error(string)")[:4]
 
-# Static energy figures in the range mainnet charges; fees are zero on the devnet anyway.
+# Static energy figures: mainnet's USDT before its dynamic-energy factor (about 4.4x more today); each
+# call pays them (stack/devnet/energy.py).
 VIEW_ENERGY = 500
 TRANSFER_ENERGY = 14_650
 TRANSFER_TO_NEW_HOLDER_ENERGY = 29_650

@@ -42,7 +42,7 @@ def usdt(client: Tron, node: DevnetNode) -> Contract:
 
 @pytest.fixture(autouse=True)
 def _conserved_and_fault_free(node: DevnetNode) -> Iterator[None]:
-    """After every test: faults cleared, and no TRX or USDT created or destroyed (fees are zero)."""
+    """After every test: faults cleared, and no TRX or USDT created or destroyed (fees count as burned)."""
     yield
     node.set_fault("reset-faults", {})
     ledger = node.get("/control/ledger").json()
