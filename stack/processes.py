@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -34,10 +35,31 @@ class StartError(RuntimeError):
     """A part did not come up; the message says which, why, and where its log is."""
 
 
+# Our listeners' ports come from below the kernel's ephemeral range (ip_local_port_range, 32768-60999
+# by default). A port bind(0) hands out is in that range, so it stays free only until an outgoing
+# connection takes it as its local port: the stack picks every port first and starts its parts over
+# seconds, and the mesh once found its port taken ("address already in use"; CI on 29adfe8).
+LISTEN_PORTS_LOW = 15_000
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: set[int] = set()  # never twice in one process, even once its listener is gone
+
+
+def ephemeral_low() -> int:
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port free now that no outgoing connection will take before our part listens on it."""
+    candidates = range(LISTEN_PORTS_LOW, max(ephemeral_low(), LISTEN_PORTS_LOW + 1_000))
+    for _ in range(1_000):
+        port = random.choice(candidates)
+        if port not in _handed_out and port_free(port):
+            _handed_out.add(port)
+            return port
+    raise StartError(f"no free port in {candidates.start}-{candidates.stop - 1} after 1,000 tries")
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:

@@ -57,6 +57,7 @@ NEEDS = {
     "smoke": "e2e",
     "stack": "stack",
     "stack/test_monitoring_config.py": "unit",
+    "stack/test_ports.py": "unit",
     "stack/test_store_server.py": "component",
     "observability": "live",
     "load": "unit",
