@@ -36,7 +36,7 @@ from stack.devnet.actuators import (
     failed_trc20_call,
     is_trc20_transfer,
 )
-from stack.devnet.config import MAINNET_ENERGY_FEE, Genesis
+from stack.devnet.config import Genesis
 from stack.devnet.ledger import Account, Ledger
 from stack.devnet.transaction_codec import (
     ACTIVE_PERMISSION_ID,
@@ -162,10 +162,10 @@ class Chain:
         *,
         confirmations: int,
         unfreeze_delay_ms: int,
+        energy_fee: int,  # the DevnetConfig's (getEnergyFee)
         block_interval_ms: int = 3000,
         broadcast_cache_ttl_s: float = BROADCAST_CACHE_TTL_S,
         memo_fee: int = 0,
-        energy_fee: int = MAINNET_ENERGY_FEE,
         forced_trc20_failure: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._lock = threading.Lock()
