@@ -88,8 +88,9 @@ def requires(*roles: str) -> Callable[[F], F]:
             if roles and not principal.roles & set(roles):
                 raise ApiError(403, FORBIDDEN, f"this needs one of the roles: {', '.join(roles)}")
             g.principal = principal
-            await ratelimit.enforce(current_app.config["PORTS"].cache, principal.user_id)
-            return await view(*args, **kwargs)
+            return await ratelimit.enforce(
+                current_app.config["PORTS"].cache, principal.user_id, lambda: view(*args, **kwargs)
+            )
 
         return wrapper  # type: ignore[return-value]
 

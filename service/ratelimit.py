@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from quart import g, request
 from redis.exceptions import RedisError
@@ -50,8 +52,17 @@ class LocalWindows:
         count = self._counts[(user, group)] = self._counts.get((user, group), 0) + 1
         return count, int((window + 1) * self._window_seconds - now) + 1
 
+    def count(self, user: str, group: str) -> int:
+        """The count so far in the current window, without counting."""
+        window = int(time.time() // self._window_seconds)
+        return self._counts.get((user, group), 0) if window == self._window else 0
+
 
 LOCAL_WINDOWS = LocalWindows()
+# The callers this pod refused in the current window (however many replicas counted them there).
+REFUSED = LocalWindows()
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+T = TypeVar("T")
 
 
 def route_group(path: str) -> str:
@@ -60,11 +71,36 @@ def route_group(path: str) -> str:
     return group if group in LIMITS_PER_MINUTE else "other"
 
 
-async def enforce(cache: Cache, user_id: str) -> None:
+async def enforce(cache: Cache, user_id: str, view: Callable[[], Awaitable[T]]) -> T:
+    """`view()`, within the caller's limit for the request's route group, or a 429.
+
+    The count in Redis and a read's own round trips overlap: a GET or HEAD (which changes nothing)
+    runs its view while its count is out, and its answer is returned only once the count allows it; a
+    refusal outranks whatever the view answered, as if it had come first. A caller this replica has
+    refused in the current window waits for its count first, so a client that floods past its limit
+    costs the store nothing; so does every request that may change something.
+    """
     group = route_group(request.path)
+    counted, reset = cache.count_hit(user_id, group)
+    if request.method not in SAFE_METHODS or REFUSED.count(user_id, group):
+        await _settle(counted, reset, user_id, group)
+        return await view()
+    try:
+        answer = await view()
+    except Exception:
+        await _settle(counted, reset, user_id, group)
+        raise
+    except BaseException:  # cancelled (the client left, the replica stops): the count is not awaited
+        counted.cancel()
+        raise
+    await _settle(counted, reset, user_id, group)
+    return answer
+
+
+async def _settle(counted: Awaitable[int], reset: int, user_id: str, group: str) -> None:
     limit = LIMITS_PER_MINUTE[group]
     try:
-        count, reset = await cache.hit_rate_limit(user_id, group)
+        count = await counted
     except (RedisError, OSError):
         # A Redis outage must not take payments down, nor lift the limits: /health reports it.
         log.warning("rate limit counted per pod: redis unavailable", extra={"group": group})
@@ -75,6 +111,7 @@ async def enforce(cache: Cache, user_id: str) -> None:
         "X-RateLimit-Reset": str(reset),
     }
     if count > limit:
+        REFUSED.hit(user_id, group)
         metrics.RATE_LIMIT_EXCEEDED.labels(group=group).inc()
         raise ApiError(
             429,

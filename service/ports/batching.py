@@ -38,12 +38,16 @@ class TurnBatch(Generic[K, V]):
         self._flight: asyncio.Task[None] | None = None  # held until done: the loop keeps weak refs
 
     async def __call__(self, key: K) -> V:
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[V] = loop.create_future()
+        return await self.submit(key)
+
+    def submit(self, key: K) -> asyncio.Future[V]:
+        """Ask now, await later: the call joins this turn's batch before the caller's next await, so
+        work the caller does meanwhile (its own round trips) overlaps this one."""
+        waiter: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._keys.append(key)
         self._waiters.append(waiter)
         self._schedule_flush()
-        return await waiter
+        return waiter
 
     def _schedule_flush(self) -> None:
         if self._keys and not self._flush_due and self._flight is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import redis.asyncio as aioredis
@@ -32,11 +33,16 @@ class Cache:
 
     async def hit_rate_limit(self, user: str, group: str) -> tuple[int, int]:
         """Count one request in the current fixed window: (count so far, seconds until reset)."""
+        counted, reset = self.count_hit(user, group)
+        return await counted, reset
+
+    def count_hit(self, user: str, group: str) -> tuple[asyncio.Future[int], int]:
+        """`hit_rate_limit`, asked now and awaited later: the count joins this turn's round trip, and
+        the caller may make its own meanwhile. Cancel the future to give up on the answer."""
         now = time.time()
         window = int(now // WINDOW_SECONDS)
-        count = await self._counts(f"rl:{group}:{user}:{window}")
         reset = int((window + 1) * WINDOW_SECONDS - now) + 1
-        return count, reset
+        return self._counts.submit(f"rl:{group}:{user}:{window}"), reset
 
     async def _count_all(self, keys: list[str]) -> list[int]:
         return [int(n) for n in await self._count(keys=keys, args=[WINDOW_SECONDS + 1])]
