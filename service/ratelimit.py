@@ -6,6 +6,7 @@ group's limit per pod per minute, never unlimited requests, and Redis is no read
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -78,7 +79,7 @@ async def enforce(cache: Cache, user_id: str, view: Callable[[], Awaitable[T]]) 
     runs its view while its count is out, and its answer is returned only once the count allows it; a
     refusal outranks whatever the view answered, as if it had come first. A caller this replica has
     refused in the current window waits for its count first, so a client that floods past its limit
-    costs the store nothing; so does every request that may change something.
+    costs the store nothing more; so does every request that may change something.
     """
     group = route_group(request.path)
     counted, reset = cache.count_hit(user_id, group)
@@ -91,13 +92,14 @@ async def enforce(cache: Cache, user_id: str, view: Callable[[], Awaitable[T]]) 
         await _settle(counted, reset, user_id, group)
         raise
     except BaseException:  # cancelled (the client left, the replica stops): the count is not awaited
-        counted.cancel()
+        if not counted.cancel() and not counted.cancelled():
+            counted.exception()  # retrieved: a failed count no one waits for is not an error to log
         raise
     await _settle(counted, reset, user_id, group)
     return answer
 
 
-async def _settle(counted: Awaitable[int], reset: int, user_id: str, group: str) -> None:
+async def _settle(counted: asyncio.Future[int], reset: int, user_id: str, group: str) -> None:
     limit = LIMITS_PER_MINUTE[group]
     try:
         count = await counted
