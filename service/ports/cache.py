@@ -31,14 +31,10 @@ class Cache:
     async def ping(self) -> bool:
         return bool(await self._redis.ping())
 
-    async def hit_rate_limit(self, user: str, group: str) -> tuple[int, int]:
-        """Count one request in the current fixed window: (count so far, seconds until reset)."""
-        counted, reset = self.count_hit(user, group)
-        return await counted, reset
-
     def count_hit(self, user: str, group: str) -> tuple[asyncio.Future[int], int]:
-        """`hit_rate_limit`, asked now and awaited later: the count joins this turn's round trip, and
-        the caller may make its own meanwhile. Cancel the future to give up on the answer."""
+        """Count one request in the current fixed window: (the count so far, to await; seconds until
+        reset). It is asked now and joins this turn's round trip, so the caller may make its own
+        meanwhile; cancel the future to give up on the answer."""
         now = time.time()
         window = int(now // WINDOW_SECONDS)
         reset = int((window + 1) * WINDOW_SECONDS - now) + 1
